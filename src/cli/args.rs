@@ -1,0 +1,95 @@
+//! Command-line arguments (clap derive). The TUI will be the default; until it lands the
+//! default prints the list.
+
+use crate::model::{Filter, StateSet};
+use crate::sources::SourceKind;
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "tcpscope",
+    version,
+    about = "Every TCP socket of the host, live, per port: states, queues, timers, owners",
+    args_conflicts_with_subcommands = true
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub list: ListArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Print the TCP sockets once, like `ss -tan` (add owners like `ss -tanp`).
+    List(ListArgs),
+}
+
+/// The filters shared by every command that shows sockets.
+#[derive(Debug, Clone, Args)]
+pub struct FilterArgs {
+    /// Only sockets in this state (kernel names, any case, `-` or `_`; or a group: all,
+    /// connected, closing). Repeat for several.
+    #[arg(long = "state", value_name = "STATE", value_parser = StateSet::parse_one)]
+    pub states: Vec<StateSet>,
+    /// Only sockets with this local or remote port.
+    #[arg(long, value_name = "PORT")]
+    pub port: Option<u16>,
+    /// Only sockets with this local (source) port.
+    #[arg(long, value_name = "PORT")]
+    pub sport: Option<u16>,
+    /// Only sockets with this remote (destination) port.
+    #[arg(long, value_name = "PORT")]
+    pub dport: Option<u16>,
+    /// Only sockets held by this process.
+    #[arg(long, value_name = "PID")]
+    pub pid: Option<i32>,
+    /// IPv4 only.
+    #[arg(short = '4', conflicts_with = "ipv6")]
+    pub ipv4: bool,
+    /// IPv6 only.
+    #[arg(short = '6')]
+    pub ipv6: bool,
+    /// Do not look up the processes that own the sockets (much faster on busy hosts).
+    #[arg(long, conflicts_with = "pid")]
+    pub no_owners: bool,
+    /// Where the socket table comes from.
+    #[arg(long, value_enum, default_value_t = SourceKind::Netlink)]
+    pub source: SourceKind,
+    /// Enter the network namespace /run/netns/NAME first (as `ip netns exec` does).
+    #[arg(long, value_name = "NAME")]
+    pub netns: Option<String>,
+}
+
+impl FilterArgs {
+    pub fn filter(&self) -> Filter {
+        let states = if self.states.is_empty() {
+            StateSet::ALL
+        } else {
+            self.states
+                .iter()
+                .fold(StateSet::EMPTY, |acc, s| acc.union(*s))
+        };
+        Filter {
+            states,
+            port: self.port,
+            sport: self.sport,
+            dport: self.dport,
+            pid: self.pid,
+            inet: !self.ipv6,
+            inet6: !self.ipv4,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ListArgs {
+    #[command(flatten)]
+    pub filter: FilterArgs,
+    /// Print one JSON array instead of the table.
+    #[arg(long)]
+    pub json: bool,
+    /// Ask the kernel for tcp_info too (always on with --json).
+    #[arg(long, short = 'i')]
+    pub info: bool,
+}

@@ -1,0 +1,44 @@
+//! The command line: parse, enter the namespace, dispatch. Errors become one line on stderr.
+
+pub mod args;
+mod list;
+
+use args::{Cli, Command};
+use clap::Parser;
+
+/// Exit code for bad input (as clap uses).
+pub const EXIT_USAGE: i32 = 2;
+
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if !e.use_stderr() => {
+            // --help and --version.
+            let _ = e.print();
+            return 0;
+        }
+        Err(e) => {
+            let text = e.to_string();
+            let first = text.lines().next().unwrap_or("bad arguments");
+            eprintln!("tcpscope: {}", first.trim_start_matches("error: "));
+            return EXIT_USAGE;
+        }
+    };
+    let list = match &cli.command {
+        Some(Command::List(args)) => args,
+        None => &cli.list,
+    };
+    if let Some(name) = &list.filter.netns
+        && let Err(e) = crate::sources::netns::enter(name)
+    {
+        eprintln!("tcpscope: {e}");
+        return EXIT_USAGE;
+    }
+    match list::run(list) {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("tcpscope: {e:#}");
+            1
+        }
+    }
+}

@@ -1,0 +1,9 @@
+//! tcpscope: every TCP socket of the host, live, per port.
+//!
+//! The layers, from the kernel up: `sources` (OS access behind small traits) → `model` (plain
+//! data) → `output` (headless tables and JSON) → `cli`.
+
+pub mod cli;
+pub mod model;
+pub mod output;
+pub mod sources;

@@ -1,0 +1,135 @@
+//! Which sockets a view or command shows: the `list` flags, as data.
+
+use super::owner::Owner;
+use super::socket::{Family, SocketRecord};
+use super::state::StateSet;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Filter {
+    pub states: StateSet,
+    /// Local or remote port.
+    pub port: Option<u16>,
+    pub sport: Option<u16>,
+    pub dport: Option<u16>,
+    pub pid: Option<i32>,
+    pub inet: bool,
+    pub inet6: bool,
+}
+
+impl Default for Filter {
+    fn default() -> Self {
+        Filter {
+            states: StateSet::ALL,
+            port: None,
+            sport: None,
+            dport: None,
+            pid: None,
+            inet: true,
+            inet6: true,
+        }
+    }
+}
+
+impl Filter {
+    pub fn wants_family(&self, family: Family) -> bool {
+        match family {
+            Family::Inet => self.inet,
+            Family::Inet6 => self.inet6,
+        }
+    }
+
+    /// Whether the filter needs owners to decide.
+    pub fn needs_owners(&self) -> bool {
+        self.pid.is_some()
+    }
+
+    /// Everything but the owner test; sources may apply this while they parse.
+    pub fn matches_socket(&self, s: &SocketRecord) -> bool {
+        let (lp, rp) = (s.local.port(), s.remote.port());
+        self.states.contains(s.state)
+            && self.wants_family(s.family)
+            && self.port.is_none_or(|p| p == lp || p == rp)
+            && self.sport.is_none_or(|p| p == lp)
+            && self.dport.is_none_or(|p| p == rp)
+    }
+
+    pub fn matches_owners(&self, owners: &[Owner]) -> bool {
+        self.pid
+            .is_none_or(|pid| owners.iter().any(|o| o.pid == pid))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::state::TcpState;
+
+    fn sock(state: TcpState, local: &str, remote: &str) -> SocketRecord {
+        let local: std::net::SocketAddr = local.parse().unwrap();
+        SocketRecord {
+            family: Family::of(&local.ip()),
+            state,
+            local,
+            remote: remote.parse().unwrap(),
+            recv_q: 0,
+            send_q: 0,
+            timer: None,
+            uid: 0,
+            inode: 1,
+            cookie: 1,
+            tcp_info: None,
+        }
+    }
+
+    #[test]
+    fn port_matches_either_end_sport_and_dport_one_each() {
+        let s = sock(TcpState::Established, "127.0.0.1:8080", "127.0.0.1:40000");
+        let f = |port, sport, dport| Filter {
+            port,
+            sport,
+            dport,
+            ..Filter::default()
+        };
+        assert!(f(Some(8080), None, None).matches_socket(&s));
+        assert!(f(Some(40000), None, None).matches_socket(&s));
+        assert!(!f(Some(1), None, None).matches_socket(&s));
+        assert!(f(None, Some(8080), None).matches_socket(&s));
+        assert!(!f(None, Some(40000), None).matches_socket(&s));
+        assert!(f(None, None, Some(40000)).matches_socket(&s));
+        assert!(!f(None, None, Some(8080)).matches_socket(&s));
+    }
+
+    #[test]
+    fn family_and_state() {
+        let v6 = sock(TcpState::Listen, "[::1]:22", "[::]:0");
+        let only4 = Filter {
+            inet6: false,
+            ..Filter::default()
+        };
+        assert!(!only4.matches_socket(&v6));
+        let tw = Filter {
+            states: StateSet::of(&[TcpState::TimeWait]),
+            ..Filter::default()
+        };
+        assert!(!tw.matches_socket(&v6));
+        assert!(Filter::default().matches_socket(&v6));
+    }
+
+    #[test]
+    fn pid_needs_an_owner_with_that_pid() {
+        let f = Filter {
+            pid: Some(7),
+            ..Filter::default()
+        };
+        let owner = |pid| Owner {
+            pid,
+            comm: "x".into(),
+            cmdline: "x".into(),
+            fd: 3,
+        };
+        assert!(f.needs_owners());
+        assert!(f.matches_owners(&[owner(3), owner(7)]));
+        assert!(!f.matches_owners(&[owner(3)]));
+        assert!(!f.matches_owners(&[]));
+    }
+}

@@ -1,0 +1,11 @@
+//! Plain data: states, socket records, owners and filters. No I/O.
+
+pub mod filter;
+pub mod owner;
+pub mod socket;
+pub mod state;
+
+pub use filter::Filter;
+pub use owner::Owner;
+pub use socket::{Family, SocketRecord, TcpInfo, Timer, TimerKind};
+pub use state::{StateSet, TcpState};

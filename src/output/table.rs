@@ -1,0 +1,306 @@
+//! The `ss`-like table. Written byte by byte into one buffer: at 200k rows the `fmt` machinery
+//! alone would cost more than the kernel's dump.
+
+use super::Row;
+use crate::model::{Owner, Timer};
+use std::io::Write;
+use std::net::{IpAddr, SocketAddr};
+
+const STATE_W: usize = 13;
+const QUEUE_W: usize = 7;
+const TIMER_W: usize = 17;
+
+/// Writes a header and one line per row; columns are as wide as their widest cell.
+pub fn write_table(
+    out: &mut impl Write,
+    rows: &[Row<'_>],
+    show_owners: bool,
+) -> std::io::Result<()> {
+    let local_w = rows
+        .iter()
+        .map(|r| endpoint_len(&r.socket.local))
+        .max()
+        .unwrap_or(0)
+        .max("Local Address:Port".len())
+        + 1;
+    let peer_w = rows
+        .iter()
+        .map(|r| endpoint_len(&r.socket.remote))
+        .max()
+        .unwrap_or(0)
+        .max("Peer Address:Port".len())
+        + 1;
+
+    let mut buf: Vec<u8> = Vec::with_capacity(1 << 17);
+    cell(&mut buf, b"State", STATE_W);
+    cell(&mut buf, b"Recv-Q", QUEUE_W);
+    cell(&mut buf, b"Send-Q", QUEUE_W);
+    cell(&mut buf, b"Local Address:Port", local_w);
+    cell(&mut buf, b"Peer Address:Port", peer_w);
+    if show_owners {
+        cell(&mut buf, b"Timer", TIMER_W);
+        buf.extend_from_slice(b"Process");
+    } else {
+        buf.extend_from_slice(b"Timer");
+    }
+    buf.push(b'\n');
+
+    let mut num = itoa::Buffer::new();
+    for row in rows {
+        let s = row.socket;
+        cell(&mut buf, s.state.name().as_bytes(), STATE_W);
+        cell(&mut buf, num.format(s.recv_q).as_bytes(), QUEUE_W);
+        cell(&mut buf, num.format(s.send_q).as_bytes(), QUEUE_W);
+        let start = buf.len();
+        push_endpoint(&mut buf, &s.local, &mut num);
+        pad_from(&mut buf, start, local_w);
+        let start = buf.len();
+        push_endpoint(&mut buf, &s.remote, &mut num);
+        pad_from(&mut buf, start, peer_w);
+        let start = buf.len();
+        if let Some(t) = &s.timer {
+            push_timer(&mut buf, t, &mut num);
+        }
+        if show_owners {
+            pad_from(&mut buf, start, TIMER_W);
+            push_owners(&mut buf, row.owners, &mut num);
+        }
+        trim_trailing_spaces(&mut buf);
+        buf.push(b'\n');
+        if buf.len() >= 1 << 16 {
+            out.write_all(&buf)?;
+            buf.clear();
+        }
+    }
+    out.write_all(&buf)
+}
+
+fn cell(buf: &mut Vec<u8>, text: &[u8], width: usize) {
+    let start = buf.len();
+    buf.extend_from_slice(text);
+    pad_from(buf, start, width);
+}
+
+/// Pads what was written since `start` to `width`, with at least one space.
+fn pad_from(buf: &mut Vec<u8>, start: usize, width: usize) {
+    let written = buf.len() - start;
+    let pad = width.saturating_sub(written).max(1);
+    buf.resize(buf.len() + pad, b' ');
+}
+
+fn trim_trailing_spaces(buf: &mut Vec<u8>) {
+    while buf.last() == Some(&b' ') {
+        buf.pop();
+    }
+}
+
+fn digits(n: u32) -> usize {
+    n.checked_ilog10().map_or(1, |l| l as usize + 1)
+}
+
+/// The printed length of an endpoint, without printing it.
+fn endpoint_len(addr: &SocketAddr) -> usize {
+    let port = if addr.port() == 0 {
+        1
+    } else {
+        digits(u32::from(addr.port()))
+    };
+    match addr.ip() {
+        IpAddr::V4(ip) => {
+            ip.octets()
+                .iter()
+                .map(|&o| digits(u32::from(o)))
+                .sum::<usize>()
+                + 3
+                + 1
+                + port
+        }
+        IpAddr::V6(ip) => {
+            let mut scratch = Vec::with_capacity(48);
+            let _ = write!(scratch, "{ip}");
+            scratch.len() + 2 + 1 + port
+        }
+    }
+}
+
+/// `127.0.0.1:8080`, `[::1]:8080`, with `*` for port 0 as `ss` prints it.
+fn push_endpoint(buf: &mut Vec<u8>, addr: &SocketAddr, num: &mut itoa::Buffer) {
+    match addr.ip() {
+        IpAddr::V4(ip) => {
+            let [a, b, c, d] = ip.octets();
+            for (i, o) in [a, b, c, d].into_iter().enumerate() {
+                if i > 0 {
+                    buf.push(b'.');
+                }
+                buf.extend_from_slice(num.format(o).as_bytes());
+            }
+        }
+        IpAddr::V6(ip) => {
+            let _ = write!(buf, "[{ip}]");
+        }
+    }
+    buf.push(b':');
+    if addr.port() == 0 {
+        buf.push(b'*');
+    } else {
+        buf.extend_from_slice(num.format(addr.port()).as_bytes());
+    }
+}
+
+/// `timewait 59.8s`, `retransmit 204ms x2`.
+pub fn push_timer(buf: &mut Vec<u8>, t: &Timer, num: &mut itoa::Buffer) {
+    let kind: &[u8] = match t.kind {
+        crate::model::TimerKind::ZeroWindowProbe => b"persist",
+        other => other.name().as_bytes(),
+    };
+    buf.extend_from_slice(kind);
+    buf.push(b' ');
+    let ms = t.remaining_ms;
+    if ms < 1000 {
+        buf.extend_from_slice(num.format(ms).as_bytes());
+        buf.extend_from_slice(b"ms");
+    } else {
+        buf.extend_from_slice(num.format(ms / 1000).as_bytes());
+        buf.push(b'.');
+        buf.extend_from_slice(num.format(ms % 1000 / 100).as_bytes());
+        buf.push(b's');
+    }
+    if t.retransmits > 0 {
+        buf.extend_from_slice(b" x");
+        buf.extend_from_slice(num.format(t.retransmits).as_bytes());
+    }
+}
+
+/// `python3/1234` and `+N` for further owners.
+fn push_owners(buf: &mut Vec<u8>, owners: &[Owner], num: &mut itoa::Buffer) {
+    let Some(first) = owners.first() else { return };
+    buf.extend_from_slice(first.comm.as_bytes());
+    buf.push(b'/');
+    buf.extend_from_slice(num.format(first.pid).as_bytes());
+    let more = owners.iter().skip(1).filter(|o| o.pid != first.pid).count();
+    if more > 0 {
+        buf.extend_from_slice(b" +");
+        buf.extend_from_slice(num.format(more).as_bytes());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Family, SocketRecord, TcpState, TimerKind};
+
+    fn rec(state: TcpState, local: &str, remote: &str, timer: Option<Timer>) -> SocketRecord {
+        let local: SocketAddr = local.parse().unwrap();
+        SocketRecord {
+            family: Family::of(&local.ip()),
+            state,
+            local,
+            remote: remote.parse().unwrap(),
+            recv_q: 1,
+            send_q: 128,
+            timer,
+            uid: 0,
+            inode: 5,
+            cookie: 9,
+            tcp_info: None,
+        }
+    }
+
+    #[test]
+    fn table_lines_up_and_names_owners() {
+        let listen = rec(TcpState::Listen, "0.0.0.0:8080", "0.0.0.0:0", None);
+        let tw = rec(
+            TcpState::TimeWait,
+            "[::1]:8080",
+            "[::1]:40000",
+            Some(Timer {
+                kind: TimerKind::Timewait,
+                remaining_ms: 59_812,
+                retransmits: 0,
+            }),
+        );
+        let owners = [
+            Owner {
+                pid: 42,
+                comm: "srv".into(),
+                cmdline: "srv -p".into(),
+                fd: 3,
+            },
+            Owner {
+                pid: 43,
+                comm: "srv".into(),
+                cmdline: "srv -p".into(),
+                fd: 3,
+            },
+        ];
+        let rows = [
+            Row {
+                socket: &listen,
+                owners: &owners,
+            },
+            Row {
+                socket: &tw,
+                owners: &[],
+            },
+        ];
+        let mut out = Vec::new();
+        write_table(&mut out, &rows, true).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 3);
+        assert!(lines[0].starts_with("State"));
+        assert!(
+            lines[1].starts_with("LISTEN       1      128    0.0.0.0:8080"),
+            "{}",
+            lines[1]
+        );
+        assert!(lines[1].contains("0.0.0.0:*"));
+        assert!(lines[1].ends_with("srv/42 +1"), "{}", lines[1]);
+        assert!(lines[2].contains("[::1]:40000"));
+        assert!(lines[2].ends_with("timewait 59.8s"), "{}", lines[2]);
+        // The peer column starts at the same place on every line.
+        let col = lines[0].find("Peer").unwrap();
+        assert_eq!(lines[2].find("[::1]:40000"), Some(col));
+    }
+
+    #[test]
+    fn endpoint_len_matches_what_is_printed() {
+        let mut num = itoa::Buffer::new();
+        for a in [
+            "1.2.3.4:5",
+            "255.255.255.255:65535",
+            "0.0.0.0:0",
+            "[::]:0",
+            "[fe80::1:2]:443",
+        ] {
+            let addr: SocketAddr = a.parse().unwrap();
+            let mut buf = Vec::new();
+            push_endpoint(&mut buf, &addr, &mut num);
+            assert_eq!(endpoint_len(&addr), buf.len(), "{a}");
+        }
+    }
+
+    #[test]
+    fn timers_read_well() {
+        let mut num = itoa::Buffer::new();
+        let mut text = |kind, remaining_ms, retransmits| {
+            let mut buf = Vec::new();
+            push_timer(
+                &mut buf,
+                &Timer {
+                    kind,
+                    remaining_ms,
+                    retransmits,
+                },
+                &mut num,
+            );
+            String::from_utf8(buf).unwrap()
+        };
+        assert_eq!(text(TimerKind::Retransmit, 204, 2), "retransmit 204ms x2");
+        assert_eq!(
+            text(TimerKind::Keepalive, 7_200_000, 0),
+            "keepalive 7200.0s"
+        );
+        assert_eq!(text(TimerKind::ZeroWindowProbe, 1_050, 0), "persist 1.0s");
+    }
+}

@@ -1,0 +1,80 @@
+//! OS access: snapshots of the TCP socket table, and who owns each socket.
+
+pub mod netns;
+pub mod owners;
+pub mod proc_net;
+pub mod sock_diag;
+
+use crate::model::{Filter, SocketRecord, StateSet};
+
+/// What a snapshot should contain; sources push as much of it to the kernel as they can.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Query {
+    pub states: StateSet,
+    pub inet: bool,
+    pub inet6: bool,
+    /// Ask for tcp_info (costs the kernel a little per socket).
+    pub tcp_info: bool,
+}
+
+impl Query {
+    pub fn for_filter(filter: &Filter, tcp_info: bool) -> Query {
+        Query {
+            states: filter.states,
+            inet: filter.inet,
+            inet6: filter.inet6,
+            tcp_info,
+        }
+    }
+}
+
+impl Default for Query {
+    fn default() -> Self {
+        Query {
+            states: StateSet::ALL,
+            inet: true,
+            inet6: true,
+            tcp_info: true,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SourceKind {
+    /// netlink sock_diag, as `ss` uses: fast, with cookies, backlogs and tcp_info.
+    Netlink,
+    /// /proc/net/tcp and tcp6: the fallback and a cross-check.
+    Procfs,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    #[error("{what}: {source}")]
+    Io {
+        what: &'static str,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Kernel(#[from] sock_diag::wire::WireError),
+    #[error("sock_diag: the kernel closed the dump before it was done")]
+    Truncated,
+}
+
+/// A snapshot of the TCP socket table of the current network namespace.
+pub trait SnapshotSource: Send {
+    fn kind(&self) -> SourceKind;
+    /// Appends the sockets matching `query` to `out`; returns how many records were malformed
+    /// and skipped.
+    fn snapshot(
+        &mut self,
+        query: &Query,
+        out: &mut Vec<SocketRecord>,
+    ) -> Result<usize, SourceError>;
+}
+
+pub fn open_source(kind: SourceKind) -> Result<Box<dyn SnapshotSource>, SourceError> {
+    Ok(match kind {
+        SourceKind::Netlink => Box::new(sock_diag::SockDiagSource::open()?),
+        SourceKind::Procfs => Box::new(proc_net::ProcNetSource::new()),
+    })
+}

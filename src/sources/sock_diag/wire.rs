@@ -1,0 +1,406 @@
+//! The inet_diag wire format (linux/inet_diag.h, linux/netlink.h): building the dump request and
+//! parsing its answers. Pure functions over byte slices, so malformed input is easy to test.
+//!
+//! Parsing is defensive: a record whose fixed part is cut short, or whose state is unknown, is
+//! counted and skipped; an attribute that is cut short or unknown is skipped. Nothing panics.
+
+use crate::model::{Family, SocketRecord, TcpInfo, TcpState, Timer, TimerKind};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+
+pub const NLMSG_HDRLEN: usize = 16;
+const NLMSG_NOOP: u16 = 1;
+const NLMSG_ERROR: u16 = 2;
+const NLMSG_DONE: u16 = 3;
+const SOCK_DIAG_BY_FAMILY: u16 = 20;
+const NLM_F_REQUEST: u16 = 0x01;
+const NLM_F_DUMP: u16 = 0x300;
+pub const AF_INET: u8 = 2;
+pub const AF_INET6: u8 = 10;
+const IPPROTO_TCP: u8 = 6;
+/// `struct inet_diag_msg`: family, state, timer, retrans, sockid (48), expires, rqueue, wqueue,
+/// uid, inode.
+const DIAG_MSG_LEN: usize = 72;
+const INET_DIAG_INFO: u16 = 2;
+/// `struct tcp_info` up to and including `tcpi_total_retrans`.
+const TCP_INFO_MIN_LEN: usize = 104;
+/// The length of the whole request: header plus `struct inet_diag_req_v2`.
+pub const REQUEST_LEN: usize = NLMSG_HDRLEN + 56;
+
+/// Builds a `SOCK_DIAG_BY_FAMILY` dump request for TCP sockets of `family` in `states`
+/// (the kernel's bit mask), asking for `tcp_info` when `with_info`.
+pub fn dump_request(family: u8, states: u32, with_info: bool, seq: u32) -> [u8; REQUEST_LEN] {
+    let mut req = [0u8; REQUEST_LEN];
+    req[0..4].copy_from_slice(&(REQUEST_LEN as u32).to_ne_bytes());
+    req[4..6].copy_from_slice(&SOCK_DIAG_BY_FAMILY.to_ne_bytes());
+    req[6..8].copy_from_slice(&(NLM_F_REQUEST | NLM_F_DUMP).to_ne_bytes());
+    req[8..12].copy_from_slice(&seq.to_ne_bytes());
+    // pid 0: the kernel. Then inet_diag_req_v2.
+    req[16] = family;
+    req[17] = IPPROTO_TCP;
+    req[18] = if with_info {
+        1 << (INET_DIAG_INFO - 1)
+    } else {
+        0
+    };
+    req[20..24].copy_from_slice(&states.to_ne_bytes());
+    // The sockid stays zero: no address filter; cookie zero means "no cookie".
+    req
+}
+
+/// What one buffer of answers held.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct BufferOutcome {
+    /// The kernel sent NLMSG_DONE: the dump is complete.
+    pub done: bool,
+    /// Records cut short or with values we do not know, skipped.
+    pub malformed: usize,
+}
+
+/// Why a dump failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WireError {
+    #[error("the kernel refused the sock_diag dump: errno {0}")]
+    Kernel(i32),
+}
+
+/// Parses one datagram of dump answers, handing each socket to `sink`.
+pub fn parse_buffer(
+    buf: &[u8],
+    seq: u32,
+    sink: &mut dyn FnMut(SocketRecord),
+) -> Result<BufferOutcome, WireError> {
+    let mut outcome = BufferOutcome::default();
+    let mut rest = buf;
+    while rest.len() >= NLMSG_HDRLEN {
+        let len = u32_at(rest, 0) as usize;
+        let kind = u16_at(rest, 4);
+        let msg_seq = u32_at(rest, 8);
+        if len < NLMSG_HDRLEN || len > rest.len() {
+            // A header that lies about its length: nothing after it can be trusted.
+            outcome.malformed += 1;
+            break;
+        }
+        let payload = &rest[NLMSG_HDRLEN..len];
+        if msg_seq == seq {
+            match kind {
+                NLMSG_DONE => {
+                    outcome.done = true;
+                    break;
+                }
+                NLMSG_ERROR => {
+                    let errno = payload.get(0..4).map_or(0, |b| i32_at(b, 0));
+                    if errno != 0 {
+                        return Err(WireError::Kernel(-errno));
+                    }
+                }
+                SOCK_DIAG_BY_FAMILY => match parse_diag_msg(payload) {
+                    Some(rec) => sink(rec),
+                    None => outcome.malformed += 1,
+                },
+                NLMSG_NOOP => {}
+                _ => outcome.malformed += 1,
+            }
+        }
+        rest = &rest[align4(len).min(rest.len())..];
+    }
+    if !rest.is_empty() && !outcome.done && rest.len() < NLMSG_HDRLEN {
+        outcome.malformed += 1;
+    }
+    Ok(outcome)
+}
+
+/// Parses one `inet_diag_msg` and its attributes.
+pub fn parse_diag_msg(p: &[u8]) -> Option<SocketRecord> {
+    if p.len() < DIAG_MSG_LEN {
+        return None;
+    }
+    let family = match p[0] {
+        AF_INET => Family::Inet,
+        AF_INET6 => Family::Inet6,
+        _ => return None,
+    };
+    let state = TcpState::from_kernel(p[1])?;
+    let timer = TimerKind::from_kernel(p[2]).map(|kind| Timer {
+        kind,
+        remaining_ms: u64::from(u32_at(p, 52)),
+        retransmits: p[3],
+    });
+    let sport = u16::from_be_bytes([p[4], p[5]]);
+    let dport = u16::from_be_bytes([p[6], p[7]]);
+    let local = SocketAddr::new(ip_at(family, &p[8..24]), sport);
+    let remote = SocketAddr::new(ip_at(family, &p[24..40]), dport);
+    // The cookie is two host-order u32, low word first, as ss prints it.
+    let cookie = u64::from(u32_at(p, 44)) | (u64::from(u32_at(p, 48)) << 32);
+    let mut rec = SocketRecord {
+        family,
+        state,
+        local,
+        remote,
+        recv_q: u32_at(p, 56),
+        send_q: u32_at(p, 60),
+        timer,
+        uid: u32_at(p, 64),
+        inode: u64::from(u32_at(p, 68)),
+        cookie,
+        tcp_info: None,
+    };
+    for (kind, data) in Attributes(&p[DIAG_MSG_LEN..]) {
+        if kind == INET_DIAG_INFO {
+            rec.tcp_info = parse_tcp_info(data);
+        }
+    }
+    Some(rec)
+}
+
+/// The figures tcpscope uses from `struct tcp_info`; `None` when the kernel sent less.
+pub fn parse_tcp_info(d: &[u8]) -> Option<TcpInfo> {
+    (d.len() >= TCP_INFO_MIN_LEN).then(|| TcpInfo {
+        rtt_us: u32_at(d, 68),
+        rttvar_us: u32_at(d, 72),
+        cwnd: u32_at(d, 80),
+        total_retrans: u32_at(d, 100),
+    })
+}
+
+/// Iterates `struct rtattr`s (u16 length, u16 type, data, padded to 4); stops at the first
+/// one that is cut short.
+struct Attributes<'a>(&'a [u8]);
+
+impl<'a> Iterator for Attributes<'a> {
+    type Item = (u16, &'a [u8]);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let rest = self.0;
+        if rest.len() < 4 {
+            return None;
+        }
+        let len = usize::from(u16_at(rest, 0));
+        if len < 4 || len > rest.len() {
+            self.0 = &[];
+            return None;
+        }
+        let item = (u16_at(rest, 2), &rest[4..len]);
+        self.0 = &rest[align4(len).min(rest.len())..];
+        Some(item)
+    }
+}
+
+fn ip_at(family: Family, raw: &[u8]) -> IpAddr {
+    let mut octets = [0u8; 16];
+    octets.copy_from_slice(&raw[..16]);
+    match family {
+        Family::Inet => IpAddr::V4(Ipv4Addr::new(octets[0], octets[1], octets[2], octets[3])),
+        Family::Inet6 => IpAddr::V6(Ipv6Addr::from(octets)),
+    }
+}
+
+fn align4(n: usize) -> usize {
+    (n + 3) & !3
+}
+
+fn u16_at(b: &[u8], at: usize) -> u16 {
+    u16::from_ne_bytes([b[at], b[at + 1]])
+}
+
+fn u32_at(b: &[u8], at: usize) -> u32 {
+    u32::from_ne_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
+}
+
+fn i32_at(b: &[u8], at: usize) -> i32 {
+    u32_at(b, at) as i32
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Encodes a message the way the kernel does, for tests.
+    fn diag_msg(family: u8, state: u8, timer: u8, attrs: &[(u16, Vec<u8>)]) -> Vec<u8> {
+        let mut p = vec![0u8; DIAG_MSG_LEN];
+        p[0] = family;
+        p[1] = state;
+        p[2] = timer;
+        p[3] = 2; // retrans
+        p[4..6].copy_from_slice(&8080u16.to_be_bytes());
+        p[6..8].copy_from_slice(&40000u16.to_be_bytes());
+        if family == AF_INET {
+            p[8..12].copy_from_slice(&[127, 0, 0, 1]);
+            p[24..28].copy_from_slice(&[10, 1, 2, 3]);
+        } else {
+            p[23] = 1; // ::1
+            p[24] = 0xfe;
+            p[25] = 0x80;
+        }
+        p[44..48].copy_from_slice(&7u32.to_ne_bytes());
+        p[48..52].copy_from_slice(&1u32.to_ne_bytes());
+        p[52..56].copy_from_slice(&59_000u32.to_ne_bytes());
+        p[56..60].copy_from_slice(&3u32.to_ne_bytes());
+        p[60..64].copy_from_slice(&128u32.to_ne_bytes());
+        p[64..68].copy_from_slice(&1000u32.to_ne_bytes());
+        p[68..72].copy_from_slice(&4242u32.to_ne_bytes());
+        for (kind, data) in attrs {
+            let len = 4 + data.len();
+            p.extend_from_slice(&(len as u16).to_ne_bytes());
+            p.extend_from_slice(&kind.to_ne_bytes());
+            p.extend_from_slice(data);
+            p.resize(align4(p.len()), 0);
+        }
+        p
+    }
+
+    fn nlmsg(kind: u16, seq: u32, payload: &[u8]) -> Vec<u8> {
+        let mut m = Vec::new();
+        m.extend_from_slice(&((NLMSG_HDRLEN + payload.len()) as u32).to_ne_bytes());
+        m.extend_from_slice(&kind.to_ne_bytes());
+        m.extend_from_slice(&0u16.to_ne_bytes());
+        m.extend_from_slice(&seq.to_ne_bytes());
+        m.extend_from_slice(&0u32.to_ne_bytes());
+        m.extend_from_slice(payload);
+        m.resize(align4(m.len()), 0);
+        m
+    }
+
+    fn tcp_info_bytes(len: usize) -> Vec<u8> {
+        let mut d = vec![0u8; len];
+        let mut put = |at: usize, v: u32| {
+            if at + 4 <= len {
+                d[at..at + 4].copy_from_slice(&v.to_ne_bytes())
+            }
+        };
+        put(68, 123);
+        put(72, 45);
+        put(80, 10);
+        put(100, 6);
+        d
+    }
+
+    fn parse_all(buf: &[u8]) -> (Vec<SocketRecord>, BufferOutcome) {
+        let mut out = Vec::new();
+        let outcome = parse_buffer(buf, 9, &mut |r| out.push(r)).unwrap();
+        (out, outcome)
+    }
+
+    #[test]
+    fn request_is_a_tcp_dump_for_the_family_and_states() {
+        let req = dump_request(AF_INET6, 0x1ffe, true, 5);
+        assert_eq!(u32_at(&req, 0) as usize, REQUEST_LEN);
+        assert_eq!(u16_at(&req, 4), SOCK_DIAG_BY_FAMILY);
+        assert_eq!(u16_at(&req, 6), NLM_F_REQUEST | NLM_F_DUMP);
+        assert_eq!(u32_at(&req, 8), 5);
+        assert_eq!((req[16], req[17], req[18]), (AF_INET6, IPPROTO_TCP, 2));
+        assert_eq!(u32_at(&req, 20), 0x1ffe);
+        assert_eq!(dump_request(AF_INET, 1 << 10, false, 1)[18], 0);
+    }
+
+    #[test]
+    fn parses_an_ipv4_record_with_tcp_info() {
+        let msg = diag_msg(AF_INET, 1, 1, &[(INET_DIAG_INFO, tcp_info_bytes(232))]);
+        let (recs, outcome) = parse_all(&nlmsg(SOCK_DIAG_BY_FAMILY, 9, &msg));
+        assert_eq!(
+            outcome,
+            BufferOutcome {
+                done: false,
+                malformed: 0
+            }
+        );
+        let r = &recs[0];
+        assert_eq!(r.family, Family::Inet);
+        assert_eq!(r.state, TcpState::Established);
+        assert_eq!(r.local, "127.0.0.1:8080".parse().unwrap());
+        assert_eq!(r.remote, "10.1.2.3:40000".parse().unwrap());
+        assert_eq!((r.recv_q, r.send_q, r.uid, r.inode), (3, 128, 1000, 4242));
+        assert_eq!(r.cookie, (1 << 32) | 7);
+        let t = r.timer.unwrap();
+        assert_eq!(
+            (t.kind, t.remaining_ms, t.retransmits),
+            (TimerKind::Retransmit, 59_000, 2)
+        );
+        let i = r.tcp_info.unwrap();
+        assert_eq!(
+            (i.rtt_us, i.rttvar_us, i.cwnd, i.total_retrans),
+            (123, 45, 10, 6)
+        );
+    }
+
+    #[test]
+    fn parses_ipv6_and_timewait() {
+        let msg = diag_msg(AF_INET6, 6, 3, &[]);
+        let (recs, _) = parse_all(&nlmsg(SOCK_DIAG_BY_FAMILY, 9, &msg));
+        assert_eq!(recs[0].local, "[::1]:8080".parse().unwrap());
+        assert_eq!(recs[0].remote.ip(), "fe80::".parse::<IpAddr>().unwrap());
+        assert_eq!(recs[0].state, TcpState::TimeWait);
+        assert_eq!(recs[0].timer.unwrap().kind, TimerKind::Timewait);
+        assert_eq!(recs[0].tcp_info, None);
+    }
+
+    #[test]
+    fn short_tcp_info_and_unknown_or_truncated_attributes_are_skipped() {
+        let short = diag_msg(AF_INET, 1, 0, &[(INET_DIAG_INFO, tcp_info_bytes(100))]);
+        let (recs, _) = parse_all(&nlmsg(SOCK_DIAG_BY_FAMILY, 9, &short));
+        assert_eq!(recs[0].tcp_info, None);
+        assert_eq!(recs[0].timer, None);
+
+        let mut unknown = diag_msg(AF_INET, 1, 0, &[(99, vec![1, 2, 3])]);
+        // An attribute claiming more bytes than there are.
+        unknown.extend_from_slice(&200u16.to_ne_bytes());
+        unknown.extend_from_slice(&INET_DIAG_INFO.to_ne_bytes());
+        unknown.extend_from_slice(&[0; 8]);
+        let (recs, outcome) = parse_all(&nlmsg(SOCK_DIAG_BY_FAMILY, 9, &unknown));
+        assert_eq!(recs.len(), 1);
+        assert_eq!(recs[0].tcp_info, None);
+        assert_eq!(outcome.malformed, 0);
+    }
+
+    #[test]
+    fn truncated_records_and_unknown_values_are_counted_not_fatal() {
+        let good = diag_msg(AF_INET, 10, 0, &[]);
+        let mut buf = nlmsg(SOCK_DIAG_BY_FAMILY, 9, &good[..40]); // cut short
+        buf.extend(nlmsg(
+            SOCK_DIAG_BY_FAMILY,
+            9,
+            &diag_msg(AF_INET, 99, 0, &[]),
+        )); // bad state
+        buf.extend(nlmsg(SOCK_DIAG_BY_FAMILY, 9, &diag_msg(7, 1, 0, &[]))); // bad family
+        buf.extend(nlmsg(SOCK_DIAG_BY_FAMILY, 9, &good));
+        buf.extend(nlmsg(SOCK_DIAG_BY_FAMILY, 8, &good)); // another request's answer: ignored
+        let (recs, outcome) = parse_all(&buf);
+        assert_eq!(recs.len(), 1);
+        assert_eq!(recs[0].state, TcpState::Listen);
+        assert_eq!(outcome.malformed, 3);
+    }
+
+    #[test]
+    fn a_lying_header_stops_the_buffer_without_panic() {
+        let mut buf = nlmsg(SOCK_DIAG_BY_FAMILY, 9, &diag_msg(AF_INET, 1, 0, &[]));
+        let mut liar = nlmsg(SOCK_DIAG_BY_FAMILY, 9, &diag_msg(AF_INET, 1, 0, &[]));
+        liar[0..4].copy_from_slice(&100_000u32.to_ne_bytes());
+        buf.extend(liar);
+        buf.extend_from_slice(&[1, 2, 3]);
+        let (recs, outcome) = parse_all(&buf);
+        assert_eq!(recs.len(), 1);
+        assert_eq!(outcome.malformed, 1);
+        // Every prefix of a valid buffer parses without panic.
+        let whole = nlmsg(
+            SOCK_DIAG_BY_FAMILY,
+            9,
+            &diag_msg(AF_INET, 1, 1, &[(2, tcp_info_bytes(232))]),
+        );
+        for cut in 0..whole.len() {
+            let _ = parse_buffer(&whole[..cut], 9, &mut |_| {});
+        }
+    }
+
+    #[test]
+    fn done_and_error_messages() {
+        let (recs, outcome) = parse_all(&nlmsg(NLMSG_DONE, 9, &0i32.to_ne_bytes()));
+        assert!(outcome.done && recs.is_empty());
+        let err = parse_buffer(
+            &nlmsg(NLMSG_ERROR, 9, &(-13i32).to_ne_bytes()),
+            9,
+            &mut |_| {},
+        );
+        assert_eq!(err, Err(WireError::Kernel(13)));
+        let ack = parse_buffer(&nlmsg(NLMSG_ERROR, 9, &0i32.to_ne_bytes()), 9, &mut |_| {});
+        assert!(ack.is_ok());
+    }
+}
