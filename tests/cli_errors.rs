@@ -1,0 +1,98 @@
+//! Bad input: one clear line on stderr, exit 2, never a panic.
+
+#![allow(clippy::unwrap_used)] // Tests fail loudly by design.
+
+mod common;
+
+use common::{Netns, require_root, tcpscope};
+use std::process::Command;
+
+fn assert_usage_error(args: &[&str], mentions: &str) {
+    let out = tcpscope(args);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+    assert_eq!(
+        stderr.lines().count(),
+        1,
+        "{args:?}: one line, got {stderr:?}"
+    );
+    assert!(stderr.starts_with("tcpscope: "), "{stderr}");
+    assert!(
+        stderr.contains(mentions),
+        "{args:?}: {stderr:?} should mention {mentions:?}"
+    );
+    assert!(!stderr.contains("panicked"));
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn unknown_state() {
+    assert_usage_error(&["list", "--state", "half-open"], "unknown TCP state");
+}
+
+#[test]
+fn port_out_of_range() {
+    assert_usage_error(&["list", "--port", "65536"], "65536");
+    assert_usage_error(&["list", "--sport=-1"], "--sport");
+    assert_usage_error(&["list", "--dport", "http"], "http");
+}
+
+#[test]
+fn missing_namespace() {
+    assert_usage_error(&["list", "--netns", "tcpscope-no-such-ns"], "not found");
+    assert_usage_error(&["list", "--netns", "../etc"], "not a plain name");
+}
+
+#[test]
+fn unknown_source_and_conflicting_flags() {
+    assert_usage_error(&["list", "--source", "bpf"], "bpf");
+    assert_usage_error(&["list", "-4", "-6"], "-6");
+}
+
+#[test]
+fn no_permission_to_enter_a_namespace() {
+    if !require_root("no_permission_to_enter_a_namespace") {
+        return;
+    }
+    let ns = Netns::new("perm");
+    // The real binary, run as nobody.
+    let out = Command::new("setpriv")
+        .args([
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            "--inh-caps=-all",
+        ])
+        .arg(env!("CARGO_BIN_EXE_tcpscope"))
+        .args(["list", "--netns", &ns.name])
+        .output()
+        .expect("setpriv (util-linux)");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("CAP_SYS_ADMIN"), "{stderr}");
+}
+
+#[test]
+fn unprivileged_list_works_and_names_what_it_cannot_see() {
+    if !require_root("unprivileged_list_works_and_names_what_it_cannot_see") {
+        return;
+    }
+    // As nobody, root's processes' fd tables are closed: the list still prints, and stderr
+    // says why some owners are missing and how to fix it.
+    let out = Command::new("setpriv")
+        .args([
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            "--inh-caps=-all",
+        ])
+        .arg(env!("CARGO_BIN_EXE_tcpscope"))
+        .arg("list")
+        .output()
+        .expect("setpriv (util-linux)");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("State"));
+    assert!(stderr.contains("CAP_SYS_PTRACE"), "{stderr}");
+}

@@ -1,0 +1,155 @@
+//! Helpers for the integration tests: namespaces, the real binary, the populate example, and
+//! waiting on conditions with a deadline (never a bare sleep).
+
+#![allow(dead_code)]
+
+use serde_json::Value;
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+pub fn is_root() -> bool {
+    rustix::process::geteuid().is_root()
+}
+
+/// True when the test may run; prints why not otherwise.
+pub fn require_root(test: &str) -> bool {
+    if !is_root() {
+        println!("skipped {test}: needs root (network namespaces); CI runs as root");
+    }
+    is_root()
+}
+
+/// Polls `cond` until it holds or `timeout` passes; returns whether it held.
+pub fn wait_until(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if cond() {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+pub fn tcpscope(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_tcpscope"))
+        .args(args)
+        .output()
+        .expect("run tcpscope")
+}
+
+/// `tcpscope list --json ARGS`, parsed; panics with stderr on failure.
+pub fn list_json(args: &[&str]) -> Vec<Value> {
+    let mut all = vec!["list", "--json"];
+    all.extend_from_slice(args);
+    let out = tcpscope(&all);
+    assert!(
+        out.status.success(),
+        "tcpscope {all:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).expect("valid JSON");
+    v.as_array().expect("a JSON array").clone()
+}
+
+/// A network namespace of this test, deleted on drop.
+pub struct Netns {
+    pub name: String,
+}
+
+impl Netns {
+    pub fn new(tag: &str) -> Netns {
+        let name = format!("tcpscope-test-{tag}-{}", std::process::id());
+        let ok = |c: &mut Command| assert!(c.status().expect("run ip").success(), "{c:?}");
+        ok(Command::new("ip").args(["netns", "add", &name]));
+        ok(Command::new("ip").args(["-n", &name, "link", "set", "lo", "up"]));
+        Netns { name }
+    }
+
+    /// Runs a command inside the namespace.
+    pub fn exec(&self, cmd: &[&str]) -> Output {
+        Command::new("ip")
+            .args(["netns", "exec", &self.name])
+            .args(cmd)
+            .output()
+            .expect("ip netns exec")
+    }
+}
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        let _ = Command::new("ip")
+            .args(["netns", "del", &self.name])
+            .status();
+    }
+}
+
+/// The path of an example; `cargo test` builds examples, `cargo test --test X` does not, so
+/// build it then.
+fn example(name: &str) -> PathBuf {
+    // target/debug/deps/<test> → target/debug/examples/<name>
+    let mut p = std::env::current_exe().expect("test exe");
+    p.pop();
+    p.pop();
+    p.push("examples");
+    p.push(name);
+    if !p.exists() {
+        let mut cargo = Command::new(env!("CARGO"));
+        cargo.args(["build", "--example", name]);
+        if !cfg!(debug_assertions) {
+            cargo.arg("--release");
+        }
+        assert!(
+            cargo.status().expect("run cargo").success(),
+            "building example {name}"
+        );
+    }
+    p
+}
+
+/// The populate example, holding its sockets until dropped.
+pub struct Populated {
+    child: Child,
+    /// Every process that holds populated sockets.
+    pub pids: Vec<i32>,
+}
+
+impl Populated {
+    pub fn start(netns: &Netns, pairs: usize, extras: usize) -> Populated {
+        let mut child = Command::new(example("populate"))
+            .args(["--netns", &netns.name, "--pairs", &pairs.to_string()])
+            .args(["--extras", &extras.to_string()])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("spawn the populate example (cargo test builds it)");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut line)
+            .expect("read ready line");
+        assert!(line.starts_with("ready"), "populate failed: {line:?}");
+        let field = |key: &str| -> String {
+            line.split_whitespace()
+                .find_map(|kv| kv.strip_prefix(key))
+                .unwrap_or_default()
+                .to_string()
+        };
+        let mut pids: Vec<i32> = field("worker_pids=")
+            .split(',')
+            .filter_map(|p| p.parse().ok())
+            .collect();
+        pids.extend(field("pid=").parse::<i32>().ok());
+        Populated { child, pids }
+    }
+}
+
+impl Drop for Populated {
+    fn drop(&mut self) {
+        drop(self.child.stdin.take());
+        let _ = self.child.wait();
+    }
+}
