@@ -1,0 +1,133 @@
+//! `tcpscope list` against `ss`, in one run, on the same populated namespace:
+//!
+//!   tcpscope list --no-owners   vs  ss -tan
+//!   tcpscope list               vs  ss -tanp
+//!
+//! at 10k and 100k established loopback pairs (set TCPSCOPE_BENCH_PAIRS=10000,100000 to
+//! change). Every command runs through `ip netns exec`, output to /dev/null, interleaved, and
+//! the median of the runs is reported with the ratio tcpscope/ss. Needs root.
+//!
+//!   cargo bench --bench list_vs_ss
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const RUNS: usize = 7;
+
+fn main() {
+    if !rustix::process::geteuid().is_root() {
+        println!("skipped list_vs_ss: needs root (network namespaces)");
+        return;
+    }
+    let sizes: Vec<usize> = std::env::var("TCPSCOPE_BENCH_PAIRS")
+        .unwrap_or_else(|_| "10000,100000".into())
+        .split(',')
+        .filter_map(|s| s.trim().parse().ok())
+        .collect();
+    let tcpscope = env!("CARGO_BIN_EXE_tcpscope");
+    let populate = build_populate();
+    println!(
+        "{:>8} {:<28} {:>10} {:>10} {:>7}",
+        "pairs", "tcpscope vs ss", "tcpscope", "ss", "ratio"
+    );
+    for pairs in sizes {
+        let ns = format!("tcpscope-bench-{}", std::process::id());
+        run_ok(Command::new("ip").args(["netns", "add", &ns]));
+        run_ok(Command::new("ip").args(["-n", &ns, "link", "set", "lo", "up"]));
+        let started = Instant::now();
+        let holder = start_populate(&populate, &ns, pairs);
+        eprintln!("populated {pairs} pairs in {:.1?}", started.elapsed());
+
+        let cases: [(&str, Vec<&str>, Vec<&str>); 2] = [
+            (
+                "list --no-owners / ss -tan",
+                vec![tcpscope, "list", "--no-owners"],
+                vec!["ss", "-tan"],
+            ),
+            (
+                "list / ss -tanp",
+                vec![tcpscope, "list"],
+                vec!["ss", "-tanp"],
+            ),
+        ];
+        for (name, ours, theirs) in cases {
+            let (mut a, mut b) = (Vec::new(), Vec::new());
+            for _ in 0..RUNS {
+                a.push(time_in(&ns, &ours));
+                b.push(time_in(&ns, &theirs));
+            }
+            let (a, b) = (median(a), median(b));
+            println!(
+                "{pairs:>8} {name:<28} {:>8.1}ms {:>8.1}ms {:>7.3}",
+                a.as_secs_f64() * 1e3,
+                b.as_secs_f64() * 1e3,
+                a.as_secs_f64() / b.as_secs_f64()
+            );
+        }
+        drop(holder);
+        let _ = Command::new("ip").args(["netns", "del", &ns]).status();
+    }
+}
+
+fn time_in(ns: &str, cmd: &[&str]) -> Duration {
+    let start = Instant::now();
+    run_ok(
+        Command::new("ip")
+            .args(["netns", "exec", ns])
+            .args(cmd)
+            .stdout(Stdio::null()),
+    );
+    start.elapsed()
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn run_ok(cmd: &mut Command) {
+    let status = cmd.status().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
+    assert!(status.success(), "{cmd:?} failed");
+}
+
+fn build_populate() -> std::path::PathBuf {
+    run_ok(Command::new(env!("CARGO")).args(["build", "--release", "--example", "populate"]));
+    let mut p = std::env::current_exe().expect("bench exe");
+    p.pop();
+    p.pop();
+    p.push("examples/populate");
+    p
+}
+
+/// Holds the populated sockets until dropped (closing its stdin ends it).
+struct Holder(Child);
+
+impl Drop for Holder {
+    fn drop(&mut self) {
+        drop(self.0.stdin.take());
+        let _ = self.0.wait();
+    }
+}
+
+fn start_populate(populate: &std::path::Path, ns: &str, pairs: usize) -> Holder {
+    let mut child = Command::new(populate)
+        .args([
+            "--netns",
+            ns,
+            "--pairs",
+            &pairs.to_string(),
+            "--extras",
+            "10",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("spawn populate");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("ready");
+    assert!(line.starts_with("ready"), "populate: {line:?}");
+    Holder(child)
+}
