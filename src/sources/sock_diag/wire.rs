@@ -21,16 +21,58 @@ const IPPROTO_TCP: u8 = 6;
 /// uid, inode.
 const DIAG_MSG_LEN: usize = 72;
 const INET_DIAG_INFO: u16 = 2;
+const INET_DIAG_REQ_BYTECODE: u16 = 1;
+const INET_DIAG_BC_S_GE: u8 = 2;
+const INET_DIAG_BC_S_LE: u8 = 3;
 /// `struct tcp_info` up to and including `tcpi_total_retrans`.
 const TCP_INFO_MIN_LEN: usize = 104;
-/// The length of the whole request: header plus `struct inet_diag_req_v2`.
+/// The length of a request without filter: header plus `struct inet_diag_req_v2`.
 pub const REQUEST_LEN: usize = NLMSG_HDRLEN + 56;
 
+/// Which local ports a dump covers, so that two dumps can run at once on two cores.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PortRange {
+    All,
+    /// Local port below the pivot.
+    Below(u16),
+    /// Local port at or above the pivot.
+    From(u16),
+}
+
+/// The inet_diag bytecode for a port range: one comparison op and its operand op. Taking the
+/// `yes` jump lands exactly on the end (accept); the `no` jump lands 4 bytes past it (reject).
+fn port_range_bytecode(range: PortRange) -> Option<[u8; 8]> {
+    let (code, port) = match range {
+        PortRange::All => return None,
+        PortRange::Below(pivot) => (INET_DIAG_BC_S_LE, pivot.checked_sub(1)?),
+        PortRange::From(pivot) => (INET_DIAG_BC_S_GE, pivot),
+    };
+    let mut bc = [0u8; 8];
+    bc[0] = code;
+    bc[1] = 8; // yes
+    bc[2..4].copy_from_slice(&12u16.to_ne_bytes()); // no
+    bc[6..8].copy_from_slice(&port.to_ne_bytes());
+    Some(bc)
+}
+
 /// Builds a `SOCK_DIAG_BY_FAMILY` dump request for TCP sockets of `family` in `states`
-/// (the kernel's bit mask), asking for `tcp_info` when `with_info`.
-pub fn dump_request(family: u8, states: u32, with_info: bool, seq: u32) -> [u8; REQUEST_LEN] {
-    let mut req = [0u8; REQUEST_LEN];
-    req[0..4].copy_from_slice(&(REQUEST_LEN as u32).to_ne_bytes());
+/// (the kernel's bit mask) with a local port in `ports`, asking for `tcp_info` when
+/// `with_info`.
+pub fn dump_request(
+    family: u8,
+    states: u32,
+    with_info: bool,
+    ports: PortRange,
+    seq: u32,
+) -> Vec<u8> {
+    let mut req = vec![0u8; REQUEST_LEN];
+    if let Some(bc) = port_range_bytecode(ports) {
+        req.extend_from_slice(&((4 + bc.len()) as u16).to_ne_bytes());
+        req.extend_from_slice(&INET_DIAG_REQ_BYTECODE.to_ne_bytes());
+        req.extend_from_slice(&bc);
+    }
+    let len = req.len() as u32;
+    req[0..4].copy_from_slice(&len.to_ne_bytes());
     req[4..6].copy_from_slice(&SOCK_DIAG_BY_FAMILY.to_ne_bytes());
     req[6..8].copy_from_slice(&(NLM_F_REQUEST | NLM_F_DUMP).to_ne_bytes());
     req[8..12].copy_from_slice(&seq.to_ne_bytes());
@@ -282,14 +324,40 @@ mod tests {
 
     #[test]
     fn request_is_a_tcp_dump_for_the_family_and_states() {
-        let req = dump_request(AF_INET6, 0x1ffe, true, 5);
+        let req = dump_request(AF_INET6, 0x1ffe, true, PortRange::All, 5);
         assert_eq!(u32_at(&req, 0) as usize, REQUEST_LEN);
+        assert_eq!(req.len(), REQUEST_LEN);
         assert_eq!(u16_at(&req, 4), SOCK_DIAG_BY_FAMILY);
         assert_eq!(u16_at(&req, 6), NLM_F_REQUEST | NLM_F_DUMP);
         assert_eq!(u32_at(&req, 8), 5);
         assert_eq!((req[16], req[17], req[18]), (AF_INET6, IPPROTO_TCP, 2));
         assert_eq!(u32_at(&req, 20), 0x1ffe);
-        assert_eq!(dump_request(AF_INET, 1 << 10, false, 1)[18], 0);
+        assert_eq!(
+            dump_request(AF_INET, 1 << 10, false, PortRange::All, 1)[18],
+            0
+        );
+    }
+
+    #[test]
+    fn port_ranges_add_one_bytecode_attribute() {
+        let req = dump_request(AF_INET, 0x1ffe, false, PortRange::From(32768), 1);
+        assert_eq!(req.len(), REQUEST_LEN + 12);
+        assert_eq!(u32_at(&req, 0) as usize, req.len());
+        let attr = &req[REQUEST_LEN..];
+        assert_eq!(
+            (u16_at(attr, 0), u16_at(attr, 2)),
+            (12, INET_DIAG_REQ_BYTECODE)
+        );
+        assert_eq!(
+            (attr[4], attr[5], u16_at(attr, 6)),
+            (INET_DIAG_BC_S_GE, 8, 12)
+        );
+        assert_eq!(u16_at(attr, 10), 32768);
+        let below = dump_request(AF_INET, 0x1ffe, false, PortRange::Below(32768), 1);
+        assert_eq!(
+            (below[REQUEST_LEN + 4], u16_at(&below, REQUEST_LEN + 10)),
+            (INET_DIAG_BC_S_LE, 32767)
+        );
     }
 
     #[test]
