@@ -55,10 +55,22 @@ fn report(malformed: usize, owners: Option<OwnerScanStats>) {
     if malformed > 0 {
         eprintln!("tcpscope: skipped {malformed} malformed socket records from the kernel");
     }
-    if let Some(stats) = owners.filter(|s| s.unreadable_processes > 0) {
+    let Some(stats) = owners else { return };
+    if stats.unreadable_processes > 0 {
         eprintln!(
             "tcpscope: owners unknown for the sockets of {} processes whose /proc/PID/fd is not readable (run as root or grant CAP_SYS_PTRACE)",
             stats.unreadable_processes
+        );
+    }
+    if stats.unreadable_fds > 0 {
+        let fix = if rustix::process::geteuid().is_root() {
+            "refused even to root: a security module or ptrace rule protects those processes"
+        } else {
+            "run as root or grant CAP_SYS_PTRACE"
+        };
+        eprintln!(
+            "tcpscope: owners unknown for {} file descriptors whose link may not be read ({fix})",
+            stats.unreadable_fds
         );
     }
 }

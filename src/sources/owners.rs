@@ -26,6 +26,9 @@ pub struct OwnerScanStats {
     pub processes: usize,
     /// Processes whose fd table we may not read (another user's, without CAP_SYS_PTRACE).
     pub unreadable_processes: usize,
+    /// fds whose link may not be read (ptrace rules, security modules): their owners are
+    /// unknown. Counted once per fd, not read again until it changes.
+    pub unreadable_fds: usize,
     /// fd links read this refresh.
     pub links_read: usize,
     /// fds that vanished between listing and reading (process exit, close).
@@ -37,7 +40,8 @@ struct ProcessEntry {
     start_time: u64,
     comm: Arc<str>,
     cmdline: Arc<str>,
-    /// fd number → socket inode, or 0 for an fd that is not a socket.
+    /// fd number → socket inode, 0 for an fd that is not a socket, [`UNREADABLE`] for one
+    /// whose link we may not read.
     fds: HashMap<i32, u64>,
 }
 
@@ -58,6 +62,9 @@ impl Default for ProcfsOwners {
         Self::new()
     }
 }
+
+/// Marks an fd whose link the kernel refused to show us.
+const UNREADABLE: u64 = u64::MAX;
 
 /// The result of scanning one process's fd directory.
 enum FdScan {
@@ -86,7 +93,7 @@ impl ProcfsOwners {
         self.by_inode.clear();
         for (&pid, p) in &self.processes {
             for (&fd, &inode) in &p.fds {
-                if inode != 0 {
+                if inode != 0 && inode != UNREADABLE {
                     self.by_inode.entry(inode).or_default().push(Owner {
                         pid,
                         comm: p.comm.clone(),
@@ -217,6 +224,7 @@ impl ProcfsOwners {
                     links_read,
                     vanished,
                 } => {
+                    stats.unreadable_fds += fds.values().filter(|&&i| i == UNREADABLE).count();
                     stats.links_read += links_read;
                     stats.vanished += vanished;
                     if let Some(p) = self.processes.get_mut(&pid) {
@@ -282,6 +290,9 @@ fn scan_fds(
             Ok(len) => {
                 let target = &link[..len.min(link.len())];
                 fds.insert(fd, parse_socket_link(target).unwrap_or(0));
+            }
+            Err(rustix::io::Errno::ACCESS | rustix::io::Errno::PERM) => {
+                fds.insert(fd, UNREADABLE);
             }
             Err(_) => vanished += 1,
         }
