@@ -7,6 +7,21 @@ mod common;
 use common::{Netns, require_root, tcpscope};
 use std::process::Command;
 
+/// The real binary, run as nobody without capabilities.
+fn tcpscope_as_nobody(args: &[&str]) -> std::process::Output {
+    Command::new("setpriv")
+        .args([
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            "--inh-caps=-all",
+        ])
+        .arg(env!("CARGO_BIN_EXE_tcpscope"))
+        .args(args)
+        .output()
+        .expect("setpriv (util-linux)")
+}
+
 fn assert_usage_error(args: &[&str], mentions: &str) {
     let out = tcpscope(args);
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -56,17 +71,7 @@ fn no_permission_to_enter_a_namespace() {
     }
     let ns = Netns::new("perm");
     // The real binary, run as nobody.
-    let out = Command::new("setpriv")
-        .args([
-            "--reuid=65534",
-            "--regid=65534",
-            "--clear-groups",
-            "--inh-caps=-all",
-        ])
-        .arg(env!("CARGO_BIN_EXE_tcpscope"))
-        .args(["list", "--netns", &ns.name])
-        .output()
-        .expect("setpriv (util-linux)");
+    let out = tcpscope_as_nobody(&["list", "--netns", &ns.name]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
@@ -80,17 +85,7 @@ fn unprivileged_list_works_and_names_what_it_cannot_see() {
     }
     // As nobody, root's processes' fd tables are closed: the list still prints, and stderr
     // says why some owners are missing and how to fix it.
-    let out = Command::new("setpriv")
-        .args([
-            "--reuid=65534",
-            "--regid=65534",
-            "--clear-groups",
-            "--inh-caps=-all",
-        ])
-        .arg(env!("CARGO_BIN_EXE_tcpscope"))
-        .arg("list")
-        .output()
-        .expect("setpriv (util-linux)");
+    let out = tcpscope_as_nobody(&["list"]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("State"));

@@ -119,42 +119,34 @@ impl OwnerLookup for ProcfsOwners {
         let mut stats = OwnerScanStats::default();
 
         // The process list, with start times to tell a reused pid from the old process.
-        let mut current: Vec<(i32, u64, Option<procfs::process::Process>)> = Vec::new();
+        let mut current: Vec<(procfs::process::Process, procfs::process::Stat)> = Vec::new();
         if let Ok(all) = procfs::process::all_processes() {
-            for proc in all.flatten() {
-                let Ok(stat) = proc.stat() else { continue };
-                current.push((proc.pid, stat.starttime, Some(proc)));
-            }
+            current.extend(
+                all.flatten()
+                    .filter_map(|p| p.stat().ok().map(|st| (p, st))),
+            );
         }
         stats.processes = current.len();
-        let current_pids: HashSet<i32> = current.iter().map(|c| c.0).collect();
+        let current_pids: HashSet<i32> = current.iter().map(|(p, _)| p.pid).collect();
         self.processes.retain(|pid, _| current_pids.contains(pid));
-        for (pid, start, proc) in &mut current {
-            let stale = self
-                .processes
-                .get(pid)
-                .is_some_and(|p| p.start_time != *start);
-            if stale || !self.processes.contains_key(pid) {
-                let Some(proc) = proc.take() else { continue };
-                let comm: Arc<str> = proc.stat().map(|s| s.comm).unwrap_or_default().into();
-                let cmdline: Arc<str> = proc
-                    .cmdline()
-                    .map(|c| c.join(" "))
-                    .unwrap_or_default()
-                    .into();
-                self.processes.insert(
-                    *pid,
-                    ProcessEntry {
-                        start_time: *start,
-                        comm,
-                        cmdline,
-                        fds: HashMap::new(),
-                    },
-                );
+        for (proc, stat) in &current {
+            let known = self.processes.get(&proc.pid);
+            if known.is_some_and(|p| p.start_time == stat.starttime) {
+                continue;
             }
+            let cmdline = proc.cmdline().map(|c| c.join(" ")).unwrap_or_default();
+            self.processes.insert(
+                proc.pid,
+                ProcessEntry {
+                    start_time: stat.starttime,
+                    comm: stat.comm.as_str().into(),
+                    cmdline: cmdline.into(),
+                    fds: HashMap::new(),
+                },
+            );
         }
 
-        let pids: Vec<i32> = current.iter().map(|c| c.0).collect();
+        let pids: Vec<i32> = current.iter().map(|(p, _)| p.pid).collect();
         self.scan_all(&pids, &live, false, &mut stats);
         self.rebuild_index();
         // A live socket nobody seems to hold may sit on an fd number that was a file before:
