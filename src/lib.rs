@@ -7,3 +7,4 @@ pub mod cli;
 pub mod model;
 pub mod output;
 pub mod sources;
+pub mod tracker;

@@ -1,0 +1,593 @@
+//! The tracker: pure logic that joins kernel events and snapshots into one timeline per
+//! connection. No I/O: the caller feeds it events (in time order) and snapshots.
+//!
+//! What it knows of the kernel (see DESIGN.md):
+//! - Events are keyed by socket address (`skaddr`), not by 4-tuple: a client socket has local
+//!   port 0 at CLOSE→SYN_SENT.
+//! - The tracepoint never reports TIME_WAIT: FIN_WAIT2→CLOSE or CLOSING→CLOSE (without a reset)
+//!   is held until a snapshot taken after it shows whether a timewait socket took over; then it
+//!   becomes →TIME_WAIT (or stays a timewait FIN_WAIT2), at the event's exact time. A timewait
+//!   socket's later changes and its disappearance are seen in snapshots only (`observed`).
+//!   `tcp_destroy_sock` does not end such a connection.
+//! - Owners are carried forward when a socket loses its inode.
+//!
+//! Network namespaces: the tracepoint does not say which namespace an event belongs to. The
+//! rule: a connection's events are held back until it is confirmed as this namespace's, either
+//! because a snapshot of this namespace shows its 4-tuple, or because one of its events ran in
+//! a thread of a process of this namespace (the caller's `is_local_pid`). Unconfirmed
+//! connections are dropped (counted) after `confirm_ns`. Limits: a connection of another
+//! namespace with the very same 4-tuple as one of ours is confirmed with it; a connection of
+//! ours that lives shorter than a snapshot interval and whose events all ran in softirq
+//! context of an unrelated thread is dropped.
+
+mod connection;
+pub mod event;
+pub mod transition;
+
+pub use connection::{Connection, TIMELINE_CAP, TimelineEntry};
+pub use event::{KernelEvent, KernelEventKind};
+pub use transition::{ConnId, Reset, Source, Step, Transition};
+
+use crate::model::{Owner, SocketRecord, TcpState};
+use connection::{Phase, TupleKey, is_timewait};
+use std::collections::HashMap;
+
+/// How transitions are learnt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Kernel events, joined with snapshots.
+    Traced,
+    /// Snapshot diffs only.
+    Inferred,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TrackerConfig {
+    pub mode: Mode,
+    /// How long closed connections stay visible.
+    pub ghost_ns: u64,
+    /// The most connections (live and ghosts) kept; beyond it the oldest ghosts go first.
+    pub max_connections: usize,
+    /// How long an unconfirmed connection's events wait for confirmation.
+    pub confirm_ns: u64,
+}
+
+impl Default for TrackerConfig {
+    fn default() -> Self {
+        TrackerConfig {
+            mode: Mode::Traced,
+            ghost_ns: 60_000_000_000,
+            max_connections: 1_000_000,
+            confirm_ns: 5_000_000_000,
+        }
+    }
+}
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct TrackerStats {
+    /// Connections dropped to respect `max_connections`.
+    pub evicted: u64,
+    /// Connections whose events no snapshot or local process vouched for.
+    pub unconfirmed_dropped: u64,
+}
+
+/// A reset sent this long after a →CLOSE belongs to it.
+const RESET_WINDOW_NS: u64 = 10_000_000;
+
+pub struct Tracker {
+    config: TrackerConfig,
+    conns: HashMap<ConnId, Connection>,
+    by_skaddr: HashMap<u64, ConnId>,
+    by_tuple: HashMap<TupleKey, ConnId>,
+    next_id: ConnId,
+    generation: u64,
+    out: Vec<Transition>,
+    stats: TrackerStats,
+}
+
+impl Tracker {
+    pub fn new(config: TrackerConfig) -> Tracker {
+        Tracker {
+            config,
+            conns: HashMap::new(),
+            by_skaddr: HashMap::new(),
+            by_tuple: HashMap::new(),
+            next_id: 1,
+            generation: 0,
+            out: Vec::new(),
+            stats: TrackerStats::default(),
+        }
+    }
+
+    pub fn config(&self) -> &TrackerConfig {
+        &self.config
+    }
+
+    pub fn stats(&self) -> TrackerStats {
+        self.stats
+    }
+
+    pub fn connections(&self) -> impl Iterator<Item = &Connection> {
+        self.conns.values().filter(|c| c.confirmed)
+    }
+
+    pub fn connection(&self, id: ConnId) -> Option<&Connection> {
+        self.conns.get(&id)
+    }
+
+    /// The transitions recorded since the last call, oldest first within each batch.
+    pub fn take_transitions(&mut self) -> Vec<Transition> {
+        std::mem::take(&mut self.out)
+    }
+
+    /// Applies kernel events, which must come in time order.
+    pub fn apply_events(
+        &mut self,
+        events: &[KernelEvent],
+        is_local_pid: &mut dyn FnMut(i32) -> bool,
+    ) {
+        if self.config.mode != Mode::Traced {
+            return;
+        }
+        for ev in events {
+            self.apply_event(ev, is_local_pid);
+        }
+    }
+
+    fn new_conn(&mut self, ev: &KernelEvent, state: TcpState) -> ConnId {
+        let id = self.next_id;
+        self.next_id += 1;
+        let mut conn = Connection::new(id, ev.family, ev.local, ev.remote, state, ev.ts_ns);
+        conn.skaddr = ev.skaddr;
+        let key = TupleKey {
+            local: ev.local,
+            remote: ev.remote,
+            listener_inode: 0,
+        };
+        self.conns.insert(id, conn);
+        self.set_key(id, key);
+        if ev.skaddr != 0 {
+            self.by_skaddr.insert(ev.skaddr, id);
+        }
+        id
+    }
+
+    fn apply_event(&mut self, ev: &KernelEvent, is_local_pid: &mut dyn FnMut(i32) -> bool) {
+        let known = self
+            .by_skaddr
+            .get(&ev.skaddr)
+            .copied()
+            .filter(|_| ev.skaddr != 0);
+        let id = match (ev.kind, known) {
+            // A socket starting over at an address we saw closed: a new socket.
+            (
+                KernelEventKind::SetState {
+                    old: TcpState::Close,
+                    ..
+                },
+                Some(id),
+            ) if self.conns.get(&id).is_none_or(|c| c.phase != Phase::Live) => {
+                self.by_skaddr.remove(&ev.skaddr);
+                None
+            }
+            (_, known) => known,
+        };
+        let id = match (id, ev.kind) {
+            (Some(id), _) => id,
+            (None, KernelEventKind::SetState { old, .. }) => match self.adopt(ev, old) {
+                Some(id) => id,
+                None => self.new_conn(ev, old),
+            },
+            // A socket we know from a snapshot only, or a reset sent by a timewait socket
+            // (whose address is not the full socket's): find the connection by 4-tuple.
+            (None, kind) => {
+                let key = TupleKey {
+                    local: ev.local,
+                    remote: ev.remote,
+                    listener_inode: 0,
+                };
+                let Some(&id) = self.by_tuple.get(&key) else {
+                    return;
+                };
+                let Some(conn) = self.conns.get_mut(&id) else {
+                    return;
+                };
+                if conn.skaddr == 0 && ev.skaddr != 0 {
+                    conn.skaddr = ev.skaddr;
+                    self.by_skaddr.insert(ev.skaddr, id);
+                } else if kind != KernelEventKind::SendReset {
+                    return;
+                }
+                id
+            }
+        };
+        let local_pid = ev.pid > 0 && is_local_pid(ev.pid);
+        self.rekey(id, ev);
+        let Some(conn) = self.conns.get_mut(&id) else {
+            return;
+        };
+        conn.last_event_ns = conn.last_event_ns.max(ev.ts_ns);
+        if local_pid {
+            conn.confirm(&mut self.out);
+        }
+        match ev.kind {
+            KernelEventKind::SetState { old, new } => {
+                let reset = conn.reset_received;
+                if new == TcpState::Close
+                    && matches!(old, TcpState::FinWait2 | TcpState::Closing)
+                    && !reset
+                {
+                    conn.state = Step::State(old);
+                    conn.phase = Phase::AwaitingTimewait {
+                        at_ns: ev.ts_ns,
+                        from: old,
+                        destroyed_ns: None,
+                    };
+                    return;
+                }
+                let reset = if new != TcpState::Close {
+                    None
+                } else if std::mem::take(&mut conn.reset_received) {
+                    Some(Reset::Received)
+                } else if std::mem::take(&mut conn.reset_sent_pending) {
+                    Some(Reset::Sent)
+                } else {
+                    None
+                };
+                // The event's old state is the truth, whatever we believed.
+                conn.state = Step::State(old);
+                conn.record(
+                    &mut self.out,
+                    ev.ts_ns,
+                    Step::State(new),
+                    Source::Traced,
+                    reset,
+                );
+                conn.phase = if new == TcpState::Close {
+                    Phase::Closed
+                } else {
+                    Phase::Live
+                };
+            }
+            KernelEventKind::ReceiveReset => conn.reset_received = true,
+            KernelEventKind::SendReset => {
+                let close = Step::State(TcpState::Close);
+                let recent = |t: &Transition| {
+                    t.conn == id
+                        && t.to == close
+                        && t.reset.is_none()
+                        && ev.ts_ns.saturating_sub(t.ts_ns) <= RESET_WINDOW_NS
+                };
+                let marked = conn.timeline.last_mut().filter(|e| {
+                    e.to == close
+                        && e.reset.is_none()
+                        && ev.ts_ns.saturating_sub(e.ts_ns) <= RESET_WINDOW_NS
+                });
+                if let Some(entry) = marked {
+                    entry.reset = Some(Reset::Sent);
+                    if let Some(t) = self
+                        .out
+                        .iter_mut()
+                        .rev()
+                        .chain(conn.pending.iter_mut().rev())
+                        .find(|t| recent(t))
+                    {
+                        t.reset = Some(Reset::Sent);
+                    }
+                } else {
+                    conn.reset_sent_pending = true;
+                }
+            }
+            KernelEventKind::Destroy => {
+                self.by_skaddr.remove(&ev.skaddr);
+                match conn.phase {
+                    Phase::AwaitingTimewait { at_ns, from, .. } => {
+                        conn.phase = Phase::AwaitingTimewait {
+                            at_ns,
+                            from,
+                            destroyed_ns: Some(ev.ts_ns),
+                        };
+                    }
+                    Phase::Timewait | Phase::Gone => {}
+                    Phase::Live | Phase::Closed => {
+                        conn.record(&mut self.out, ev.ts_ns, Step::Gone, Source::Traced, None);
+                    }
+                }
+            }
+        }
+    }
+
+    /// The first event of a socket that a snapshot showed before (it existed when tcpscope
+    /// started): the snapshot's connection takes the socket's address.
+    fn adopt(&mut self, ev: &KernelEvent, old: TcpState) -> Option<ConnId> {
+        if old == TcpState::Close || ev.skaddr == 0 {
+            return None;
+        }
+        let id = if old == TcpState::Listen {
+            // Listeners are filed with their inode, which events do not carry.
+            self.conns
+                .values()
+                .find(|c| {
+                    c.skaddr == 0
+                        && c.local == ev.local
+                        && c.state == Step::State(old)
+                        && c.phase == Phase::Live
+                })
+                .map(|c| c.id)?
+        } else {
+            let key = TupleKey {
+                local: ev.local,
+                remote: ev.remote,
+                listener_inode: 0,
+            };
+            let id = *self.by_tuple.get(&key)?;
+            self.conns.get(&id).filter(|c| c.skaddr == 0)?;
+            id
+        };
+        if let Some(conn) = self.conns.get_mut(&id) {
+            conn.skaddr = ev.skaddr;
+        }
+        self.by_skaddr.insert(ev.skaddr, id);
+        Some(id)
+    }
+
+    /// Files a connection under a new snapshot key, dropping its old one.
+    fn set_key(&mut self, id: ConnId, key: TupleKey) {
+        let Some(conn) = self.conns.get_mut(&id) else {
+            return;
+        };
+        let old = std::mem::replace(&mut conn.key, key);
+        if self.by_tuple.get(&old) == Some(&id) {
+            self.by_tuple.remove(&old);
+        }
+        self.by_tuple.insert(key, id);
+    }
+
+    /// Moves a connection to the 4-tuple of its latest event (a client gets its port at
+    /// connect time, after CLOSE→SYN_SENT).
+    fn rekey(&mut self, id: ConnId, ev: &KernelEvent) {
+        let Some(conn) = self.conns.get_mut(&id) else {
+            return;
+        };
+        if ev.local.port() == 0 || (conn.local == ev.local && conn.remote == ev.remote) {
+            return;
+        }
+        conn.local = ev.local;
+        conn.remote = ev.remote;
+        let key = TupleKey {
+            local: ev.local,
+            remote: ev.remote,
+            listener_inode: conn.key.listener_inode,
+        };
+        self.set_key(id, key);
+    }
+
+    /// Finds the connection a snapshot record belongs to.
+    fn lookup(&mut self, rec: &SocketRecord) -> Option<ConnId> {
+        let key = TupleKey::of_record(rec);
+        if let Some(&id) = self.by_tuple.get(&key) {
+            return Some(id);
+        }
+        // A listener first met through its events, before its inode was known; or a client
+        // met at CLOSE→SYN_SENT, before its port was known.
+        let fallback = match rec.state {
+            TcpState::Listen => TupleKey {
+                listener_inode: 0,
+                ..key
+            },
+            TcpState::SynSent => TupleKey {
+                local: std::net::SocketAddr::new(rec.local.ip(), 0),
+                ..key
+            },
+            _ => return None,
+        };
+        let id = *self.by_tuple.get(&fallback)?;
+        if let Some(conn) = self.conns.get_mut(&id) {
+            conn.local = rec.local;
+            conn.inode = rec.inode;
+        }
+        self.set_key(id, key);
+        Some(id)
+    }
+
+    /// Applies a snapshot whose dump started at `ts_ns` (same clock as the events). Events
+    /// newer than the snapshot win over it.
+    pub fn apply_snapshot(
+        &mut self,
+        ts_ns: u64,
+        sockets: &[SocketRecord],
+        owners_of: &dyn Fn(u64) -> Vec<Owner>,
+    ) {
+        let source = match self.config.mode {
+            Mode::Traced => Source::Observed,
+            Mode::Inferred => Source::Inferred,
+        };
+        let baseline = self.generation == 0;
+        self.generation += 1;
+        let generation = self.generation;
+
+        for rec in sockets {
+            let id = match self.lookup(rec) {
+                Some(id) => id,
+                None => {
+                    let ev = KernelEvent {
+                        ts_ns,
+                        skaddr: 0,
+                        family: rec.family,
+                        local: rec.local,
+                        remote: rec.remote,
+                        pid: 0,
+                        kind: KernelEventKind::Destroy,
+                    };
+                    let id = self.new_conn(&ev, TcpState::Close);
+                    self.set_key(id, TupleKey::of_record(rec));
+                    let Some(conn) = self.conns.get_mut(&id) else {
+                        continue;
+                    };
+                    conn.inode = rec.inode;
+                    conn.confirmed = true;
+                    if baseline {
+                        conn.state = Step::State(rec.state);
+                    }
+                    id
+                }
+            };
+            let Some(conn) = self.conns.get_mut(&id) else {
+                continue;
+            };
+            conn.seen_gen = generation;
+            if rec.inode != 0 {
+                conn.inode = rec.inode;
+                let owners = owners_of(rec.inode);
+                if !owners.is_empty() {
+                    conn.owners = owners;
+                }
+            }
+            conn.confirm(&mut self.out);
+            let now = Step::State(rec.state);
+            match conn.phase {
+                Phase::AwaitingTimewait { at_ns, from, .. } => {
+                    if ts_ns > at_ns && is_timewait(rec) {
+                        conn.state = Step::State(from);
+                        conn.phase = Phase::Timewait;
+                        if now != conn.state {
+                            // Straight to TIME_WAIT at the traced moment, or (an orphan's
+                            // timewait FIN_WAIT2 first) later, when its timer was rearmed.
+                            let entered = entered_time_wait_ns(ts_ns, rec).max(at_ns);
+                            let (when, how) = if entered - at_ns <= SAME_MOMENT_NS {
+                                (at_ns, Source::Traced)
+                            } else {
+                                (entered, Source::Observed)
+                            };
+                            conn.record(&mut self.out, when, now, how, None);
+                        }
+                    }
+                }
+                Phase::Closed | Phase::Gone => {}
+                Phase::Live | Phase::Timewait => {
+                    if conn.last_event_ns < ts_ns && conn.state != now {
+                        // A timewait socket entering TIME_WAIT: its timer tells when.
+                        let when =
+                            if conn.phase == Phase::Timewait && rec.state == TcpState::TimeWait {
+                                let since = conn.timeline.last().map_or(0, |e| e.ts_ns);
+                                entered_time_wait_ns(ts_ns, rec).clamp(since, ts_ns)
+                            } else {
+                                ts_ns
+                            };
+                        conn.record(&mut self.out, when, now, source, None);
+                    }
+                    if is_timewait(rec) && conn.last_event_ns < ts_ns {
+                        conn.phase = Phase::Timewait;
+                    }
+                }
+            }
+        }
+
+        // What the snapshot no longer shows.
+        let mut unconfirmed = Vec::new();
+        for conn in self.conns.values_mut() {
+            if conn.seen_gen == generation {
+                continue;
+            }
+            match conn.phase {
+                Phase::Timewait => {
+                    let reset = conn_reset(conn);
+                    conn.record(&mut self.out, ts_ns, Step::Gone, source, reset);
+                }
+                Phase::AwaitingTimewait {
+                    at_ns,
+                    from,
+                    destroyed_ns,
+                } if ts_ns > at_ns => {
+                    // No timewait socket took over: it was a real close.
+                    conn.state = Step::State(from);
+                    conn.record(
+                        &mut self.out,
+                        at_ns,
+                        Step::State(TcpState::Close),
+                        Source::Traced,
+                        None,
+                    );
+                    conn.phase = Phase::Closed;
+                    if let Some(d) = destroyed_ns {
+                        conn.record(&mut self.out, d, Step::Gone, Source::Traced, None);
+                    }
+                }
+                Phase::Live
+                    if conn.last_event_ns < ts_ns
+                        && (self.config.mode == Mode::Inferred || conn.seen_gen > 0) =>
+                {
+                    conn.record(&mut self.out, ts_ns, Step::Gone, source, None);
+                }
+                _ => {}
+            }
+            if !conn.confirmed && ts_ns.saturating_sub(conn.first_seen_ns) > self.config.confirm_ns
+            {
+                unconfirmed.push(conn.id);
+            }
+        }
+        for id in unconfirmed {
+            self.remove(id);
+            self.stats.unconfirmed_dropped += 1;
+        }
+    }
+
+    fn remove(&mut self, id: ConnId) {
+        if let Some(conn) = self.conns.remove(&id) {
+            if self.by_tuple.get(&conn.key) == Some(&id) {
+                self.by_tuple.remove(&conn.key);
+            }
+            if self.by_skaddr.get(&conn.skaddr) == Some(&id) {
+                self.by_skaddr.remove(&conn.skaddr);
+            }
+        }
+    }
+
+    /// Drops ghosts older than the ghost time, then the oldest ghosts while over the cap.
+    pub fn expire(&mut self, now_ns: u64) {
+        let ghost_ns = self.config.ghost_ns;
+        let expired: Vec<ConnId> = self
+            .conns
+            .values()
+            .filter(|c| {
+                c.closed_ns
+                    .is_some_and(|t| now_ns.saturating_sub(t) > ghost_ns)
+            })
+            .map(|c| c.id)
+            .collect();
+        for id in expired {
+            self.remove(id);
+        }
+        if self.conns.len() > self.config.max_connections {
+            let mut ghosts: Vec<(u64, ConnId)> = self
+                .conns
+                .values()
+                .filter_map(|c| c.closed_ns.map(|t| (t, c.id)))
+                .collect();
+            ghosts.sort_unstable();
+            let excess = self.conns.len() - self.config.max_connections;
+            for (_, id) in ghosts.into_iter().take(excess) {
+                self.remove(id);
+                self.stats.evicted += 1;
+            }
+        }
+    }
+}
+
+/// TIME_WAIT lasts TCP_TIMEWAIT_LEN, 60 s, whatever the sysctls say.
+const TIME_WAIT_NS: u64 = 60_000_000_000;
+/// Timer readings have jiffy granularity: times closer than this are the same moment.
+const SAME_MOMENT_NS: u64 = 50_000_000;
+
+/// When a TIME_WAIT socket entered TIME_WAIT, from its timer at snapshot time `ts_ns`.
+fn entered_time_wait_ns(ts_ns: u64, rec: &SocketRecord) -> u64 {
+    let left_ns = rec
+        .timer
+        .map_or(TIME_WAIT_NS, |t| t.remaining_ms.saturating_mul(1_000_000));
+    ts_ns.saturating_sub(TIME_WAIT_NS.saturating_sub(left_ns))
+}
+
+/// A reset the timewait socket sent (to a segment after close) marks its disappearance.
+fn conn_reset(conn: &mut Connection) -> Option<Reset> {
+    std::mem::take(&mut conn.reset_sent_pending).then_some(Reset::Sent)
+}

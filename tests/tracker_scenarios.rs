@@ -1,0 +1,188 @@
+//! The tracker on recorded event and snapshot sequences kept as data files in tests/tracker/:
+//! each file gives the inputs in order and the transitions expected out, one line each:
+//! `ts local remote from to source reset`.
+
+#![allow(clippy::unwrap_used)] // Tests fail loudly by design.
+
+use serde::Deserialize;
+use std::net::SocketAddr;
+use tcpscope::model::{Family, Owner, SocketRecord, TcpState, Timer, TimerKind};
+use tcpscope::tracker::{KernelEvent, KernelEventKind, Mode, Tracker, TrackerConfig};
+
+#[derive(Deserialize)]
+struct Scenario {
+    mode: String,
+    #[serde(default)]
+    local_pids: Vec<i32>,
+    #[serde(default)]
+    confirm_ns: Option<u64>,
+    steps: Vec<Input>,
+    expect: Vec<String>,
+    #[serde(default)]
+    expect_unconfirmed_dropped: u64,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum Input {
+    Events(Vec<Ev>),
+    Snapshot { ts: u64, sockets: Vec<Sock> },
+}
+
+#[derive(Deserialize)]
+struct Ev {
+    ts: u64,
+    sk: u64,
+    /// `OLD>NEW`, `send_reset`, `receive_reset` or `destroy`.
+    kind: String,
+    local: SocketAddr,
+    remote: SocketAddr,
+    #[serde(default)]
+    pid: i32,
+}
+
+#[derive(Deserialize)]
+struct Sock {
+    state: String,
+    local: SocketAddr,
+    remote: SocketAddr,
+    #[serde(default)]
+    inode: u64,
+    /// A timewait socket: timewait timer and no inode.
+    #[serde(default)]
+    tw: bool,
+    /// Its timer's time left.
+    #[serde(default)]
+    left_ms: u64,
+}
+
+fn event(e: &Ev) -> KernelEvent {
+    let kind = match e.kind.as_str() {
+        "send_reset" => KernelEventKind::SendReset,
+        "receive_reset" => KernelEventKind::ReceiveReset,
+        "destroy" => KernelEventKind::Destroy,
+        states => {
+            let (old, new) = states.split_once('>').unwrap();
+            KernelEventKind::SetState {
+                old: old.parse().unwrap(),
+                new: new.parse().unwrap(),
+            }
+        }
+    };
+    KernelEvent {
+        ts_ns: e.ts,
+        skaddr: e.sk,
+        family: Family::of(&e.local.ip()),
+        local: e.local,
+        remote: e.remote,
+        pid: e.pid,
+        kind,
+    }
+}
+
+fn record(s: &Sock) -> SocketRecord {
+    SocketRecord {
+        family: Family::of(&s.local.ip()),
+        state: s.state.parse::<TcpState>().unwrap(),
+        local: s.local,
+        remote: s.remote,
+        recv_q: 0,
+        send_q: 0,
+        timer: s.tw.then_some(Timer {
+            kind: TimerKind::Timewait,
+            remaining_ms: s.left_ms,
+            retransmits: 0,
+        }),
+        uid: 0,
+        inode: if s.tw { 0 } else { s.inode },
+        cookie: 0,
+        tcp_info: None,
+    }
+}
+
+fn run(path: &std::path::Path) -> Result<(), String> {
+    let sc: Scenario = serde_json::from_str(&std::fs::read_to_string(path).unwrap())
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut config = TrackerConfig {
+        mode: if sc.mode == "traced" {
+            Mode::Traced
+        } else {
+            Mode::Inferred
+        },
+        ..TrackerConfig::default()
+    };
+    if let Some(c) = sc.confirm_ns {
+        config.confirm_ns = c;
+    }
+    let mut tracker = Tracker::new(config);
+    let owners = |inode: u64| {
+        vec![Owner {
+            pid: 100,
+            comm: "app".into(),
+            cmdline: "app".into(),
+            fd: i32::try_from(inode).unwrap_or(0),
+        }]
+    };
+    let mut got = Vec::new();
+    for step in &sc.steps {
+        match step {
+            Input::Events(evs) => {
+                let evs: Vec<KernelEvent> = evs.iter().map(event).collect();
+                tracker.apply_events(&evs, &mut |pid| sc.local_pids.contains(&pid));
+            }
+            Input::Snapshot { ts, sockets } => {
+                let recs: Vec<SocketRecord> = sockets.iter().map(record).collect();
+                tracker.apply_snapshot(*ts, &recs, &owners);
+            }
+        }
+        for t in tracker.take_transitions() {
+            let reset = t.reset.map_or("-", |r| {
+                if r == tcpscope::tracker::Reset::Sent {
+                    "sent"
+                } else {
+                    "received"
+                }
+            });
+            got.push(format!(
+                "{} {} {} {} {} {} {}",
+                t.ts_ns,
+                t.local,
+                t.remote,
+                t.from.name(),
+                t.to.name(),
+                t.source.name(),
+                reset
+            ));
+        }
+    }
+    if got != sc.expect {
+        return Err(format!(
+            "{}:\nexpected:\n  {}\ngot:\n  {}",
+            path.display(),
+            sc.expect.join("\n  "),
+            got.join("\n  ")
+        ));
+    }
+    let dropped = tracker.stats().unconfirmed_dropped;
+    if dropped != sc.expect_unconfirmed_dropped {
+        return Err(format!(
+            "{}: {dropped} unconfirmed dropped, expected {}",
+            path.display(),
+            sc.expect_unconfirmed_dropped
+        ));
+    }
+    Ok(())
+}
+
+#[test]
+fn recorded_scenarios() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/tracker");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    assert!(files.len() >= 5, "scenario files in {}", dir.display());
+    let failures: Vec<String> = files.iter().filter_map(|f| run(f).err()).collect();
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
