@@ -23,6 +23,48 @@ pub struct Cli {
 pub enum Command {
     /// Print the TCP sockets once, like `ss -tan` (add owners like `ss -tanp`).
     List(ListArgs),
+    /// Print state transitions as they happen: traced from the kernel when privileges allow,
+    /// inferred from snapshots otherwise.
+    Watch(WatchArgs),
+}
+
+/// Where transitions come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum EventsMode {
+    /// Kernel events if they can be had, snapshot diffs otherwise (said once on stderr).
+    Auto,
+    /// Kernel events, or fail.
+    On,
+    /// Snapshot diffs only.
+    Off,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct WatchArgs {
+    #[command(flatten)]
+    pub filter: FilterArgs,
+    /// Print JSON lines instead of text.
+    #[arg(long)]
+    pub json: bool,
+    /// Milliseconds between snapshots.
+    #[arg(long, value_name = "MS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(10..=3_600_000))]
+    pub interval: u64,
+    /// Stop after this many seconds.
+    #[arg(long, value_name = "S", value_parser = positive_seconds)]
+    pub duration: Option<f64>,
+    /// Kernel events: auto, on or off.
+    #[arg(long, value_enum, default_value_t = EventsMode::Auto)]
+    pub events: EventsMode,
+    /// Seconds closed connections are remembered (for their timelines).
+    #[arg(long, value_name = "N", default_value_t = 60)]
+    pub ghost_secs: u64,
+}
+
+fn positive_seconds(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v > 0.0 && v.is_finite() => Ok(v),
+        _ => Err(format!("{s:?} is not a positive number of seconds")),
+    }
 }
 
 /// The filters shared by every command that shows sockets.

@@ -2,6 +2,7 @@
 
 pub mod args;
 mod list;
+mod watch;
 
 use args::{Cli, Command};
 use clap::Parser;
@@ -24,17 +25,23 @@ pub fn main() -> i32 {
             return EXIT_USAGE;
         }
     };
-    let list = match &cli.command {
-        Some(Command::List(args)) => args,
-        None => &cli.list,
+    let filter = match &cli.command {
+        Some(Command::List(args)) => &args.filter,
+        Some(Command::Watch(args)) => &args.filter,
+        None => &cli.list.filter,
     };
-    if let Some(name) = &list.filter.netns
+    if let Some(name) = &filter.netns
         && let Err(e) = crate::sources::netns::enter(name)
     {
         eprintln!("tcpscope: {e}");
         return EXIT_USAGE;
     }
-    match list::run(list) {
+    let result = match &cli.command {
+        Some(Command::List(args)) => list::run(args),
+        Some(Command::Watch(args)) => watch::run(args),
+        None => list::run(&cli.list),
+    };
+    match result {
         Ok(()) => 0,
         Err(e) => {
             eprintln!("tcpscope: {e:#}");

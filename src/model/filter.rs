@@ -3,6 +3,7 @@
 use super::owner::Owner;
 use super::socket::{Family, SocketRecord};
 use super::state::StateSet;
+use std::net::SocketAddr;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Filter {
@@ -45,9 +46,13 @@ impl Filter {
 
     /// Everything but the owner test; sources may apply this while they parse.
     pub fn matches_socket(&self, s: &SocketRecord) -> bool {
-        let (lp, rp) = (s.local.port(), s.remote.port());
-        self.states.contains(s.state)
-            && self.wants_family(s.family)
+        self.states.contains(s.state) && self.matches_ends(s.family, &s.local, &s.remote)
+    }
+
+    /// The family and port tests.
+    pub fn matches_ends(&self, family: Family, local: &SocketAddr, remote: &SocketAddr) -> bool {
+        let (lp, rp) = (local.port(), remote.port());
+        self.wants_family(family)
             && self.port.is_none_or(|p| p == lp || p == rp)
             && self.sport.is_none_or(|p| p == lp)
             && self.dport.is_none_or(|p| p == rp)

@@ -2,6 +2,7 @@
 
 pub mod json;
 pub mod table;
+pub mod transitions;
 
 use crate::model::{Owner, SocketRecord};
 

@@ -4,6 +4,7 @@ pub mod netns;
 pub mod owners;
 pub mod proc_net;
 pub mod sock_diag;
+pub mod trace;
 
 use crate::model::{Filter, SocketRecord, StateSet};
 

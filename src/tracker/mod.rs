@@ -250,6 +250,24 @@ impl Tracker {
                 };
             }
             KernelEventKind::ReceiveReset => conn.reset_received = true,
+            // A reset from a timewait socket (its address is not the full socket's): the
+            // timewait socket is killed right after sending it.
+            KernelEventKind::SendReset
+                if ev.skaddr != 0
+                    && ev.skaddr != conn.skaddr
+                    && matches!(conn.phase, Phase::AwaitingTimewait { .. } | Phase::Timewait) =>
+            {
+                if let Phase::AwaitingTimewait { from, .. } = conn.phase {
+                    conn.state = Step::State(from);
+                }
+                conn.record(
+                    &mut self.out,
+                    ev.ts_ns,
+                    Step::Gone,
+                    Source::Traced,
+                    Some(Reset::Sent),
+                );
+            }
             KernelEventKind::SendReset => {
                 let close = Step::State(TcpState::Close);
                 let recent = |t: &Transition| {

@@ -1,0 +1,227 @@
+//! `tcpscope watch`: snapshots on an interval, kernel events between them, the tracker joining
+//! both, and every transition printed as it is known.
+
+use super::args::{EventsMode, WatchArgs};
+use crate::model::{Filter, SocketRecord, StateSet};
+use crate::output::transitions::{write_json_line, write_text_line};
+use crate::sources::owners::{OwnerLookup, ProcfsOwners};
+use crate::sources::trace::TraceSource;
+use crate::sources::{Query, open_source};
+use crate::tracker::{KernelEvent, Mode, Step, Tracker, TrackerConfig, Transition};
+use anyhow::Context;
+use std::collections::HashMap;
+use std::io::Write;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+/// How often the loop looks for events (and for Ctrl-C) between snapshots.
+const EVENT_POLL: Duration = Duration::from_millis(20);
+
+pub fn run(args: &WatchArgs) -> anyhow::Result<()> {
+    let filter = args.filter.filter();
+    let stop = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(signal, stop.clone()).context("installing signal handlers")?;
+    }
+
+    let mut events = match args.events {
+        EventsMode::Off => None,
+        EventsMode::On => Some(TraceSource::open().context("kernel events (--events on)")?),
+        EventsMode::Auto => match TraceSource::open() {
+            Ok(source) => Some(source),
+            Err(e) => {
+                eprintln!(
+                    "tcpscope: kernel events off, transitions are inferred from snapshots: {e}"
+                );
+                None
+            }
+        },
+    };
+    let mode = if events.is_some() {
+        Mode::Traced
+    } else {
+        Mode::Inferred
+    };
+    let interval = Duration::from_millis(args.interval);
+    let mut tracker = Tracker::new(TrackerConfig {
+        mode,
+        ghost_ns: args.ghost_secs.saturating_mul(1_000_000_000),
+        confirm_ns: duration_ns(interval * 3).max(2_000_000_000),
+        ..TrackerConfig::default()
+    });
+    let mut source = open_source(args.filter.source)?;
+    let mut owners = ProcfsOwners::new();
+    let mut netns = LocalPids::new();
+    // The tracker needs every socket; the filter applies to what is printed.
+    let query = Query {
+        states: StateSet::ALL,
+        inet: true,
+        inet6: true,
+        tcp_info: false,
+    };
+    let wall_offset = wall_minus_monotonic_ns();
+    let deadline = args
+        .duration
+        .map(|s| Instant::now() + Duration::from_secs_f64(s));
+    let stdout = std::io::stdout();
+    let mut printer = Printer {
+        out: stdout.lock(),
+        json: args.json,
+        wall_offset,
+        filter,
+    };
+    let mut batch: Vec<KernelEvent> = Vec::new();
+    let mut sockets: Vec<SocketRecord> = Vec::new();
+
+    while !stop.load(Ordering::Relaxed) && deadline.is_none_or(|d| Instant::now() < d) {
+        let tick = Instant::now();
+        let ts = monotonic_ns();
+        sockets.clear();
+        source
+            .snapshot(&query, &mut sockets)
+            .context("reading the socket table")?;
+        if !args.filter.no_owners {
+            owners.refresh(&sockets);
+        }
+        // Events up to now, before the snapshot: the tracker lets newer events win.
+        if let Some(ev) = events.as_mut() {
+            batch.clear();
+            ev.drain(&mut batch).context("reading kernel events")?;
+            tracker.apply_events(&batch, &mut |pid| netns.is_local(pid));
+        }
+        tracker.apply_snapshot(ts, &sockets, &|inode| owners.owners_of(inode).to_vec());
+        tracker.expire(ts);
+        if !printer.print(tracker.take_transitions())? {
+            return Ok(());
+        }
+
+        // Between snapshots: events as they come.
+        let next = tick + interval;
+        while !stop.load(Ordering::Relaxed)
+            && Instant::now() < next
+            && deadline.is_none_or(|d| Instant::now() < d)
+        {
+            let wait = next
+                .saturating_duration_since(Instant::now())
+                .min(EVENT_POLL);
+            match events.as_mut() {
+                Some(ev) => {
+                    if ev.wait(wait) {
+                        batch.clear();
+                        ev.drain(&mut batch).context("reading kernel events")?;
+                        tracker.apply_events(&batch, &mut |pid| netns.is_local(pid));
+                        if !printer.print(tracker.take_transitions())? {
+                            return Ok(());
+                        }
+                    }
+                }
+                None => std::thread::sleep(wait),
+            }
+        }
+    }
+    if let Some(ev) = &events {
+        let stats = ev.stats();
+        if stats.lost > 0 {
+            eprintln!(
+                "tcpscope: the kernel dropped {} events (the reader fell behind)",
+                stats.lost
+            );
+        }
+    }
+    let dropped = tracker.stats().unconfirmed_dropped;
+    if dropped > 0 && std::env::var_os("TCPSCOPE_DEBUG").is_some() {
+        eprintln!("tcpscope: {dropped} connections of other network namespaces ignored");
+    }
+    Ok(())
+}
+
+struct Printer<W: Write> {
+    out: W,
+    json: bool,
+    wall_offset: i128,
+    filter: Filter,
+}
+
+impl<W: Write> Printer<W> {
+    /// Prints the transitions the filter wants; false when stdout is gone (a closed pipe).
+    fn print(&mut self, transitions: Vec<Transition>) -> anyhow::Result<bool> {
+        for t in &transitions {
+            if !self.wants(t) {
+                continue;
+            }
+            let written = if self.json {
+                write_json_line(&mut self.out, t)
+            } else {
+                let wall = u64::try_from(i128::from(t.ts_ns) + self.wall_offset).unwrap_or(0);
+                write_text_line(&mut self.out, t, wall)
+            };
+            if let Err(e) = written {
+                return broken_pipe_is_the_end(e);
+            }
+        }
+        match self.out.flush() {
+            Ok(()) => Ok(true),
+            Err(e) => broken_pipe_is_the_end(e),
+        }
+    }
+
+    fn wants(&self, t: &Transition) -> bool {
+        let state_ok = |s: Step| matches!(s, Step::State(st) if self.filter.states.contains(st));
+        (state_ok(t.from) || state_ok(t.to))
+            && self.filter.matches_ends(t.family, &t.local, &t.remote)
+            && self.filter.matches_owners(&t.owners)
+    }
+}
+
+fn broken_pipe_is_the_end(e: std::io::Error) -> anyhow::Result<bool> {
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        Ok(false)
+    } else {
+        Err(e).context("writing transitions")
+    }
+}
+
+/// Whether a thread runs in this network namespace, cached per thread id.
+struct LocalPids {
+    ours: Option<std::ffi::OsString>,
+    cache: HashMap<i32, bool>,
+}
+
+impl LocalPids {
+    fn new() -> Self {
+        let ours = std::fs::read_link("/proc/thread-self/ns/net")
+            .ok()
+            .map(|p| p.into_os_string());
+        LocalPids {
+            ours,
+            cache: HashMap::new(),
+        }
+    }
+
+    fn is_local(&mut self, pid: i32) -> bool {
+        let Some(ours) = &self.ours else { return false };
+        if self.cache.len() > 100_000 {
+            self.cache.clear();
+        }
+        *self.cache.entry(pid).or_insert_with(|| {
+            std::fs::read_link(format!("/proc/{pid}/ns/net")).is_ok_and(|p| p.as_os_str() == ours)
+        })
+    }
+}
+
+fn duration_ns(d: Duration) -> u64 {
+    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
+}
+
+pub fn monotonic_ns() -> u64 {
+    let t = rustix::time::clock_gettime(rustix::time::ClockId::Monotonic);
+    u64::try_from(t.tv_sec).unwrap_or(0) * 1_000_000_000 + u64::try_from(t.tv_nsec).unwrap_or(0)
+}
+
+fn wall_minus_monotonic_ns() -> i128 {
+    let wall = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as i128);
+    wall - i128::from(monotonic_ns())
+}
