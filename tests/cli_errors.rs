@@ -91,3 +91,35 @@ fn unprivileged_list_works_and_names_what_it_cannot_see() {
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("State"));
     assert!(stderr.contains("CAP_SYS_PTRACE"), "{stderr}");
 }
+
+#[test]
+fn watch_without_privileges_infers_and_says_why() {
+    if !require_root("watch_without_privileges_infers_and_says_why") {
+        return;
+    }
+    let out = tcpscope_as_nobody(&["watch", "--duration", "0.3", "--interval", "100"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert_eq!(
+        stderr.lines().filter(|l| l.contains("inferred")).count(),
+        1,
+        "{stderr}"
+    );
+    assert!(stderr.contains("root"), "{stderr}");
+    // With --events on, the same is an error.
+    let out = tcpscope_as_nobody(&["watch", "--events", "on", "--duration", "0.3"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("--events on") && stderr.contains("root"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn watch_rejects_bad_intervals_and_durations() {
+    assert_usage_error(&["watch", "--interval", "0"], "--interval");
+    assert_usage_error(&["watch", "--duration=-1"], "--duration");
+    assert_usage_error(&["watch", "--events", "maybe"], "maybe");
+}

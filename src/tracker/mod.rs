@@ -361,13 +361,15 @@ impl Tracker {
         self.by_tuple.insert(key, id);
     }
 
-    /// Moves a connection to the 4-tuple of its latest event (a client gets its port at
-    /// connect time, after CLOSE→SYN_SENT).
+    /// Completes a connection's 4-tuple: a client gets its port at connect time, after
+    /// CLOSE→SYN_SENT. Only state changes say so; other events may carry a tuple the kernel
+    /// already cleared (after a reset, the local address and remote port read 0).
     fn rekey(&mut self, id: ConnId, ev: &KernelEvent) {
         let Some(conn) = self.conns.get_mut(&id) else {
             return;
         };
-        if ev.local.port() == 0 || (conn.local == ev.local && conn.remote == ev.remote) {
+        let is_state_change = matches!(ev.kind, KernelEventKind::SetState { .. });
+        if !is_state_change || conn.local.port() != 0 || ev.local.port() == 0 {
             return;
         }
         conn.local = ev.local;

@@ -36,26 +36,20 @@ pub enum TraceError {
     )]
     NoTracefs(String),
     #[error(
-        "{what}: {source} (kernel events need root, or CAP_SYS_ADMIN with write access to tracefs)"
+        "{what}: {err} (kernel events need root, or CAP_SYS_ADMIN with write access to tracefs)"
     )]
-    Permission {
-        what: String,
-        source: std::io::Error,
-    },
-    #[error("{what}: {source}")]
-    Io {
-        what: String,
-        source: std::io::Error,
-    },
+    Permission { what: String, err: std::io::Error },
+    #[error("{what}: {err}")]
+    Io { what: String, err: std::io::Error },
     #[error("tracepoint format: {0}")]
     Format(#[from] format::FormatError),
 }
 
-fn io_error(what: impl Into<String>, source: std::io::Error) -> TraceError {
+fn io_error(what: impl Into<String>, err: std::io::Error) -> TraceError {
     let what = what.into();
-    match source.kind() {
-        std::io::ErrorKind::PermissionDenied => TraceError::Permission { what, source },
-        _ => TraceError::Io { what, source },
+    match err.kind() {
+        std::io::ErrorKind::PermissionDenied => TraceError::Permission { what, err },
+        _ => TraceError::Io { what, err },
     }
 }
 
@@ -221,8 +215,12 @@ fn read_format(instance: &Path, event: &str) -> Result<EventFormat, TraceError> 
 fn tracefs_root() -> Result<PathBuf, TraceError> {
     for candidate in ["/sys/kernel/tracing", "/sys/kernel/debug/tracing"] {
         let p = Path::new(candidate);
-        if p.join("instances").is_dir() {
-            return Ok(p.to_path_buf());
+        match std::fs::read_dir(p) {
+            Ok(_) if p.join("instances").is_dir() => return Ok(p.to_path_buf()),
+            Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
+                return Err(io_error(format!("reading {candidate}"), e));
+            }
+            _ => {}
         }
     }
     let target = Path::new("/sys/kernel/tracing");
