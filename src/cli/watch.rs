@@ -4,12 +4,12 @@
 use super::args::{EventsMode, WatchArgs};
 use crate::model::{Filter, SocketRecord, StateSet};
 use crate::output::transitions::{write_json_line, write_text_line};
+use crate::sources::netns::LocalPids;
 use crate::sources::owners::{OwnerLookup, ProcfsOwners};
 use crate::sources::trace::TraceSource;
 use crate::sources::{Query, open_source};
 use crate::tracker::{KernelEvent, Mode, Step, Tracker, TrackerConfig, Transition};
 use anyhow::Context;
-use std::collections::HashMap;
 use std::io::Write;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -17,6 +17,9 @@ use std::time::{Duration, Instant};
 
 /// How often the loop looks for events (and for Ctrl-C) between snapshots.
 const EVENT_POLL: Duration = Duration::from_millis(20);
+/// After a batch of events, let more gather before reading again: fewer wake-ups and
+/// system calls under heavy churn, for 10 ms of latency.
+const BATCH_GAP: Duration = Duration::from_millis(10);
 
 pub fn run(args: &WatchArgs) -> anyhow::Result<()> {
     let filter = args.filter.filter();
@@ -114,6 +117,9 @@ pub fn run(args: &WatchArgs) -> anyhow::Result<()> {
                         if !printer.print(tracker.take_transitions())? {
                             return Ok(());
                         }
+                        std::thread::sleep(
+                            BATCH_GAP.min(next.saturating_duration_since(Instant::now())),
+                        );
                     }
                 }
                 None => std::thread::sleep(wait),
@@ -179,34 +185,6 @@ fn broken_pipe_is_the_end(e: std::io::Error) -> anyhow::Result<bool> {
         Ok(false)
     } else {
         Err(e).context("writing transitions")
-    }
-}
-
-/// Whether a thread runs in this network namespace, cached per thread id.
-struct LocalPids {
-    ours: Option<std::ffi::OsString>,
-    cache: HashMap<i32, bool>,
-}
-
-impl LocalPids {
-    fn new() -> Self {
-        let ours = std::fs::read_link("/proc/thread-self/ns/net")
-            .ok()
-            .map(|p| p.into_os_string());
-        LocalPids {
-            ours,
-            cache: HashMap::new(),
-        }
-    }
-
-    fn is_local(&mut self, pid: i32) -> bool {
-        let Some(ours) = &self.ours else { return false };
-        if self.cache.len() > 100_000 {
-            self.cache.clear();
-        }
-        *self.cache.entry(pid).or_insert_with(|| {
-            std::fs::read_link(format!("/proc/{pid}/ns/net")).is_ok_and(|p| p.as_os_str() == ours)
-        })
     }
 }
 

@@ -40,3 +40,36 @@ pub fn enter(name: &str) -> Result<(), NetnsError> {
         source: e.into(),
     })
 }
+
+/// Whether a thread runs in this thread's network namespace, cached per thread id (the
+/// tracepoints name the thread that was running, not the namespace).
+pub struct LocalPids {
+    ours: Option<std::path::PathBuf>,
+    cache: std::collections::HashMap<i32, bool>,
+}
+
+impl Default for LocalPids {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl LocalPids {
+    pub fn new() -> Self {
+        LocalPids {
+            ours: std::fs::read_link("/proc/thread-self/ns/net").ok(),
+            cache: std::collections::HashMap::new(),
+        }
+    }
+
+    pub fn is_local(&mut self, pid: i32) -> bool {
+        let Some(ours) = &self.ours else { return false };
+        if self.cache.len() > 100_000 {
+            // Thread ids get reused; start over now and then.
+            self.cache.clear();
+        }
+        *self.cache.entry(pid).or_insert_with(|| {
+            std::fs::read_link(format!("/proc/{pid}/ns/net")).is_ok_and(|p| &p == ours)
+        })
+    }
+}

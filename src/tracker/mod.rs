@@ -30,7 +30,8 @@ pub use transition::{ConnId, Reset, Source, Step, Transition};
 
 use crate::model::{Owner, SocketRecord, TcpState};
 use connection::{Phase, TupleKey, is_timewait};
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
+use std::collections::VecDeque;
 
 /// How transitions are learnt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,6 +80,8 @@ pub struct Tracker {
     conns: HashMap<ConnId, Connection>,
     by_skaddr: HashMap<u64, ConnId>,
     by_tuple: HashMap<TupleKey, ConnId>,
+    /// Connections in the order they went GONE, for expiry without a scan.
+    gone: VecDeque<(u64, ConnId)>,
     next_id: ConnId,
     generation: u64,
     out: Vec<Transition>,
@@ -89,9 +92,10 @@ impl Tracker {
     pub fn new(config: TrackerConfig) -> Tracker {
         Tracker {
             config,
-            conns: HashMap::new(),
-            by_skaddr: HashMap::new(),
-            by_tuple: HashMap::new(),
+            conns: HashMap::default(),
+            by_skaddr: HashMap::default(),
+            by_tuple: HashMap::default(),
+            gone: VecDeque::new(),
             next_id: 1,
             generation: 0,
             out: Vec::new(),
@@ -129,9 +133,11 @@ impl Tracker {
         if self.config.mode != Mode::Traced {
             return;
         }
+        let from = self.out.len();
         for ev in events {
             self.apply_event(ev, is_local_pid);
         }
+        self.note_gone(from);
     }
 
     fn new_conn(&mut self, ev: &KernelEvent, state: TcpState) -> ConnId {
@@ -174,7 +180,7 @@ impl Tracker {
         };
         let id = match (id, ev.kind) {
             (Some(id), _) => id,
-            (None, KernelEventKind::SetState { old, .. }) => match self.adopt(ev, old) {
+            (None, KernelEventKind::SetState { old, new }) => match self.adopt(ev, old, new) {
                 Some(id) => id,
                 None => self.new_conn(ev, old),
             },
@@ -317,8 +323,12 @@ impl Tracker {
 
     /// The first event of a socket that a snapshot showed before (it existed when tcpscope
     /// started): the snapshot's connection takes the socket's address.
-    fn adopt(&mut self, ev: &KernelEvent, old: TcpState) -> Option<ConnId> {
+    fn adopt(&mut self, ev: &KernelEvent, old: TcpState, new: TcpState) -> Option<ConnId> {
         if old == TcpState::Close || ev.skaddr == 0 {
+            return None;
+        }
+        // LISTEN→SYN_RECV is a new child socket, not its listener.
+        if old == TcpState::Listen && new != TcpState::Close {
             return None;
         }
         let id = if old == TcpState::Listen {
@@ -425,6 +435,7 @@ impl Tracker {
         let baseline = self.generation == 0;
         self.generation += 1;
         let generation = self.generation;
+        let from = self.out.len();
 
         for rec in sockets {
             let id = match self.lookup(rec) {
@@ -550,6 +561,7 @@ impl Tracker {
             self.remove(id);
             self.stats.unconfirmed_dropped += 1;
         }
+        self.note_gone(from);
     }
 
     fn remove(&mut self, id: ConnId) {
@@ -565,30 +577,32 @@ impl Tracker {
 
     /// Drops ghosts older than the ghost time, then the oldest ghosts while over the cap.
     pub fn expire(&mut self, now_ns: u64) {
-        let ghost_ns = self.config.ghost_ns;
-        let expired: Vec<ConnId> = self
-            .conns
-            .values()
-            .filter(|c| {
-                c.closed_ns
-                    .is_some_and(|t| now_ns.saturating_sub(t) > ghost_ns)
-            })
-            .map(|c| c.id)
-            .collect();
-        for id in expired {
-            self.remove(id);
-        }
-        if self.conns.len() > self.config.max_connections {
-            let mut ghosts: Vec<(u64, ConnId)> = self
+        while let Some(&(closed, id)) = self.gone.front() {
+            let expired = now_ns.saturating_sub(closed) > self.config.ghost_ns;
+            let over_cap = self.conns.len() > self.config.max_connections;
+            if !expired && !over_cap {
+                break;
+            }
+            self.gone.pop_front();
+            // Skip entries of connections already removed.
+            if self
                 .conns
-                .values()
-                .filter_map(|c| c.closed_ns.map(|t| (t, c.id)))
-                .collect();
-            ghosts.sort_unstable();
-            let excess = self.conns.len() - self.config.max_connections;
-            for (_, id) in ghosts.into_iter().take(excess) {
+                .get(&id)
+                .is_some_and(|c| c.closed_ns == Some(closed))
+            {
                 self.remove(id);
-                self.stats.evicted += 1;
+                if !expired {
+                    self.stats.evicted += 1;
+                }
+            }
+        }
+    }
+
+    /// Files the connections that went GONE in `self.out[from..]` for expiry.
+    fn note_gone(&mut self, from: usize) {
+        for t in &self.out[from.min(self.out.len())..] {
+            if t.to == Step::Gone {
+                self.gone.push_back((t.ts_ns, t.conn));
             }
         }
     }
@@ -610,4 +624,63 @@ fn entered_time_wait_ns(ts_ns: u64, rec: &SocketRecord) -> u64 {
 /// A reset the timewait socket sent (to a segment after close) marks its disappearance.
 fn conn_reset(conn: &mut Connection) -> Option<Reset> {
     std::mem::take(&mut conn.reset_sent_pending).then_some(Reset::Sent)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Family;
+
+    fn rec(port: u16) -> SocketRecord {
+        SocketRecord {
+            family: Family::Inet,
+            state: TcpState::Established,
+            local: format!("127.0.0.1:{port}").parse().unwrap(),
+            remote: "127.0.0.1:80".parse().unwrap(),
+            recv_q: 0,
+            send_q: 0,
+            timer: None,
+            uid: 0,
+            inode: u64::from(port),
+            cookie: 0,
+            tcp_info: None,
+        }
+    }
+
+    fn tracker(max_connections: usize) -> Tracker {
+        Tracker::new(TrackerConfig {
+            mode: Mode::Inferred,
+            ghost_ns: 10,
+            max_connections,
+            confirm_ns: 1_000,
+        })
+    }
+
+    #[test]
+    fn ghosts_stay_for_the_ghost_time_then_go() {
+        let mut t = tracker(100);
+        t.apply_snapshot(100, &[rec(1), rec(2)], &|_| Vec::new());
+        t.apply_snapshot(200, &[rec(2)], &|_| Vec::new());
+        assert_eq!(t.connections().count(), 2);
+        assert!(t.connections().any(|c| c.is_ghost()));
+        t.expire(210);
+        assert_eq!(t.connections().count(), 2, "still within the ghost time");
+        t.expire(211);
+        assert_eq!(t.connections().count(), 1);
+        assert!(!t.connections().any(|c| c.is_ghost()));
+        assert_eq!(t.stats().evicted, 0);
+    }
+
+    #[test]
+    fn the_cap_evicts_the_oldest_ghosts_and_counts_them() {
+        let mut t = tracker(2);
+        t.apply_snapshot(100, &[rec(1), rec(2), rec(3)], &|_| Vec::new());
+        t.apply_snapshot(101, &[rec(2), rec(3)], &|_| Vec::new());
+        t.apply_snapshot(102, &[rec(3)], &|_| Vec::new());
+        t.expire(102);
+        assert_eq!(t.connections().count(), 2);
+        assert_eq!(t.stats().evicted, 1);
+        // The older ghost (port 1) went first.
+        assert!(t.connections().all(|c| c.local.port() != 1));
+    }
 }
