@@ -28,7 +28,7 @@ pub fn run(args: &WatchArgs) -> anyhow::Result<()> {
         signal_hook::flag::register(signal, stop.clone()).context("installing signal handlers")?;
     }
 
-    let mut events = match args.events {
+    let events = match args.events {
         EventsMode::Off => None,
         EventsMode::On => Some(TraceSource::open().context("kernel events (--events on)")?),
         EventsMode::Auto => match TraceSource::open() {
@@ -46,6 +46,10 @@ pub fn run(args: &WatchArgs) -> anyhow::Result<()> {
     } else {
         Mode::Inferred
     };
+    let mut events = events.map(|source| Events {
+        source,
+        lost_reported: 0,
+    });
     let interval = Duration::from_millis(args.interval);
     let mut tracker = Tracker::new(TrackerConfig {
         mode,
@@ -89,9 +93,7 @@ pub fn run(args: &WatchArgs) -> anyhow::Result<()> {
         }
         // Events up to now, before the snapshot: the tracker lets newer events win.
         if let Some(ev) = events.as_mut() {
-            batch.clear();
-            ev.drain(&mut batch).context("reading kernel events")?;
-            tracker.apply_events(&batch, &mut |pid| netns.is_local(pid));
+            ev.feed(&mut tracker, &mut netns, &mut batch)?;
         }
         tracker.apply_snapshot(ts, &sockets, &|inode| owners.owners_of(inode).to_vec());
         tracker.expire(ts);
@@ -110,10 +112,8 @@ pub fn run(args: &WatchArgs) -> anyhow::Result<()> {
                 .min(EVENT_POLL);
             match events.as_mut() {
                 Some(ev) => {
-                    if ev.wait(wait) {
-                        batch.clear();
-                        ev.drain(&mut batch).context("reading kernel events")?;
-                        tracker.apply_events(&batch, &mut |pid| netns.is_local(pid));
+                    if ev.source.wait(wait) {
+                        ev.feed(&mut tracker, &mut netns, &mut batch)?;
                         if !printer.print(tracker.take_transitions())? {
                             return Ok(());
                         }
@@ -126,20 +126,40 @@ pub fn run(args: &WatchArgs) -> anyhow::Result<()> {
             }
         }
     }
-    if let Some(ev) = &events {
-        let stats = ev.stats();
-        if stats.lost > 0 {
-            eprintln!(
-                "tcpscope: the kernel dropped {} events (the reader fell behind)",
-                stats.lost
-            );
-        }
-    }
     let dropped = tracker.stats().unconfirmed_dropped;
     if dropped > 0 && std::env::var_os("TCPSCOPE_DEBUG").is_some() {
         eprintln!("tcpscope: {dropped} connections of other network namespaces ignored");
     }
     Ok(())
+}
+
+/// The kernel event source and what was said of its losses.
+struct Events {
+    source: TraceSource,
+    lost_reported: u64,
+}
+
+impl Events {
+    /// Reads what the kernel has and hands it to the tracker; says so when records were lost.
+    fn feed(
+        &mut self,
+        tracker: &mut Tracker,
+        netns: &mut LocalPids,
+        batch: &mut Vec<KernelEvent>,
+    ) -> anyhow::Result<()> {
+        batch.clear();
+        self.source.drain(batch).context("reading kernel events")?;
+        tracker.apply_events(batch, &mut |pid| netns.is_local(pid));
+        let lost = self.source.stats().lost;
+        if lost > self.lost_reported {
+            eprintln!(
+                "tcpscope: the kernel dropped {} events so far: the reader fell behind, transitions of some connections are missing",
+                lost
+            );
+            self.lost_reported = lost;
+        }
+        Ok(())
+    }
 }
 
 struct Printer<W: Write> {
