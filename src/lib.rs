@@ -3,8 +3,11 @@
 //! The layers, from the kernel up: `sources` (OS access behind small traits) → `model` (plain
 //! data) → `output` (headless tables and JSON) → `cli`.
 
+pub mod app;
 pub mod cli;
 pub mod model;
 pub mod output;
 pub mod sources;
 pub mod tracker;
+pub mod tui;
+pub mod ui;

@@ -15,8 +15,25 @@ use clap::{Args, Parser, Subcommand};
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
+    /// Without a command: the interactive view.
     #[command(flatten)]
-    pub list: ListArgs,
+    pub tui: TuiArgs,
+}
+
+/// The interactive view's options.
+#[derive(Debug, Clone, Args)]
+pub struct TuiArgs {
+    #[command(flatten)]
+    pub filter: FilterArgs,
+    /// Milliseconds between snapshots.
+    #[arg(long, value_name = "MS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(10..=3_600_000))]
+    pub interval: u64,
+    /// Seconds closed connections stay visible, greyed.
+    #[arg(long, value_name = "N", default_value_t = 60)]
+    pub ghost_secs: u64,
+    /// Kernel events: auto, on or off.
+    #[arg(long, value_enum, default_value_t = EventsMode::Auto)]
+    pub events: EventsMode,
 }
 
 #[derive(Debug, Subcommand)]

@@ -4,6 +4,8 @@ pub mod args;
 mod list;
 mod watch;
 
+pub use watch::monotonic_ns;
+
 use args::{Cli, Command};
 use clap::Parser;
 
@@ -28,7 +30,7 @@ pub fn main() -> i32 {
     let filter = match &cli.command {
         Some(Command::List(args)) => &args.filter,
         Some(Command::Watch(args)) => &args.filter,
-        None => &cli.list.filter,
+        None => &cli.tui.filter,
     };
     if let Some(name) = &filter.netns
         && let Err(e) = crate::sources::netns::enter(name)
@@ -36,10 +38,16 @@ pub fn main() -> i32 {
         eprintln!("tcpscope: {e}");
         return EXIT_USAGE;
     }
+    if cli.command.is_none() && !crate::tui::has_terminal() {
+        eprintln!(
+            "tcpscope: no terminal for the interactive view: use `tcpscope list` (or `list --json`) for a table, `tcpscope watch` for transitions"
+        );
+        return EXIT_USAGE;
+    }
     let result = match &cli.command {
         Some(Command::List(args)) => list::run(args),
         Some(Command::Watch(args)) => watch::run(args),
-        None => list::run(&cli.list),
+        None => crate::tui::run(&cli.tui, filter.netns.as_deref().unwrap_or("(this one)")),
     };
     match result {
         Ok(()) => 0,

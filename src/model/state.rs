@@ -65,6 +65,43 @@ impl TcpState {
         }
     }
 
+    /// What the state means and whose move it is, in one line.
+    pub fn meaning(self) -> &'static str {
+        match self {
+            TcpState::Listen => {
+                "waiting for connections: the kernel completes handshakes and queues them for accept()"
+            }
+            TcpState::SynSent => {
+                "connect() sent SYN; waiting for the peer's SYN-ACK: the peer's move"
+            }
+            TcpState::SynRecv | TcpState::NewSynRecv => {
+                "SYN received, SYN-ACK sent; waiting for the client's ACK: the peer's move"
+            }
+            TcpState::Established => "open both ways: either side may send, or close",
+            TcpState::FinWait1 => {
+                "this side closed and sent FIN; waiting for its ACK: the peer's move"
+            }
+            TcpState::FinWait2 => {
+                "our FIN is acknowledged; waiting for the peer's FIN: the peer application's move (after close() it times out in tcp_fin_timeout; after shutdown(SHUT_WR) it waits for ever)"
+            }
+            TcpState::Closing => {
+                "both sides sent FIN at once; waiting for the ACK of ours: the peer's move"
+            }
+            TcpState::TimeWait => {
+                "this side closed first: the 4-tuple is held 60 s so that late segments die out; nobody's move, the kernel's timer ends it"
+            }
+            TcpState::CloseWait => {
+                "the peer closed; this application has not called close(): a lasting CLOSE_WAIT is a leak in the local application"
+            }
+            TcpState::LastAck => {
+                "the peer closed, then this side closed; waiting for the ACK of our FIN: the peer's move"
+            }
+            TcpState::Close => {
+                "no connection (closed, or reset); the socket is freed when its last fd is closed"
+            }
+        }
+    }
+
     /// The bit of this state in the kernel's `idiag_states` mask.
     pub fn mask_bit(self) -> u32 {
         1 << u32::from(self.kernel_number())

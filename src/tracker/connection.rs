@@ -79,6 +79,8 @@ pub struct Connection {
     /// The owners last seen; kept after the socket loses its inode (TIME_WAIT has none).
     pub owners: Vec<Owner>,
     pub timeline: Vec<TimelineEntry>,
+    /// The socket as the last snapshot showed it (queues, timer, tcp_info).
+    pub last_seen: Option<SocketRecord>,
     pub timeline_dropped: usize,
     pub first_seen_ns: u64,
     /// When it went GONE; a ghost until `closed_ns + ghost time`.
@@ -116,6 +118,7 @@ impl Connection {
             inode: 0,
             owners: Vec::new(),
             timeline: Vec::new(),
+            last_seen: None,
             timeline_dropped: 0,
             first_seen_ns: ts_ns,
             closed_ns: None,

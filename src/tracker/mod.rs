@@ -467,6 +467,7 @@ impl Tracker {
                 continue;
             };
             conn.seen_gen = generation;
+            conn.last_seen = Some(rec.clone());
             if rec.inode != 0 {
                 conn.inode = rec.inode;
                 let owners = owners_of(rec.inode);

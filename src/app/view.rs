@@ -1,0 +1,115 @@
+//! What the screen shows, derived from the tracker when data changes (not on every frame):
+//! rows of the connections table, the ports pane and the counts per state.
+
+use crate::model::{Owner, TcpState, Timer};
+use crate::tracker::{ConnId, Connection, Source, Step, Tracker};
+use std::collections::{BTreeMap, HashSet};
+use std::net::SocketAddr;
+
+/// One line of the connections table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Row {
+    pub id: ConnId,
+    pub state: Step,
+    pub local: SocketAddr,
+    pub remote: SocketAddr,
+    pub recv_q: u32,
+    pub send_q: u32,
+    pub timer: Option<Timer>,
+    pub owner: Option<Owner>,
+    /// When it entered its current state (or was first seen).
+    pub since_ns: u64,
+    /// The last transition, for the flash: (when, how known).
+    pub last_change: Option<(u64, Source)>,
+    pub ghost: bool,
+    /// The port it is grouped under in the ports pane.
+    pub service: ServicePort,
+}
+
+/// A port as a person thinks of it: one this host listens on, or one it connects out to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ServicePort {
+    Local(u16),
+    Remote(u16),
+}
+
+impl ServicePort {
+    pub fn label(self) -> String {
+        match self {
+            ServicePort::Local(p) => format!(":{p}"),
+            ServicePort::Remote(p) => format!("→:{p}"),
+        }
+    }
+}
+
+/// One line of the ports pane.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PortSummary {
+    pub port: ServicePort,
+    pub listeners: usize,
+    pub owner: Option<Owner>,
+    /// Live connections per state, by kernel number (index 0: ghosts).
+    pub counts: [usize; 13],
+}
+
+impl PortSummary {
+    pub fn total(&self) -> usize {
+        self.counts[1..].iter().sum()
+    }
+}
+
+/// Builds the rows and ports from the tracker's connections.
+pub fn build(tracker: &Tracker) -> (Vec<Row>, Vec<PortSummary>) {
+    let conns: Vec<&Connection> = tracker.connections().collect();
+    let listening: HashSet<u16> = conns
+        .iter()
+        .filter(|c| c.state == Step::State(TcpState::Listen))
+        .map(|c| c.local.port())
+        .collect();
+    let rows: Vec<Row> = conns.iter().map(|c| row(c, &listening)).collect();
+    let mut ports: BTreeMap<ServicePort, PortSummary> = BTreeMap::new();
+    for r in &rows {
+        let p = ports.entry(r.service).or_insert_with(|| PortSummary {
+            port: r.service,
+            listeners: 0,
+            owner: None,
+            counts: [0; 13],
+        });
+        match r.state {
+            _ if r.ghost => p.counts[0] += 1,
+            Step::State(s) => p.counts[usize::from(s.kernel_number())] += 1,
+            Step::Gone => p.counts[0] += 1,
+        }
+        if r.state == Step::State(TcpState::Listen) {
+            p.listeners += 1;
+            if p.owner.is_none() {
+                p.owner.clone_from(&r.owner);
+            }
+        }
+    }
+    (rows, ports.into_values().collect())
+}
+
+fn row(c: &Connection, listening: &HashSet<u16>) -> Row {
+    let seen = c.last_seen.as_ref();
+    let last = c.timeline.last();
+    let service = if listening.contains(&c.local.port()) || c.remote.port() == 0 {
+        ServicePort::Local(c.local.port())
+    } else {
+        ServicePort::Remote(c.remote.port())
+    };
+    Row {
+        id: c.id,
+        state: c.state,
+        local: c.local,
+        remote: c.remote,
+        recv_q: seen.map_or(0, |s| s.recv_q),
+        send_q: seen.map_or(0, |s| s.send_q),
+        timer: seen.and_then(|s| s.timer),
+        owner: c.owners.first().cloned(),
+        since_ns: last.map_or(c.first_seen_ns, |e| e.ts_ns),
+        last_change: last.map(|e| (e.ts_ns, e.source)),
+        ghost: c.is_ghost(),
+        service,
+    }
+}

@@ -1,0 +1,269 @@
+//! The interactive UI: collector, event reader and input threads feed one channel; the main
+//! loop owns the app state, applies what arrives, and draws.
+
+mod terminal;
+
+use crate::app::{Action, App, SourceInfo, keys};
+use crate::cli::args::{EventsMode, TuiArgs};
+use crate::model::{Owner, SocketRecord, StateSet};
+use crate::sources::netns::LocalPids;
+use crate::sources::owners::{OwnerLookup, ProcfsOwners};
+use crate::sources::trace::TraceSource;
+use crate::sources::{Query, open_source};
+use crate::tracker::{KernelEvent, Mode, Tracker, TrackerConfig};
+use crate::ui::{self, theme::Theme};
+use anyhow::Context;
+use crossterm::event::{Event, KeyEventKind, MouseEventKind};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, Sender, channel};
+use std::time::Duration;
+
+/// What the threads send the main loop.
+enum Msg {
+    Snapshot {
+        ts_ns: u64,
+        sockets: Vec<SocketRecord>,
+        owners: HashMap<u64, Vec<Owner>>,
+    },
+    Events(Vec<KernelEvent>),
+    Input(Event),
+    Failed(String),
+}
+
+/// How often the screen is redrawn when nothing happens (timers count down, flashes fade).
+const TICK: Duration = Duration::from_millis(250);
+
+/// Whether the interactive view can run here.
+pub fn has_terminal() -> bool {
+    use std::io::IsTerminal;
+    std::io::stdout().is_terminal() && std::io::stdin().is_terminal()
+}
+
+pub fn run(args: &TuiArgs, netns: &str) -> anyhow::Result<()> {
+    let stop = Arc::new(AtomicBool::new(false));
+    for signal in [
+        signal_hook::consts::SIGTERM,
+        signal_hook::consts::SIGINT,
+        signal_hook::consts::SIGHUP,
+    ] {
+        signal_hook::flag::register(signal, stop.clone()).context("installing signal handlers")?;
+    }
+    let (events, inferred_reason) = match args.events {
+        EventsMode::Off => (None, Some("--events off".to_string())),
+        EventsMode::On => (
+            Some(TraceSource::open().context("kernel events (--events on)")?),
+            None,
+        ),
+        EventsMode::Auto => match TraceSource::open() {
+            Ok(s) => (Some(s), None),
+            Err(e) => (None, Some(short_reason(&e.to_string()))),
+        },
+    };
+    let mode = if events.is_some() {
+        Mode::Traced
+    } else {
+        Mode::Inferred
+    };
+    let source = open_source(args.filter.source)?;
+    let info = SourceInfo {
+        host: rustix::system::uname()
+            .nodename()
+            .to_string_lossy()
+            .into_owned(),
+        netns: netns.to_string(),
+        source: format!("{:?}", args.filter.source).to_lowercase(),
+        inferred_reason,
+        interval_ms: args.interval,
+    };
+    let tracker = Tracker::new(TrackerConfig {
+        mode,
+        ghost_ns: args.ghost_secs.saturating_mul(1_000_000_000),
+        confirm_ns: args.interval.saturating_mul(3_000_000).max(2_000_000_000),
+        ..TrackerConfig::default()
+    });
+    let mut app = App::new(info, tracker, args.filter.filter());
+
+    let (tx, rx) = channel();
+    let interval = Duration::from_millis(args.interval);
+    let with_owners = !args.filter.no_owners;
+    std::thread::scope(|scope| -> anyhow::Result<()> {
+        {
+            let (tx, stop) = (tx.clone(), stop.clone());
+            scope.spawn(move || collect(source, with_owners, interval, &tx, &stop));
+        }
+        if let Some(ev) = events {
+            let (tx, stop) = (tx.clone(), stop.clone());
+            scope.spawn(move || read_events(ev, &tx, &stop));
+        }
+        {
+            let (tx, stop) = (tx.clone(), stop.clone());
+            scope.spawn(move || read_input(&tx, &stop));
+        }
+        drop(tx);
+        let result = main_loop(&mut app, &rx, &stop);
+        // Wake and end the threads; the scope joins them.
+        stop.store(true, Ordering::Relaxed);
+        result
+    })
+}
+
+fn short_reason(error: &str) -> String {
+    if error.contains("Permission denied")
+        || error.contains("not permitted")
+        || error.contains("need root")
+    {
+        "kernel events need root: run as root, or grant CAP_SYS_ADMIN and tracefs access".into()
+    } else {
+        error.to_string()
+    }
+}
+
+fn main_loop(app: &mut App, rx: &Receiver<Msg>, stop: &AtomicBool) -> anyhow::Result<()> {
+    let mut term = terminal::setup().context("setting up the terminal")?;
+    let theme = Theme::from_env();
+    let mut local = LocalPids::new();
+    let result = (|| -> anyhow::Result<()> {
+        let mut areas = ui::Areas::default();
+        while !app.quit && !stop.load(Ordering::Relaxed) {
+            app.now_ns = crate::cli::monotonic_ns();
+            term.draw(|f| areas = ui::draw(f, app, theme))?;
+            let mut msg = rx.recv_timeout(TICK).ok();
+            // Apply everything that is waiting before the next frame.
+            while let Some(m) = msg.take() {
+                match m {
+                    Msg::Snapshot {
+                        ts_ns,
+                        sockets,
+                        owners,
+                    } => {
+                        app.on_snapshot(ts_ns, &sockets, &|inode| {
+                            owners.get(&inode).cloned().unwrap_or_default()
+                        });
+                    }
+                    Msg::Events(batch) => app.on_events(&batch, &mut |pid| local.is_local(pid)),
+                    Msg::Input(ev) => {
+                        if let Some(action) = action_for(&ev, app, &areas) {
+                            app.apply(action);
+                        }
+                    }
+                    Msg::Failed(why) => anyhow::bail!(why),
+                }
+                msg = rx.try_recv().ok();
+            }
+        }
+        Ok(())
+    })();
+    terminal::restore();
+    drop(term);
+    result
+}
+
+fn action_for(ev: &Event, app: &App, areas: &ui::Areas) -> Option<Action> {
+    match ev {
+        Event::Key(k) if k.kind != KeyEventKind::Release => {
+            if app.prompt.is_some() {
+                keys::prompt(*k)
+            } else {
+                keys::normal(*k)
+            }
+        }
+        Event::Mouse(m) => match m.kind {
+            MouseEventKind::ScrollUp => Some(Action::ScrollUp),
+            MouseEventKind::ScrollDown => Some(Action::ScrollDown),
+            MouseEventKind::Down(_) => areas
+                .hit(app, m.column, m.row)
+                .map(|(p, i)| Action::Click(p, i)),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// Snapshots on the interval, joined with owners, until told to stop.
+fn collect(
+    mut source: Box<dyn crate::sources::SnapshotSource>,
+    with_owners: bool,
+    interval: Duration,
+    tx: &Sender<Msg>,
+    stop: &AtomicBool,
+) {
+    let mut owners = ProcfsOwners::new();
+    let query = Query {
+        states: StateSet::ALL,
+        inet: true,
+        inet6: true,
+        tcp_info: true,
+    };
+    while !stop.load(Ordering::Relaxed) {
+        let started = std::time::Instant::now();
+        let ts_ns = crate::cli::monotonic_ns();
+        let mut sockets = Vec::new();
+        if let Err(e) = source.snapshot(&query, &mut sockets) {
+            let _ = tx.send(Msg::Failed(format!("reading the socket table: {e}")));
+            return;
+        }
+        let mut map = HashMap::new();
+        if with_owners {
+            owners.refresh(&sockets);
+            for s in sockets.iter().filter(|s| s.inode != 0) {
+                let o = owners.owners_of(s.inode);
+                if !o.is_empty() {
+                    map.insert(s.inode, o.to_vec());
+                }
+            }
+        }
+        if tx
+            .send(Msg::Snapshot {
+                ts_ns,
+                sockets,
+                owners: map,
+            })
+            .is_err()
+        {
+            return;
+        }
+        while !stop.load(Ordering::Relaxed) && started.elapsed() < interval {
+            std::thread::sleep(
+                Duration::from_millis(20).min(interval.saturating_sub(started.elapsed())),
+            );
+        }
+    }
+}
+
+fn read_events(mut source: TraceSource, tx: &Sender<Msg>, stop: &AtomicBool) {
+    let mut batch = Vec::new();
+    while !stop.load(Ordering::Relaxed) {
+        if !source.wait(Duration::from_millis(50)) {
+            continue;
+        }
+        // Let a batch gather: fewer wake-ups under churn, for 10 ms of latency.
+        std::thread::sleep(Duration::from_millis(10));
+        batch.clear();
+        if let Err(e) = source.drain(&mut batch) {
+            let _ = tx.send(Msg::Failed(format!("reading kernel events: {e}")));
+            return;
+        }
+        if !batch.is_empty() && tx.send(Msg::Events(std::mem::take(&mut batch))).is_err() {
+            return;
+        }
+    }
+}
+
+fn read_input(tx: &Sender<Msg>, stop: &AtomicBool) {
+    while !stop.load(Ordering::Relaxed) {
+        match crossterm::event::poll(Duration::from_millis(100)) {
+            Ok(true) => match crossterm::event::read() {
+                Ok(ev) => {
+                    if tx.send(Msg::Input(ev)).is_err() {
+                        return;
+                    }
+                }
+                Err(_) => return,
+            },
+            Ok(false) => {}
+            Err(_) => return,
+        }
+    }
+}

@@ -1,0 +1,68 @@
+//! The TCP state diagram (RFC 793's shape, Linux's state names), with a connection's path and
+//! current state highlighted.
+
+use super::theme::Theme;
+use crate::model::TcpState;
+use crate::tracker::Step;
+use ratatui::style::Modifier;
+use ratatui::text::{Line, Span};
+use std::collections::HashSet;
+
+const DIAGRAM: &[&str] = &[
+    "                 CLOSE",
+    "      listen()  /     \\  connect(): SYN",
+    "               v       v",
+    "          LISTEN       SYN_SENT",
+    "  rcv SYN: SYN+ACK|       | rcv SYN+ACK: ACK",
+    "               v       v",
+    "          SYN_RECV ─ACK─> ESTABLISHED",
+    "                 close(): FIN /   \\ rcv FIN: ACK",
+    "                         v       v",
+    "                FIN_WAIT1         CLOSE_WAIT",
+    "     rcv ACK /    \\ rcv FIN: ACK       | close(): FIN",
+    "            v      v                  v",
+    "   FIN_WAIT2      CLOSING          LAST_ACK",
+    "    rcv FIN |        | rcv ACK        | rcv ACK",
+    "            v        v                v",
+    "            TIME_WAIT ─60 s─> GONE   CLOSE",
+];
+
+/// The diagram's lines; states on `path` in their colour, `current` reversed and bold.
+pub fn lines(path: &HashSet<Step>, current: Step, theme: Theme) -> Vec<Line<'static>> {
+    DIAGRAM
+        .iter()
+        .map(|line| {
+            let mut spans = Vec::new();
+            let mut rest = *line;
+            while !rest.is_empty() {
+                let word_len = rest
+                    .find(|c: char| !(c.is_ascii_uppercase() || c == '_' || c.is_ascii_digit()))
+                    .unwrap_or(rest.len());
+                if word_len == 0 {
+                    let other = rest
+                        .find(|c: char| c.is_ascii_uppercase())
+                        .unwrap_or(rest.len());
+                    spans.push(Span::styled(rest[..other].to_string(), theme.dim()));
+                    rest = &rest[other..];
+                    continue;
+                }
+                let word = &rest[..word_len];
+                let step = if word == "GONE" {
+                    Some(Step::Gone)
+                } else {
+                    word.parse::<TcpState>().ok().map(Step::State)
+                };
+                let style = match step {
+                    Some(s) if s == current => theme
+                        .state(s)
+                        .add_modifier(Modifier::BOLD | Modifier::REVERSED),
+                    Some(s) if path.contains(&s) => theme.state(s).add_modifier(Modifier::BOLD),
+                    _ => theme.dim(),
+                };
+                spans.push(Span::styled(word.to_string(), style));
+                rest = &rest[word_len..];
+            }
+            Line::from(spans)
+        })
+        .collect()
+}

@@ -1,0 +1,98 @@
+//! The header: where the data comes from, counts per state, TIME_WAIT and CLOSE_WAIT history.
+
+use super::theme::Theme;
+use crate::app::App;
+use crate::model::TcpState;
+use crate::tracker::Step;
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Sparkline};
+
+pub fn draw(f: &mut Frame<'_>, area: Rect, app: &App, theme: Theme) {
+    let [info, counts, history] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Length(1),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    let i = &app.info;
+    let mut spans = vec![
+        Span::styled("tcpscope", theme.state(Step::State(TcpState::Established))),
+        Span::raw(format!(
+            "  {}  netns {}  {}  every {} ms  ",
+            i.host, i.netns, i.source, i.interval_ms
+        )),
+    ];
+    match &i.inferred_reason {
+        None => spans.push(Span::raw("events: traced")),
+        Some(reason) => spans.push(Span::styled(
+            format!("events: inferred ({reason})"),
+            theme.warn(),
+        )),
+    }
+    if app.paused {
+        spans.push(Span::styled("  PAUSED", theme.warn()));
+    }
+    f.render_widget(Paragraph::new(Line::from(spans)), info);
+
+    let mut counts_line = Vec::new();
+    for st in TcpState::ALL {
+        let n = app
+            .rows
+            .iter()
+            .filter(|r| !r.ghost && r.state == Step::State(st))
+            .count();
+        if n > 0 {
+            counts_line.push(Span::styled(
+                format!("{} {n}  ", st.name()),
+                theme.state(Step::State(st)),
+            ));
+        }
+    }
+    let ghosts = app.rows.iter().filter(|r| r.ghost).count();
+    if ghosts > 0 {
+        counts_line.push(Span::styled(format!("closed {ghosts}"), theme.ghost()));
+    }
+    if counts_line.is_empty() {
+        counts_line.push(Span::styled("no TCP sockets yet", theme.dim()));
+    }
+    f.render_widget(Paragraph::new(Line::from(counts_line)), counts);
+
+    let [tw_label, tw, cw_label, cw] = Layout::horizontal([
+        Constraint::Length(16),
+        Constraint::Fill(1),
+        Constraint::Length(17),
+        Constraint::Fill(1),
+    ])
+    .areas(history);
+    let (tws, cws): (Vec<u64>, Vec<u64>) = app.history.iter().copied().unzip();
+    let last = |v: &[u64]| v.last().copied().unwrap_or(0);
+    f.render_widget(
+        Paragraph::new(Span::styled(
+            format!("TIME_WAIT {:>5} ", last(&tws)),
+            theme.state(Step::State(TcpState::TimeWait)),
+        )),
+        tw_label,
+    );
+    f.render_widget(
+        Paragraph::new(Span::styled(
+            format!(" CLOSE_WAIT {:>5} ", last(&cws)),
+            theme.state(Step::State(TcpState::CloseWait)),
+        )),
+        cw_label,
+    );
+    let tail = |v: &[u64], width: u16| v[v.len().saturating_sub(usize::from(width))..].to_vec();
+    f.render_widget(
+        Sparkline::default()
+            .data(tail(&tws, tw.width))
+            .style(theme.state(Step::State(TcpState::TimeWait))),
+        tw,
+    );
+    f.render_widget(
+        Sparkline::default()
+            .data(tail(&cws, cw.width))
+            .style(theme.state(Step::State(TcpState::CloseWait))),
+        cw,
+    );
+}

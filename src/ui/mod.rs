@@ -1,0 +1,80 @@
+//! Drawing: the app state to a ratatui frame. No I/O here.
+
+mod diagram;
+mod header;
+mod overlays;
+mod panes;
+mod text;
+pub mod theme;
+
+use crate::app::{App, Overlay, Pane};
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use theme::Theme;
+
+/// Where each pane was drawn, for mouse clicks.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Areas {
+    pub ports: Rect,
+    pub connections: Rect,
+    pub log: Rect,
+}
+
+impl Areas {
+    /// The pane and the list index under a click at (column, row), given the app's scroll.
+    pub fn hit(&self, app: &App, column: u16, row: u16) -> Option<(Pane, usize)> {
+        let inside = |r: Rect| {
+            column > r.x
+                && column < r.x + r.width.saturating_sub(1)
+                && row > r.y
+                && row < r.y + r.height.saturating_sub(1)
+        };
+        let offset = |r: Rect, header: u16, sel: usize| {
+            let height = usize::from(r.height.saturating_sub(2 + header));
+            let start = sel.saturating_sub(height.saturating_sub(1));
+            (row.checked_sub(r.y + 1 + header)).map(|k| start + usize::from(k))
+        };
+        if inside(self.ports) {
+            return offset(self.ports, 0, app.port_sel).map(|i| (Pane::Ports, i));
+        }
+        if inside(self.connections) {
+            return offset(self.connections, 1, app.row_sel).map(|i| (Pane::Connections, i));
+        }
+        if inside(self.log) {
+            return offset(self.log, 0, app.log_sel).map(|i| (Pane::Log, i));
+        }
+        None
+    }
+}
+
+/// Draws the whole screen; returns where the panes went.
+pub fn draw(f: &mut Frame<'_>, app: &mut App, theme: Theme) -> Areas {
+    let [head, body, foot] = Layout::vertical([
+        Constraint::Length(3),
+        Constraint::Fill(1),
+        Constraint::Length(1),
+    ])
+    .areas(f.area());
+    header::draw(f, head, app, theme);
+    let ports_width = if body.width >= 110 { 30 } else { 22 };
+    let [ports, right] =
+        Layout::horizontal([Constraint::Length(ports_width), Constraint::Fill(1)]).areas(body);
+    let log_height = (body.height / 3).clamp(4, 14);
+    let [conns, log] =
+        Layout::vertical([Constraint::Fill(1), Constraint::Length(log_height)]).areas(right);
+    app.page = usize::from(conns.height.saturating_sub(3));
+    panes::ports(f, ports, app, theme);
+    panes::connections(f, conns, app, theme);
+    panes::log(f, log, app, theme);
+    overlays::prompt(f, foot, app, theme);
+    match app.overlay {
+        Overlay::None => {}
+        Overlay::Help => overlays::help(f, body, theme),
+        Overlay::Details(id) => overlays::details(f, body, app, id, theme),
+    }
+    Areas {
+        ports,
+        connections: conns,
+        log,
+    }
+}

@@ -1,0 +1,173 @@
+//! Screens drawn over the panes: help, the details of one connection, the filter prompt.
+
+use super::theme::Theme;
+use super::{diagram, text};
+use crate::app::{App, keys::KEYS};
+use crate::tracker::{ConnId, Reset, Step};
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
+use std::collections::HashSet;
+
+pub fn help(f: &mut Frame<'_>, area: Rect, theme: Theme) {
+    let mut lines: Vec<Line<'_>> = KEYS
+        .iter()
+        .filter(|(_, text, _)| !text.is_empty())
+        .map(|(_, text, _)| Line::raw(*text))
+        .collect();
+    lines.push(Line::raw("mouse    click selects, wheel scrolls"));
+    lines.push(Line::raw(""));
+    lines.push(Line::styled(
+        "traced: from the kernel, exact time   observed: seen in a snapshot",
+        theme.dim(),
+    ));
+    lines.push(Line::styled(
+        "inferred: from two snapshots (kernel events off)",
+        theme.dim(),
+    ));
+    let height = (lines.len() as u16 + 2).min(area.height);
+    let width = 76.min(area.width);
+    let r = Rect {
+        x: area.x + (area.width - width) / 2,
+        y: area.y + (area.height - height) / 2,
+        width,
+        height,
+    };
+    f.render_widget(Clear, r);
+    f.render_widget(
+        Paragraph::new(lines).block(
+            Block::default()
+                .borders(Borders::ALL)
+                .title(" Keys (? or Esc to close) "),
+        ),
+        r,
+    );
+}
+
+pub fn details(f: &mut Frame<'_>, area: Rect, app: &App, id: ConnId, theme: Theme) {
+    f.render_widget(Clear, area);
+    let Some(conn) = app.tracker.connection(id) else {
+        f.render_widget(
+            Paragraph::new("this connection is no longer remembered (ghost time passed)").block(
+                Block::default()
+                    .borders(Borders::ALL)
+                    .title(" Details (Esc to close) "),
+            ),
+            area,
+        );
+        return;
+    };
+    let title = format!(
+        " {} > {}  (Esc to close) ",
+        text::endpoint(&conn.local),
+        text::endpoint(&conn.remote)
+    );
+    let b = Block::default().borders(Borders::ALL).title(title);
+    let inner = b.inner(area);
+    f.render_widget(b, area);
+    let [left, right] =
+        Layout::horizontal([Constraint::Fill(1), Constraint::Length(56)]).areas(inner);
+
+    let mut lines = vec![
+        Line::from(vec![
+            Span::raw("state  "),
+            Span::styled(conn.state.name(), theme.state(conn.state)),
+        ]),
+        Line::raw(format!("owner  {}", text::owner(conn.owners.first()))),
+    ];
+    if let Some(seen) = &conn.last_seen {
+        let timer = seen
+            .timer
+            .as_ref()
+            .map(|t| text::timer(t, app.now_ns.saturating_sub(app.snapshot_ns)))
+            .unwrap_or_else(|| "none".into());
+        lines.push(Line::raw(format!(
+            "queues recv {} send {}   timer {timer}",
+            seen.recv_q, seen.send_q
+        )));
+        if let Some(i) = seen.tcp_info {
+            lines.push(Line::raw(format!(
+                "rtt {:.3} ms ± {:.3}  cwnd {}  retrans {}",
+                f64::from(i.rtt_us) / 1000.0,
+                f64::from(i.rttvar_us) / 1000.0,
+                i.cwnd,
+                i.total_retrans
+            )));
+        }
+    }
+    lines.push(Line::raw(""));
+    lines.push(Line::styled("timeline", theme.dim()));
+    let first = conn
+        .timeline
+        .first()
+        .map_or(conn.first_seen_ns, |e| e.ts_ns);
+    let mut prev = first;
+    for e in &conn.timeline {
+        let reset = match e.reset {
+            Some(Reset::Sent) => "  RST sent",
+            Some(Reset::Received) => "  RST received",
+            None => "",
+        };
+        lines.push(Line::from(vec![
+            Span::styled(
+                format!(
+                    "+{:>9.6}s  Δ{:>9.6}s  ",
+                    (e.ts_ns - first.min(e.ts_ns)) as f64 / 1e9,
+                    (e.ts_ns.saturating_sub(prev)) as f64 / 1e9
+                ),
+                theme.dim(),
+            ),
+            Span::styled(e.from.name(), theme.state(e.from)),
+            Span::raw(" → "),
+            Span::styled(e.to.name(), theme.state(e.to)),
+            Span::styled(format!("  {}{reset}", e.source.name()), theme.dim()),
+        ]));
+        prev = e.ts_ns;
+    }
+    if conn.timeline.is_empty() {
+        lines.push(Line::styled(
+            "no transition since tcpscope started",
+            theme.dim(),
+        ));
+    }
+    if conn.timeline_dropped > 0 {
+        lines.push(Line::styled(
+            format!("({} older entries dropped)", conn.timeline_dropped),
+            theme.dim(),
+        ));
+    }
+    if let Step::State(s) = conn.state {
+        lines.push(Line::raw(""));
+        lines.push(Line::styled(s.meaning(), theme.state(conn.state)));
+    }
+    f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), left);
+
+    let mut path: HashSet<Step> = conn.timeline.iter().flat_map(|e| [e.from, e.to]).collect();
+    path.insert(conn.state);
+    f.render_widget(
+        Paragraph::new(diagram::lines(&path, conn.state, theme)),
+        right,
+    );
+}
+
+pub fn prompt(f: &mut Frame<'_>, area: Rect, app: &App, theme: Theme) {
+    let line = match (&app.prompt, &app.filter_error) {
+        (Some(text), Some(err)) => Line::from(vec![
+            Span::raw(format!("/{text}")),
+            Span::styled(format!("   {err}"), theme.warn()),
+        ]),
+        (Some(text), None) => Line::from(vec![
+            Span::raw(format!("/{text}")),
+            Span::styled(
+                "   e.g. --port 8080 --state time-wait   Enter apply, Esc cancel",
+                theme.dim(),
+            ),
+        ]),
+        (None, _) => Line::styled(
+            "q quit  ? help  Tab pane  ↑↓ move  Enter details  / filter  s/S sort  p pause",
+            theme.dim(),
+        ),
+    };
+    f.render_widget(Paragraph::new(line), area);
+}

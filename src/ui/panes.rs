@@ -1,0 +1,217 @@
+//! The three panes: ports, connections of the selected port, the transitions log. Only the
+//! rows that fit are built.
+
+use super::text;
+use super::theme::Theme;
+use crate::app::{App, FLASH_NS, Pane};
+use crate::tracker::{Reset, Step};
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table};
+
+fn block(title: String, focused: bool, theme: Theme) -> Block<'static> {
+    Block::default()
+        .borders(Borders::ALL)
+        .title(title)
+        .border_style(theme.focus_border(focused))
+}
+
+/// The first index to show so that `sel` is visible in `height` rows.
+fn scroll(sel: usize, height: usize) -> usize {
+    sel.saturating_sub(height.saturating_sub(1))
+}
+
+pub fn ports(f: &mut Frame<'_>, area: Rect, app: &App, theme: Theme) {
+    let focused = app.pane == Pane::Ports;
+    let b = block(format!(" Ports {} ", app.ports.len()), focused, theme);
+    let inner = b.inner(area);
+    f.render_widget(b, area);
+    let height = usize::from(inner.height);
+    let start = scroll(app.port_sel, height);
+    let all_total: usize = app.ports.iter().map(|p| p.total()).sum();
+    let mut lines = Vec::new();
+    for i in start..(start + height).min(app.ports.len() + 1) {
+        let (label, total, listeners) = match i.checked_sub(1).and_then(|j| app.ports.get(j)) {
+            None => ("all".to_string(), all_total, 0),
+            Some(p) => (p.port.label(), p.total(), p.listeners),
+        };
+        let mut text = format!("{label:<8}{total:>6}");
+        if listeners > 0 {
+            text.push_str(" L");
+        }
+        let owner = i
+            .checked_sub(1)
+            .and_then(|j| app.ports.get(j))
+            .and_then(|p| p.owner.as_ref());
+        if let Some(o) = owner {
+            text.push(' ');
+            text.push_str(&o.comm);
+        }
+        let style = if i == app.port_sel {
+            theme.selected()
+        } else {
+            ratatui::style::Style::default()
+        };
+        lines.push(Line::styled(text, style));
+    }
+    f.render_widget(Paragraph::new(lines), inner);
+}
+
+pub fn connections(f: &mut Frame<'_>, area: Rect, app: &App, theme: Theme) {
+    let focused = app.pane == Pane::Connections;
+    let which = app
+        .selected_port()
+        .map_or("all ports".to_string(), |p| p.port.label());
+    let filter = if app.filter_text.is_empty() {
+        String::new()
+    } else {
+        format!(" filter: {}", app.filter_text)
+    };
+    let sort = format!(
+        " sort: {}{}",
+        app.sort.name(),
+        if app.sort_desc { " ↓" } else { "" }
+    );
+    let b = block(
+        format!(
+            " Connections {which} ({}){filter}{sort} ",
+            app.visible.len()
+        ),
+        focused,
+        theme,
+    );
+    let inner = b.inner(area);
+    f.render_widget(b, area);
+    let height = usize::from(inner.height.saturating_sub(1));
+    let start = scroll(app.row_sel, height);
+    let wide = inner.width >= 88;
+    let since_snapshot = app.now_ns.saturating_sub(app.snapshot_ns);
+    let rows: Vec<Row<'_>> = app.visible
+        [start.min(app.visible.len())..(start + height).min(app.visible.len())]
+        .iter()
+        .enumerate()
+        .map(|(k, &i)| {
+            let r = &app.rows[i];
+            let flashing = !r.ghost
+                && r.last_change
+                    .is_some_and(|(t, _)| app.now_ns.saturating_sub(t) < FLASH_NS);
+            let state = if flashing {
+                format!("→ {}", r.state.name())
+            } else {
+                r.state.name().to_string()
+            };
+            let state_style = if r.ghost {
+                theme.ghost()
+            } else if flashing {
+                theme.flash(r.state)
+            } else {
+                theme.state(r.state)
+            };
+            let timer = r
+                .timer
+                .as_ref()
+                .map(|t| text::timer(t, since_snapshot))
+                .unwrap_or_default();
+            let mut cells = vec![
+                Cell::from(state).style(state_style),
+                Cell::from(text::endpoint(&r.local)),
+                Cell::from(text::endpoint(&r.remote)),
+                Cell::from(r.recv_q.to_string()),
+                Cell::from(r.send_q.to_string()),
+                Cell::from(timer),
+                Cell::from(text::duration(app.now_ns.saturating_sub(r.since_ns))),
+            ];
+            if wide {
+                cells.push(Cell::from(text::owner(r.owner.as_ref())));
+            }
+            let mut row = Row::new(cells);
+            if r.ghost {
+                row = row.style(theme.ghost());
+            }
+            if start + k == app.row_sel && focused {
+                row = row.style(theme.selected());
+            }
+            row
+        })
+        .collect();
+    let mut widths = vec![
+        Constraint::Length(13),
+        Constraint::Fill(1),
+        Constraint::Fill(1),
+        Constraint::Length(6),
+        Constraint::Length(6),
+        Constraint::Length(9),
+        Constraint::Length(6),
+    ];
+    let mut header = vec![
+        "State", "Local", "Remote", "Recv-Q", "Send-Q", "Timer", "In st.",
+    ];
+    if wide {
+        widths.push(Constraint::Length(16));
+        header.push("Owner");
+    }
+    let table = Table::new(rows, widths)
+        .header(Row::new(header).style(theme.dim()))
+        .column_spacing(1);
+    f.render_widget(table, inner);
+    if app.visible.is_empty() {
+        let empty = if app.rows.is_empty() {
+            "waiting for the first snapshot…"
+        } else {
+            "no connection matches"
+        };
+        let mut r = inner;
+        r.y += 1;
+        r.height = r.height.saturating_sub(1);
+        f.render_widget(Paragraph::new(Span::styled(empty, theme.dim())), r);
+    }
+}
+
+pub fn log(f: &mut Frame<'_>, area: Rect, app: &App, theme: Theme) {
+    let focused = app.pane == Pane::Log;
+    let b = block(format!(" Transitions {} ", app.log.len()), focused, theme);
+    let inner = b.inner(area);
+    f.render_widget(b, area);
+    let height = usize::from(inner.height);
+    let start = scroll(app.log_sel, height);
+    let lines: Vec<Line<'_>> = app
+        .log
+        .iter()
+        .enumerate()
+        .skip(start)
+        .take(height)
+        .map(|(i, t)| {
+            let age = text::duration(app.now_ns.saturating_sub(t.ts_ns));
+            let mut spans = vec![
+                Span::styled(format!("{age:>7} ago  "), theme.dim()),
+                Span::raw(format!(
+                    "{} > {}  ",
+                    text::endpoint(&t.local),
+                    text::endpoint(&t.remote)
+                )),
+                Span::styled(t.from.name(), theme.state(t.from)),
+                Span::raw(" → "),
+                Span::styled(t.to.name(), theme.state(t.to)),
+                Span::styled(format!("  {}", t.source.name()), theme.dim()),
+            ];
+            match t.reset {
+                Some(Reset::Sent) => spans.push(Span::styled("  RST sent", theme.warn())),
+                Some(Reset::Received) => spans.push(Span::styled("  RST received", theme.warn())),
+                None => {}
+            }
+            if let Some(o) = t.owners.first() {
+                spans.push(Span::styled(format!("  {}/{}", o.comm, o.pid), theme.dim()));
+            }
+            let mut line = Line::from(spans);
+            if focused && i == app.log_sel {
+                line = line.style(theme.selected());
+            }
+            if t.to == Step::Gone {
+                line = line.patch_style(theme.ghost());
+            }
+            line
+        })
+        .collect();
+    f.render_widget(Paragraph::new(lines), inner);
+}

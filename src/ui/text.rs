@@ -1,0 +1,42 @@
+//! Small formatting helpers shared by the panes.
+
+use crate::model::{Owner, Timer, TimerKind};
+use std::net::{IpAddr, SocketAddr};
+
+pub fn endpoint(a: &SocketAddr) -> String {
+    let port = if a.port() == 0 {
+        "*".to_string()
+    } else {
+        a.port().to_string()
+    };
+    match a.ip() {
+        IpAddr::V4(ip) => format!("{ip}:{port}"),
+        IpAddr::V6(ip) => format!("[{ip}]:{port}"),
+    }
+}
+
+/// `3.2s`, `4m05s`, `2h10m`.
+pub fn duration(ns: u64) -> String {
+    let s = ns / 1_000_000_000;
+    match s {
+        0..60 => format!("{}.{}s", s, (ns / 100_000_000) % 10),
+        60..3600 => format!("{}m{:02}s", s / 60, s % 60),
+        _ => format!("{}h{:02}m", s / 3600, (s / 60) % 60),
+    }
+}
+
+/// The timer's time left now, counting down from what the snapshot said `elapsed_ns` ago.
+pub fn timer(t: &Timer, elapsed_ns: u64) -> String {
+    let left_ms = t.remaining_ms.saturating_sub(elapsed_ns / 1_000_000);
+    let kind = match t.kind {
+        TimerKind::Timewait => "tw",
+        TimerKind::Retransmit => "rto",
+        TimerKind::Keepalive => "ka",
+        TimerKind::ZeroWindowProbe => "zwp",
+    };
+    format!("{kind} {}", duration(left_ms * 1_000_000))
+}
+
+pub fn owner(o: Option<&Owner>) -> String {
+    o.map_or_else(String::new, |o| format!("{}/{}", o.comm, o.pid))
+}
