@@ -240,9 +240,9 @@ impl App {
             .enumerate()
             .filter(|(_, r)| port.is_none_or(|p| r.service == p))
             .filter(|(_, r)| {
-                let state_ok = match r.state {
-                    Step::State(s) => f.states.contains(s),
-                    Step::Gone => true,
+                let state_ok = match (r.state, r.was) {
+                    (Step::State(s), _) | (Step::Gone, Some(s)) => f.states.contains(s),
+                    (Step::Gone, None) => f.states == crate::model::StateSet::ALL,
                 };
                 let family = crate::model::Family::of(&r.local.ip());
                 state_ok

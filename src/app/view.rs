@@ -22,6 +22,8 @@ pub struct Row {
     /// The last transition, for the flash: (when, how known).
     pub last_change: Option<(u64, Source)>,
     pub ghost: bool,
+    /// For a ghost, the state it was in before it went (filters match ghosts by it).
+    pub was: Option<TcpState>,
     /// The port it is grouped under in the ports pane.
     pub service: ServicePort,
 }
@@ -110,6 +112,10 @@ fn row(c: &Connection, listening: &HashSet<u16>) -> Row {
         since_ns: last.map_or(c.first_seen_ns, |e| e.ts_ns),
         last_change: last.map(|e| (e.ts_ns, e.source)),
         ghost: c.is_ghost(),
+        was: c.timeline.iter().rev().find_map(|e| match e.from {
+            Step::State(s) if e.to == Step::Gone => Some(s),
+            _ => None,
+        }),
         service,
     }
 }

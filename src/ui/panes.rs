@@ -85,7 +85,22 @@ pub fn connections(f: &mut Frame<'_>, area: Rect, app: &App, theme: Theme) {
     f.render_widget(b, area);
     let height = usize::from(inner.height.saturating_sub(1));
     let start = scroll(app.row_sel, height);
-    let wide = inner.width >= 88;
+    // State, local and remote always; then as many of the others as fit, in this order.
+    let optional = [
+        ("Timer", 9),
+        ("Recv-Q", 6),
+        ("Send-Q", 6),
+        ("In st.", 6),
+        ("Owner", 16),
+    ];
+    let mut used = 13 + 16 + 16 + 2;
+    let shown = optional
+        .iter()
+        .take_while(|(_, w)| {
+            used += w + 1;
+            used <= usize::from(inner.width)
+        })
+        .count();
     let since_snapshot = app.now_ns.saturating_sub(app.snapshot_ns);
     let rows: Vec<Row<'_>> = app.visible
         [start.min(app.visible.len())..(start + height).min(app.visible.len())]
@@ -108,23 +123,22 @@ pub fn connections(f: &mut Frame<'_>, area: Rect, app: &App, theme: Theme) {
             } else {
                 theme.state(r.state)
             };
-            let timer = r
-                .timer
-                .as_ref()
-                .map(|t| text::timer(t, since_snapshot))
-                .unwrap_or_default();
+            let optional_cells = [
+                r.timer
+                    .as_ref()
+                    .map(|t| text::timer(t, since_snapshot))
+                    .unwrap_or_default(),
+                r.recv_q.to_string(),
+                r.send_q.to_string(),
+                text::duration(app.now_ns.saturating_sub(r.since_ns)),
+                text::owner(r.owner.as_ref()),
+            ];
             let mut cells = vec![
                 Cell::from(state).style(state_style),
                 Cell::from(text::endpoint(&r.local)),
                 Cell::from(text::endpoint(&r.remote)),
-                Cell::from(r.recv_q.to_string()),
-                Cell::from(r.send_q.to_string()),
-                Cell::from(timer),
-                Cell::from(text::duration(app.now_ns.saturating_sub(r.since_ns))),
             ];
-            if wide {
-                cells.push(Cell::from(text::owner(r.owner.as_ref())));
-            }
+            cells.extend(optional_cells.into_iter().take(shown).map(Cell::from));
             let mut row = Row::new(cells);
             if r.ghost {
                 row = row.style(theme.ghost());
@@ -139,17 +153,11 @@ pub fn connections(f: &mut Frame<'_>, area: Rect, app: &App, theme: Theme) {
         Constraint::Length(13),
         Constraint::Fill(1),
         Constraint::Fill(1),
-        Constraint::Length(6),
-        Constraint::Length(6),
-        Constraint::Length(9),
-        Constraint::Length(6),
     ];
-    let mut header = vec![
-        "State", "Local", "Remote", "Recv-Q", "Send-Q", "Timer", "In st.",
-    ];
-    if wide {
-        widths.push(Constraint::Length(16));
-        header.push("Owner");
+    let mut header = vec!["State", "Local", "Remote"];
+    for (name, w) in optional.iter().take(shown) {
+        widths.push(Constraint::Length(*w as u16));
+        header.push(name);
     }
     let table = Table::new(rows, widths)
         .header(Row::new(header).style(theme.dim()))
