@@ -169,7 +169,9 @@ fn read_events(stop: &AtomicBool, count: &AtomicU64) -> (f64, u64, f64) {
             std::thread::sleep(Duration::from_millis(10));
         }
         batch.clear();
-        source.drain(&mut batch).unwrap();
+        source
+            .drain(&mut batch, tcpscope::sources::trace::cutoff_now())
+            .unwrap();
         count.fetch_add(batch.len() as u64, Ordering::Relaxed);
         tracker.apply_events(&batch, &mut |pid| local.is_local(pid));
         drop(tracker.take_transitions());

@@ -108,3 +108,26 @@ fn an_fd_number_that_was_a_file_and_now_is_a_socket_is_found() {
     let inode = inode_of(&sockets, listener.local_addr().unwrap());
     assert_eq!(my_fd_for(&owners, inode), Some(fd));
 }
+
+#[test]
+fn an_fd_number_reused_while_a_dup_keeps_the_old_socket_alive() {
+    let _serial = SERIAL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let first = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+    let dup = first.try_clone().unwrap();
+    let mut owners = ProcfsOwners::new();
+    owners.refresh(&snapshot());
+    let fd = first.as_raw_fd();
+    drop(first);
+    // The old socket lives on through `dup`; its old fd number now holds a new socket.
+    let second = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+    assert_eq!(second.as_raw_fd(), fd);
+    let sockets = snapshot();
+    owners.refresh(&sockets);
+    let inode = inode_of(&sockets, second.local_addr().unwrap());
+    assert_eq!(my_fd_for(&owners, inode), Some(fd));
+    let old = inode_of(&sockets, dup.local_addr().unwrap());
+    assert_eq!(my_fd_for(&owners, old), Some(dup.as_raw_fd()));
+}

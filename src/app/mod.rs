@@ -134,6 +134,8 @@ pub struct App {
     pub now_ns: u64,
     pub snapshot_ns: u64,
     pub history: VecDeque<(u64, u64)>,
+    /// Live connections per state (by kernel number) and ghosts (index 0), for the header.
+    pub counts: [usize; 13],
     pub quit: bool,
     /// Rows a page holds, as last drawn (for PgUp/PgDn).
     pub page: usize,
@@ -171,6 +173,7 @@ impl App {
             now_ns: 0,
             snapshot_ns: 0,
             history: VecDeque::new(),
+            counts: [0; 13],
             quit: false,
             page: 10,
         }
@@ -219,6 +222,12 @@ impl App {
         let (rows, ports) = view::build(&self.tracker);
         self.rows = rows;
         self.ports = ports;
+        self.counts = [0; 13];
+        for p in &self.ports {
+            for (total, n) in self.counts.iter_mut().zip(p.counts) {
+                *total += n;
+            }
+        }
         self.port_sel = port
             .and_then(|p| self.ports.iter().position(|s| s.port == p))
             .map_or(0, |i| i + 1);

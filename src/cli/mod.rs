@@ -4,7 +4,7 @@ pub mod args;
 mod list;
 mod watch;
 
-pub use watch::monotonic_ns;
+pub use crate::sources::monotonic_ns;
 
 use args::{Cli, Command};
 use clap::Parser;

@@ -4,9 +4,10 @@
 use super::args::{EventsMode, WatchArgs};
 use crate::model::{Filter, SocketRecord, StateSet};
 use crate::output::transitions::{write_json_line, write_text_line};
+use crate::sources::monotonic_ns;
 use crate::sources::netns::LocalPids;
 use crate::sources::owners::{OwnerLookup, ProcfsOwners};
-use crate::sources::trace::TraceSource;
+use crate::sources::trace::{TraceSource, cutoff_now};
 use crate::sources::{Query, open_source};
 use crate::tracker::{KernelEvent, Mode, Step, Tracker, TrackerConfig, Transition};
 use anyhow::Context;
@@ -68,9 +69,11 @@ pub fn run(args: &WatchArgs) -> anyhow::Result<()> {
         tcp_info: false,
     };
     let wall_offset = wall_minus_monotonic_ns();
+    // A duration too long to represent means "until stopped".
     let deadline = args
         .duration
-        .map(|s| Instant::now() + Duration::from_secs_f64(s));
+        .and_then(|s| Duration::try_from_secs_f64(s).ok())
+        .and_then(|d| Instant::now().checked_add(d));
     let stdout = std::io::stdout();
     let mut printer = Printer {
         out: stdout.lock(),
@@ -92,8 +95,9 @@ pub fn run(args: &WatchArgs) -> anyhow::Result<()> {
             owners.refresh(&sockets);
         }
         // Events up to now, before the snapshot: the tracker lets newer events win.
+        // Every event up to the snapshot's start is committed by now.
         if let Some(ev) = events.as_mut() {
-            ev.feed(&mut tracker, &mut netns, &mut batch)?;
+            ev.feed(&mut tracker, &mut netns, &mut batch, cutoff_now().max(ts))?;
         }
         tracker.apply_snapshot(ts, &sockets, &|inode| owners.owners_of(inode).to_vec());
         tracker.expire(ts);
@@ -113,7 +117,7 @@ pub fn run(args: &WatchArgs) -> anyhow::Result<()> {
             match events.as_mut() {
                 Some(ev) => {
                     if ev.source.wait(wait) {
-                        ev.feed(&mut tracker, &mut netns, &mut batch)?;
+                        ev.feed(&mut tracker, &mut netns, &mut batch, cutoff_now())?;
                         if !printer.print(tracker.take_transitions())? {
                             return Ok(());
                         }
@@ -146,9 +150,12 @@ impl Events {
         tracker: &mut Tracker,
         netns: &mut LocalPids,
         batch: &mut Vec<KernelEvent>,
+        cutoff_ns: u64,
     ) -> anyhow::Result<()> {
         batch.clear();
-        self.source.drain(batch).context("reading kernel events")?;
+        self.source
+            .drain(batch, cutoff_ns)
+            .context("reading kernel events")?;
         tracker.apply_events(batch, &mut |pid| netns.is_local(pid));
         let lost = self.source.stats().lost;
         if lost > self.lost_reported {
@@ -210,11 +217,6 @@ fn broken_pipe_is_the_end(e: std::io::Error) -> anyhow::Result<bool> {
 
 fn duration_ns(d: Duration) -> u64 {
     u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
-}
-
-pub fn monotonic_ns() -> u64 {
-    let t = rustix::time::clock_gettime(rustix::time::ClockId::Monotonic);
-    u64::try_from(t.tv_sec).unwrap_or(0) * 1_000_000_000 + u64::try_from(t.tv_nsec).unwrap_or(0)
 }
 
 fn wall_minus_monotonic_ns() -> i128 {

@@ -79,3 +79,9 @@ pub fn open_source(kind: SourceKind) -> Result<Box<dyn SnapshotSource>, SourceEr
         SourceKind::Procfs => Box::new(proc_net::ProcNetSource::new()),
     })
 }
+
+/// CLOCK_MONOTONIC in nanoseconds: the clock of snapshots and of the tracefs instance.
+pub fn monotonic_ns() -> u64 {
+    let t = rustix::time::clock_gettime(rustix::time::ClockId::Monotonic);
+    u64::try_from(t.tv_sec).unwrap_or(0) * 1_000_000_000 + u64::try_from(t.tv_nsec).unwrap_or(0)
+}

@@ -266,13 +266,14 @@ fn scan_fds(
         let Some(fd) = parse_fd_number(name.to_bytes()) else {
             continue;
         };
-        // A socket still in the snapshot cannot have been closed, so its fd is what it was.
         // A socket that left the snapshot may have been closed and its number reused: read
-        // again. Non-sockets and other namespaces' sockets are kept unless asked: a reused
-        // number that now holds one of our sockets shows up as an unknown inode, and the caller
-        // then asks for a recheck.
+        // again. Sockets still in the snapshot, non-sockets and other namespaces' sockets are
+        // kept: a number reused meanwhile (another fd of a dup'ed or forked socket may keep
+        // the old one alive) shows up as an unknown inode, and the caller then asks for a
+        // recheck, which reads every link.
         if let Some(&inode) = known.and_then(|k| k.get(&fd))
-            && (live.contains(&inode) || (!recheck && !last_live.contains(&inode)))
+            && !recheck
+            && (live.contains(&inode) || !last_live.contains(&inode))
         {
             fds.insert(fd, inode);
             continue;

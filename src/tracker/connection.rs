@@ -94,8 +94,10 @@ pub struct Connection {
     pub(super) confirmed: bool,
     /// Transitions held back until the connection is confirmed.
     pub(super) pending: Vec<Transition>,
-    pub(super) reset_received: bool,
-    pub(super) reset_sent_pending: bool,
+    /// When a reset was received, until a →CLOSE within the reset window takes it.
+    pub(super) reset_received: Option<u64>,
+    /// When a reset was sent with no →CLOSE to attach it to yet.
+    pub(super) reset_sent_pending: Option<u64>,
     /// The snapshot generation that last showed it.
     pub(super) seen_gen: u64,
 }
@@ -132,8 +134,8 @@ impl Connection {
             last_event_ns: 0,
             confirmed: false,
             pending: Vec::new(),
-            reset_received: false,
-            reset_sent_pending: false,
+            reset_received: None,
+            reset_sent_pending: None,
             seen_gen: 0,
         }
     }

@@ -31,7 +31,7 @@ pub use transition::{ConnId, Reset, Source, Step, Transition};
 use crate::model::{Owner, SocketRecord, TcpState};
 use connection::{Phase, TupleKey, is_timewait};
 use rustc_hash::FxHashMap as HashMap;
-use std::collections::VecDeque;
+use std::collections::{HashSet, VecDeque};
 
 /// How transitions are learnt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,6 +82,10 @@ pub struct Tracker {
     by_tuple: HashMap<TupleKey, ConnId>,
     /// Connections in the order they went GONE, for expiry without a scan.
     gone: VecDeque<(u64, ConnId)>,
+    /// Sockets met through events whose snapshot key is not known yet: clients at
+    /// CLOSE→SYN_SENT (no local port yet), by (local address, remote); and listeners (no
+    /// inode in events), by local address. A snapshot claims them one record each.
+    unresolved: HashMap<(std::net::IpAddr, std::net::SocketAddr), Vec<ConnId>>,
     next_id: ConnId,
     generation: u64,
     out: Vec<Transition>,
@@ -96,6 +100,7 @@ impl Tracker {
             by_skaddr: HashMap::default(),
             by_tuple: HashMap::default(),
             gone: VecDeque::new(),
+            unresolved: HashMap::default(),
             next_id: 1,
             generation: 0,
             out: Vec::new(),
@@ -145,17 +150,59 @@ impl Tracker {
         self.next_id += 1;
         let mut conn = Connection::new(id, ev.family, ev.local, ev.remote, state, ev.ts_ns);
         conn.skaddr = ev.skaddr;
-        let key = TupleKey {
-            local: ev.local,
-            remote: ev.remote,
-            listener_inode: 0,
-        };
         self.conns.insert(id, conn);
-        self.set_key(id, key);
         if ev.skaddr != 0 {
             self.by_skaddr.insert(ev.skaddr, id);
         }
         id
+    }
+
+    /// Files a connection made from an event: by 4-tuple, or (a client without its port, a
+    /// listener without its inode) among the unresolved, for the next snapshot to claim.
+    fn file_new(&mut self, id: ConnId, ev: &KernelEvent, new: TcpState) {
+        let unresolved_client = ev.local.port() == 0;
+        if unresolved_client || new == TcpState::Listen {
+            let remote = if unresolved_client {
+                ev.remote
+            } else {
+                ev.local
+            };
+            self.unresolved
+                .entry((ev.local.ip(), remote))
+                .or_default()
+                .push(id);
+        } else {
+            let key = TupleKey {
+                local: ev.local,
+                remote: ev.remote,
+                listener_inode: 0,
+            };
+            self.set_key(id, key);
+        }
+    }
+
+    /// Takes the first still-unresolved candidate for a snapshot record, if any.
+    fn claim(&mut self, rec: &SocketRecord, generation: u64) -> Option<ConnId> {
+        let (wanted_state, remote) = match rec.state {
+            TcpState::SynSent => (TcpState::SynSent, rec.remote),
+            TcpState::Listen => (TcpState::Listen, rec.local),
+            _ => return None,
+        };
+        let list = self.unresolved.get_mut(&(rec.local.ip(), remote))?;
+        let conns = &self.conns;
+        list.retain(|id| {
+            conns
+                .get(id)
+                .is_some_and(|c| c.phase == Phase::Live && c.state == Step::State(wanted_state))
+        });
+        let pos = list
+            .iter()
+            .position(|id| conns.get(id).is_some_and(|c| c.seen_gen != generation))?;
+        let id = list.remove(pos);
+        if list.is_empty() {
+            self.unresolved.remove(&(rec.local.ip(), remote));
+        }
+        Some(id)
     }
 
     fn apply_event(&mut self, ev: &KernelEvent, is_local_pid: &mut dyn FnMut(i32) -> bool) {
@@ -182,7 +229,11 @@ impl Tracker {
             (Some(id), _) => id,
             (None, KernelEventKind::SetState { old, new }) => match self.adopt(ev, old, new) {
                 Some(id) => id,
-                None => self.new_conn(ev, old),
+                None => {
+                    let id = self.new_conn(ev, old);
+                    self.file_new(id, ev, new);
+                    id
+                }
             },
             // A socket we know from a snapshot only, or a reset sent by a timewait socket
             // (whose address is not the full socket's): find the connection by 4-tuple.
@@ -218,10 +269,14 @@ impl Tracker {
         }
         match ev.kind {
             KernelEventKind::SetState { old, new } => {
-                let reset = conn.reset_received;
+                let fresh =
+                    |at: Option<u64>| at.filter(|&t| ev.ts_ns.saturating_sub(t) <= RESET_WINDOW_NS);
+                let received = fresh(conn.reset_received.take());
+                let sent = fresh(conn.reset_sent_pending.take());
                 if new == TcpState::Close
                     && matches!(old, TcpState::FinWait2 | TcpState::Closing)
-                    && !reset
+                    && received.is_none()
+                    && sent.is_none()
                 {
                     conn.state = Step::State(old);
                     conn.phase = Phase::AwaitingTimewait {
@@ -233,9 +288,9 @@ impl Tracker {
                 }
                 let reset = if new != TcpState::Close {
                     None
-                } else if std::mem::take(&mut conn.reset_received) {
+                } else if received.is_some() {
                     Some(Reset::Received)
-                } else if std::mem::take(&mut conn.reset_sent_pending) {
+                } else if sent.is_some() {
                     Some(Reset::Sent)
                 } else {
                     None
@@ -255,7 +310,7 @@ impl Tracker {
                     Phase::Live
                 };
             }
-            KernelEventKind::ReceiveReset => conn.reset_received = true,
+            KernelEventKind::ReceiveReset => conn.reset_received = Some(ev.ts_ns),
             // A reset from a timewait socket (its address is not the full socket's): the
             // timewait socket is killed right after sending it.
             KernelEventKind::SendReset
@@ -299,7 +354,7 @@ impl Tracker {
                         t.reset = Some(Reset::Sent);
                     }
                 } else {
-                    conn.reset_sent_pending = true;
+                    conn.reset_sent_pending = Some(ev.ts_ns);
                 }
             }
             KernelEventKind::Destroy => {
@@ -371,15 +426,19 @@ impl Tracker {
         self.by_tuple.insert(key, id);
     }
 
-    /// Completes a connection's 4-tuple: a client gets its port at connect time, after
-    /// CLOSE→SYN_SENT. Only state changes say so; other events may carry a tuple the kernel
-    /// already cleared (after a reset, the local address and remote port read 0).
+    /// Follows a connection's 4-tuple as its state changes report it: a client gets its
+    /// port at connect time, after CLOSE→SYN_SENT. Only state changes say so; other events
+    /// may carry a tuple the kernel already cleared (after a reset, the local address and the
+    /// remote port read 0).
     fn rekey(&mut self, id: ConnId, ev: &KernelEvent) {
         let Some(conn) = self.conns.get_mut(&id) else {
             return;
         };
         let is_state_change = matches!(ev.kind, KernelEventKind::SetState { .. });
-        if !is_state_change || conn.local.port() != 0 || ev.local.port() == 0 {
+        if !is_state_change
+            || ev.local.port() == 0
+            || (conn.local == ev.local && conn.remote == ev.remote)
+        {
             return;
         }
         conn.local = ev.local;
@@ -392,26 +451,53 @@ impl Tracker {
         self.set_key(id, key);
     }
 
-    /// Finds the connection a snapshot record belongs to.
-    fn lookup(&mut self, rec: &SocketRecord) -> Option<ConnId> {
+    /// Finds the connection a snapshot record belongs to; `None` for a socket new to us.
+    fn lookup(
+        &mut self,
+        rec: &SocketRecord,
+        generation: u64,
+        listener_inodes: &HashSet<u64>,
+    ) -> Option<ConnId> {
         let key = TupleKey::of_record(rec);
         if let Some(&id) = self.by_tuple.get(&key) {
-            return Some(id);
+            let conn = self.conns.get(&id)?;
+            let ended = matches!(conn.phase, Phase::Gone | Phase::Closed);
+            // Another socket on the same 4-tuple: a full socket where a timewait one was
+            // (a timewait socket never becomes a full one again), or another inode.
+            let other_socket = (conn.phase == Phase::Timewait && !is_timewait(rec))
+                || (rec.inode != 0
+                    && conn.inode != 0
+                    && rec.inode != conn.inode
+                    && conn.phase == Phase::Live);
+            if !ended && !other_socket {
+                return Some(id);
+            }
+            // Members of a SO_REUSEPORT group look alike to events: if we paired one with the
+            // wrong inode, the live member whose inode this snapshot lacks is this one.
+            if rec.state == TcpState::Listen {
+                let swap = self
+                    .conns
+                    .values()
+                    .find(|c| {
+                        c.id != id
+                            && c.phase == Phase::Live
+                            && c.state == Step::State(TcpState::Listen)
+                            && c.local == rec.local
+                            && !listener_inodes.contains(&c.inode)
+                    })
+                    .map(|c| c.id);
+                if let Some(swap) = swap {
+                    if let Some(c) = self.conns.get_mut(&swap) {
+                        c.inode = rec.inode;
+                    }
+                    self.set_key(swap, key);
+                    return Some(swap);
+                }
+            }
+            // The same 4-tuple, another socket.
+            return None;
         }
-        // A listener first met through its events, before its inode was known; or a client
-        // met at CLOSE→SYN_SENT, before its port was known.
-        let fallback = match rec.state {
-            TcpState::Listen => TupleKey {
-                listener_inode: 0,
-                ..key
-            },
-            TcpState::SynSent => TupleKey {
-                local: std::net::SocketAddr::new(rec.local.ip(), 0),
-                ..key
-            },
-            _ => return None,
-        };
-        let id = *self.by_tuple.get(&fallback)?;
+        let id = self.claim(rec, generation)?;
         if let Some(conn) = self.conns.get_mut(&id) {
             conn.local = rec.local;
             conn.inode = rec.inode;
@@ -437,8 +523,13 @@ impl Tracker {
         let generation = self.generation;
         let from = self.out.len();
 
+        let listener_inodes: HashSet<u64> = sockets
+            .iter()
+            .filter(|s| s.state == TcpState::Listen)
+            .map(|s| s.inode)
+            .collect();
         for rec in sockets {
-            let id = match self.lookup(rec) {
+            let id = match self.lookup(rec, generation, &listener_inodes) {
                 Some(id) => id,
                 None => {
                     let ev = KernelEvent {
@@ -545,10 +636,9 @@ impl Tracker {
                         conn.record(&mut self.out, d, Step::Gone, Source::Traced, None);
                     }
                 }
-                Phase::Live
-                    if conn.last_event_ns < ts_ns
-                        && (self.config.mode == Mode::Inferred || conn.seen_gen > 0) =>
-                {
+                // A full socket that a snapshot taken after its last event does not show is
+                // gone, whatever events we missed (lost records, other namespaces' look-alikes).
+                Phase::Live if conn.last_event_ns < ts_ns && conn.confirmed => {
                     conn.record(&mut self.out, ts_ns, Step::Gone, source, None);
                 }
                 _ => {}
@@ -624,7 +714,7 @@ fn entered_time_wait_ns(ts_ns: u64, rec: &SocketRecord) -> u64 {
 
 /// A reset the timewait socket sent (to a segment after close) marks its disappearance.
 fn conn_reset(conn: &mut Connection) -> Option<Reset> {
-    std::mem::take(&mut conn.reset_sent_pending).then_some(Reset::Sent)
+    conn.reset_sent_pending.take().map(|_| Reset::Sent)
 }
 
 #[cfg(test)]

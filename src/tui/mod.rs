@@ -20,14 +20,18 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, Sender, channel};
 use std::time::Duration;
 
+/// A snapshot with the owners of its sockets.
+struct Snapshot {
+    ts_ns: u64,
+    sockets: Vec<SocketRecord>,
+    owners: HashMap<u64, Vec<Owner>>,
+}
+
 /// What the threads send the main loop.
 enum Msg {
-    Snapshot {
-        ts_ns: u64,
-        sockets: Vec<SocketRecord>,
-        owners: HashMap<u64, Vec<Owner>>,
-    },
-    Events(Vec<KernelEvent>),
+    Snapshot(Snapshot),
+    /// Events up to the watermark (every earlier event has been sent).
+    Events(Vec<KernelEvent>, u64),
     Input(Event),
     Failed(String),
 }
@@ -124,6 +128,11 @@ fn main_loop(app: &mut App, rx: &Receiver<Msg>, stop: &AtomicBool) -> anyhow::Re
     let mut term = terminal::setup().context("setting up the terminal")?;
     let theme = Theme::from_env();
     let mut local = LocalPids::new();
+    let traced = app.info.inferred_reason.is_none();
+    // A snapshot waits until every event before it has been applied (events win over older
+    // snapshots, never the other way round).
+    let mut waiting: Option<Snapshot> = None;
+    let mut watermark = 0u64;
     let result = (|| -> anyhow::Result<()> {
         let mut areas = ui::Areas::default();
         while !app.quit && !stop.load(Ordering::Relaxed) {
@@ -133,16 +142,11 @@ fn main_loop(app: &mut App, rx: &Receiver<Msg>, stop: &AtomicBool) -> anyhow::Re
             // Apply everything that is waiting before the next frame.
             while let Some(m) = msg.take() {
                 match m {
-                    Msg::Snapshot {
-                        ts_ns,
-                        sockets,
-                        owners,
-                    } => {
-                        app.on_snapshot(ts_ns, &sockets, &|inode| {
-                            owners.get(&inode).cloned().unwrap_or_default()
-                        });
+                    Msg::Snapshot(snapshot) => waiting = Some(snapshot),
+                    Msg::Events(batch, mark) => {
+                        watermark = mark;
+                        app.on_events(&batch, &mut |pid| local.is_local(pid));
                     }
-                    Msg::Events(batch) => app.on_events(&batch, &mut |pid| local.is_local(pid)),
                     Msg::Input(ev) => {
                         if let Some(action) = action_for(&ev, app, &areas) {
                             app.apply(action);
@@ -151,6 +155,15 @@ fn main_loop(app: &mut App, rx: &Receiver<Msg>, stop: &AtomicBool) -> anyhow::Re
                     Msg::Failed(why) => anyhow::bail!(why),
                 }
                 msg = rx.try_recv().ok();
+            }
+            if waiting
+                .as_ref()
+                .is_some_and(|s| !traced || watermark >= s.ts_ns)
+                && let Some(s) = waiting.take()
+            {
+                app.on_snapshot(s.ts_ns, &s.sockets, &|inode| {
+                    s.owners.get(&inode).cloned().unwrap_or_default()
+                });
             }
         }
         Ok(())
@@ -215,11 +228,11 @@ fn collect(
             }
         }
         if tx
-            .send(Msg::Snapshot {
+            .send(Msg::Snapshot(Snapshot {
                 ts_ns,
                 sockets,
                 owners: map,
-            })
+            }))
             .is_err()
         {
             return;
@@ -235,17 +248,21 @@ fn collect(
 fn read_events(mut source: TraceSource, tx: &Sender<Msg>, stop: &AtomicBool) {
     let mut batch = Vec::new();
     while !stop.load(Ordering::Relaxed) {
-        if !source.wait(Duration::from_millis(50)) {
-            continue;
+        if source.wait(Duration::from_millis(50)) {
+            // Let a batch gather: fewer wake-ups under churn, for 10 ms of latency.
+            std::thread::sleep(Duration::from_millis(10));
         }
-        // Let a batch gather: fewer wake-ups under churn, for 10 ms of latency.
-        std::thread::sleep(Duration::from_millis(10));
         batch.clear();
-        if let Err(e) = source.drain(&mut batch) {
+        let cutoff = crate::sources::trace::cutoff_now();
+        if let Err(e) = source.drain(&mut batch, cutoff) {
             let _ = tx.send(Msg::Failed(format!("reading kernel events: {e}")));
             return;
         }
-        if !batch.is_empty() && tx.send(Msg::Events(std::mem::take(&mut batch))).is_err() {
+        // Sent even when empty: the watermark lets waiting snapshots through.
+        if tx
+            .send(Msg::Events(std::mem::take(&mut batch), cutoff))
+            .is_err()
+        {
             return;
         }
     }

@@ -50,7 +50,7 @@ pub fn draw(f: &mut Frame<'_>, area: Rect, app: &App, theme: Theme) {
             ));
         }
     }
-    let ghosts = app.rows.iter().filter(|r| r.ghost).count();
+    let ghosts = app.counts[0];
     if ghosts > 0 {
         counts_line.push(Span::styled(format!("closed {ghosts}"), theme.ghost()));
     }

@@ -96,9 +96,18 @@ pub struct Decoder {
     destroy_id: u16,
     destroy: SockFields,
     send_reset_id: u16,
-    send_skaddr: Field,
-    send_saddr: Field,
-    send_daddr: Field,
+    send_reset: SendResetFields,
+}
+
+/// tcp_send_reset stores `sockaddr`s since Linux 6.10 or so; before, the same plain fields as
+/// the other socket events.
+enum SendResetFields {
+    Sockaddrs {
+        skaddr: Field,
+        saddr: Field,
+        daddr: Field,
+    },
+    Plain(Box<SockFields>),
 }
 
 impl Decoder {
@@ -121,9 +130,15 @@ impl Decoder {
             destroy_id: destroy.id,
             destroy: SockFields::of(destroy)?,
             send_reset_id: send_reset.id,
-            send_skaddr: send_reset.field("skaddr")?.clone(),
-            send_saddr: send_reset.field("saddr")?.clone(),
-            send_daddr: send_reset.field("daddr")?.clone(),
+            send_reset: if send_reset.field("saddr")?.size >= 16 {
+                SendResetFields::Sockaddrs {
+                    skaddr: send_reset.field("skaddr")?.clone(),
+                    saddr: send_reset.field("saddr")?.clone(),
+                    daddr: send_reset.field("daddr")?.clone(),
+                }
+            } else {
+                SendResetFields::Plain(Box::new(SockFields::of(send_reset)?))
+            },
         })
     }
 
@@ -150,15 +165,21 @@ impl Decoder {
             let (sk, fam, l, r) = self.destroy.read(d)?;
             (sk, fam, l, r, KernelEventKind::Destroy)
         } else if id == self.send_reset_id {
-            let (fam, l) = sockaddr(self.send_saddr.bytes_in(d)?)?;
-            let (_, r) = sockaddr(self.send_daddr.bytes_in(d)?)?;
-            (
-                self.send_skaddr.u64_in(d)?,
-                fam,
-                l,
-                r,
-                KernelEventKind::SendReset,
-            )
+            match &self.send_reset {
+                SendResetFields::Sockaddrs {
+                    skaddr,
+                    saddr,
+                    daddr,
+                } => {
+                    let (fam, l) = sockaddr(saddr.bytes_in(d)?)?;
+                    let (_, r) = sockaddr(daddr.bytes_in(d)?)?;
+                    (skaddr.u64_in(d)?, fam, l, r, KernelEventKind::SendReset)
+                }
+                SendResetFields::Plain(fields) => {
+                    let (sk, fam, l, r) = fields.read(d)?;
+                    (sk, fam, l, r, KernelEventKind::SendReset)
+                }
+            }
         } else {
             return None;
         };
@@ -240,6 +261,31 @@ mod tests {
         for cut in 0..40 {
             assert_eq!(dec.decode(1, &short[..cut]), None);
         }
+    }
+
+    #[test]
+    fn decodes_the_older_plain_send_reset_layout() {
+        let fmt = |t: &str| EventFormat::parse(t).unwrap();
+        let sock =
+            |name: &str, id: &str| fmt(&SOCK_EVENT.replace("NAME", name).replace("IDNUM", id));
+        let dec = Decoder::new(
+            &fmt(SET_STATE),
+            &sock("tcp_send_reset", "40"),
+            &sock("tcp_receive_reset", "41"),
+            &sock("tcp_destroy_sock", "42"),
+        )
+        .unwrap();
+        let mut d = vec![0u8; 72];
+        d[0..2].copy_from_slice(&40u16.to_ne_bytes());
+        d[8..16].copy_from_slice(&9u64.to_ne_bytes());
+        d[16..18].copy_from_slice(&8080u16.to_ne_bytes());
+        d[18..20].copy_from_slice(&40000u16.to_ne_bytes());
+        d[20..22].copy_from_slice(&AF_INET.to_ne_bytes());
+        d[22..26].copy_from_slice(&[127, 0, 0, 1]);
+        d[26..30].copy_from_slice(&[127, 0, 0, 1]);
+        let ev = dec.decode(5, &d).unwrap();
+        assert_eq!((ev.kind, ev.skaddr), (KernelEventKind::SendReset, 9));
+        assert_eq!(ev.local, "127.0.0.1:8080".parse().unwrap());
     }
 
     #[test]

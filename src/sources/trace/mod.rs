@@ -69,6 +69,8 @@ pub struct TraceSource {
     decoder: Decoder,
     page: Vec<u8>,
     stats: TraceStats,
+    /// Events newer than the last cutoff, held for the next drain.
+    carry: Vec<KernelEvent>,
 }
 
 impl TraceSource {
@@ -83,18 +85,29 @@ impl TraceSource {
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
             Err(e) => return Err(io_error(format!("creating {}", instance.display()), e)),
         }
-        // From here on, dropping `source` removes the instance whatever fails next.
-        let mut source = TraceSource {
-            decoder: Decoder::new(
+        let decoder = (|| {
+            Ok::<_, TraceError>(Decoder::new(
                 &read_format(&instance, EVENTS[0])?,
                 &read_format(&instance, EVENTS[1])?,
                 &read_format(&instance, EVENTS[2])?,
                 &read_format(&instance, EVENTS[3])?,
-            )?,
+            )?)
+        })();
+        let decoder = match decoder {
+            Ok(d) => d,
+            Err(e) => {
+                let _ = std::fs::remove_dir(&instance);
+                return Err(e);
+            }
+        };
+        // From here on, dropping `source` removes the instance whatever fails next.
+        let mut source = TraceSource {
+            decoder,
             instance,
             cpus: Vec::new(),
             page: Vec::new(),
             stats: TraceStats::default(),
+            carry: Vec::new(),
         };
         source.configure()?;
         Ok(source)
@@ -148,9 +161,14 @@ impl TraceSource {
     }
 
     /// Reads everything the kernel has buffered so far, on every CPU, and appends the events
-    /// in time order.
-    pub fn drain(&mut self, out: &mut Vec<KernelEvent>) -> Result<(), TraceError> {
+    /// up to `cutoff_ns` (CLOCK_MONOTONIC) in time order; newer ones wait for the next drain.
+    ///
+    /// The CPUs are read one after another, so an event written on the first CPU after it
+    /// was read would otherwise arrive after later events of the second: a cutoff a little
+    /// before the time of the read (see [`cutoff_now`]) keeps the stream in order.
+    pub fn drain(&mut self, out: &mut Vec<KernelEvent>, cutoff_ns: u64) -> Result<(), TraceError> {
         let start = out.len();
+        out.append(&mut self.carry);
         for fd in &self.cpus {
             loop {
                 match rustix::io::read(fd, &mut self.page[..]) {
@@ -174,6 +192,8 @@ impl TraceSource {
         }
         // Each CPU's records are in order; the merge of all CPUs is not.
         out[start..].sort_by_key(|e| e.ts_ns);
+        let keep = start + out[start..].partition_point(|e| e.ts_ns <= cutoff_ns);
+        self.carry.extend(out.drain(keep..));
         Ok(())
     }
 
@@ -190,6 +210,15 @@ impl TraceSource {
         };
         matches!(rustix::event::poll(&mut fds, Some(&ts)), Ok(n) if n > 0)
     }
+}
+
+/// How far behind "now" a drain may safely cut: events are stamped when their space in the
+/// ring is reserved and readable when committed, microseconds later.
+const COMMIT_SLACK_NS: u64 = 1_000_000;
+
+/// The cutoff for a drain that starts now.
+pub fn cutoff_now() -> u64 {
+    crate::sources::monotonic_ns().saturating_sub(COMMIT_SLACK_NS)
 }
 
 impl Drop for TraceSource {
