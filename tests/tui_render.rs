@@ -162,6 +162,7 @@ fn app(mode: Mode) -> App {
             .for_each(|s| s.state = TcpState::FinWait2);
     }
     app.on_snapshot(12 * S, &sockets, &owners);
+    app.refresh_view();
     app.now_ns = 12 * S + 500_000_000;
     app
 }

@@ -139,6 +139,8 @@ pub struct App {
     pub quit: bool,
     /// Rows a page holds, as last drawn (for PgUp/PgDn).
     pub page: usize,
+    /// Data changed since the view was last rebuilt.
+    pub dirty: bool,
 }
 
 /// A filter line in the CLI's own language.
@@ -176,6 +178,7 @@ impl App {
             counts: [0; 13],
             quit: false,
             page: 10,
+            dirty: false,
         }
     }
 
@@ -210,13 +213,21 @@ impl App {
             self.log.push_front(t);
         }
         self.log.truncate(LOG_LEN);
-        if !self.paused {
+        // The view is rebuilt by the caller when it is time to draw (see `refresh_if_dirty`):
+        // events may come every few milliseconds, a rebuild at 100k sockets costs ~0.1 s.
+        self.dirty = true;
+    }
+
+    /// Rebuilds the view if data changed and the display is not paused.
+    pub fn refresh_if_dirty(&mut self) {
+        if self.dirty && !self.paused {
             self.refresh_view();
         }
     }
 
     /// Rebuilds rows, ports and the visible list; keeps the selection on the same connection.
     pub fn refresh_view(&mut self) {
+        self.dirty = false;
         let selected = self.selected_row().map(|r| r.id);
         let port = self.selected_port().map(|p| p.port);
         let (rows, ports) = view::build(&self.tracker);

@@ -135,8 +135,16 @@ fn main_loop(app: &mut App, rx: &Receiver<Msg>, stop: &AtomicBool) -> anyhow::Re
     let mut watermark = 0u64;
     let result = (|| -> anyhow::Result<()> {
         let mut areas = ui::Areas::default();
+        let mut last_rebuild = (std::time::Instant::now(), Duration::ZERO);
         while !app.quit && !stop.load(Ordering::Relaxed) {
             app.now_ns = crate::cli::monotonic_ns();
+            // Rebuild the view at most as often as it costs: never more than half the time.
+            let (at, took) = last_rebuild;
+            if app.dirty && at.elapsed() >= (took * 2).max(Duration::from_millis(100)) {
+                let started = std::time::Instant::now();
+                app.refresh_if_dirty();
+                last_rebuild = (started, started.elapsed());
+            }
             term.draw(|f| areas = ui::draw(f, app, theme))?;
             let mut msg = rx.recv_timeout(TICK).ok();
             // Apply everything that is waiting before the next frame.

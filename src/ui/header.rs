@@ -38,11 +38,7 @@ pub fn draw(f: &mut Frame<'_>, area: Rect, app: &App, theme: Theme) {
 
     let mut counts_line = Vec::new();
     for st in TcpState::ALL {
-        let n = app
-            .rows
-            .iter()
-            .filter(|r| !r.ghost && r.state == Step::State(st))
-            .count();
+        let n = app.counts[usize::from(st.kernel_number())];
         if n > 0 {
             counts_line.push(Span::styled(
                 format!("{} {n}  ", st.name()),
