@@ -43,6 +43,50 @@ fn main() {
     let plain = churn(workers, run_for);
     println!("churn without reader: {:>9.0} connections/s", plain);
 
+    let traced = with_reader(|| churn(workers, run_for));
+    println!(
+        "churn with reader:    {:>9.0} connections/s  (slowdown {:.1}%)",
+        traced.churn,
+        100.0 * (1.0 - traced.churn / plain)
+    );
+    println!(
+        "events consumed:      {:>9.0} events/s ({} events in {:.1} s)",
+        traced.consumed as f64 / traced.elapsed,
+        traced.consumed,
+        traced.elapsed
+    );
+    println!("events lost:          {:>9}", traced.lost);
+    println!(
+        "reader CPU:           {:>9.1}% of one core ({:.0} ns/event)",
+        100.0 * traced.cpu_share,
+        traced.cpu_share * traced.elapsed * 1e9 / traced.consumed.max(1) as f64
+    );
+    // The same at a fixed 25k connections/s (about 250k events/s): the reader's CPU there.
+    let paced = with_reader(|| churn_paced(workers, run_for, Some(25_000.0)));
+    println!(
+        "paced churn:          {:>9.0} connections/s, {:.0} events/s consumed, {} lost, reader CPU {:.1}% of one core",
+        paced.churn,
+        paced.consumed as f64 / paced.elapsed,
+        paced.lost,
+        100.0 * paced.cpu_share
+    );
+    println!("tracker alone:        {:>9.0} events/s", tracker_alone());
+
+    let _ = Command::new("ip").args(["netns", "del", &ns]).status();
+}
+
+/// What a churn run with the reader measured.
+struct ReaderRun {
+    churn: f64,
+    consumed: u64,
+    elapsed: f64,
+    lost: u64,
+    /// The reader thread's CPU over its life, as a share of one core.
+    cpu_share: f64,
+}
+
+/// Runs `churn` while a reader thread consumes and tracks the events.
+fn with_reader(churn: impl FnOnce() -> f64) -> ReaderRun {
     let stop = Arc::new(AtomicBool::new(false));
     let events = Arc::new(AtomicU64::new(0));
     let reader = {
@@ -56,58 +100,18 @@ fn main() {
     std::thread::sleep(Duration::from_millis(300));
     let before = events.load(Ordering::Relaxed);
     let start = Instant::now();
-    let traced = churn(workers, run_for);
+    let rate = churn();
     let elapsed = start.elapsed().as_secs_f64();
     let consumed = events.load(Ordering::Relaxed) - before;
     stop.store(true, Ordering::Relaxed);
     let (cpu, lost, total) = reader.join().unwrap();
-    println!(
-        "churn with reader:    {:>9.0} connections/s  (slowdown {:.1}%)",
-        traced,
-        100.0 * (1.0 - traced / plain)
-    );
-    println!(
-        "events consumed:      {:>9.0} events/s ({} events in {:.1} s)",
-        consumed as f64 / elapsed,
+    ReaderRun {
+        churn: rate,
         consumed,
-        elapsed
-    );
-    println!("events lost:          {:>9}", lost);
-    println!(
-        "reader CPU:           {:>9.1}% of one core ({:.2} s CPU for {} events, {:.0} ns/event)",
-        100.0 * cpu / total,
-        cpu,
-        events.load(Ordering::Relaxed),
-        cpu * 1e9 / events.load(Ordering::Relaxed).max(1) as f64
-    );
-    // The same at a fixed 25k connections/s (about 250k events/s): the reader's CPU there.
-    let stop = Arc::new(AtomicBool::new(false));
-    let events = Arc::new(AtomicU64::new(0));
-    let reader = {
-        let (stop, events) = (stop.clone(), events.clone());
-        std::thread::Builder::new()
-            .name("reader".into())
-            .spawn(move || read_events(&stop, &events))
-            .unwrap()
-    };
-    std::thread::sleep(Duration::from_millis(300));
-    let before = events.load(Ordering::Relaxed);
-    let start = Instant::now();
-    let paced = churn_paced(workers, run_for, Some(25_000.0));
-    let elapsed = start.elapsed().as_secs_f64();
-    let consumed = events.load(Ordering::Relaxed) - before;
-    stop.store(true, Ordering::Relaxed);
-    let (cpu, lost, total) = reader.join().unwrap();
-    println!(
-        "paced churn:          {:>9.0} connections/s, {:.0} events/s consumed, {} lost, reader CPU {:.1}% of one core",
-        paced,
-        consumed as f64 / elapsed,
+        elapsed,
         lost,
-        100.0 * cpu / total
-    );
-    println!("tracker alone:        {:>9.0} events/s", tracker_alone());
-
-    let _ = Command::new("ip").args(["netns", "del", &ns]).status();
+        cpu_share: cpu / total,
+    }
 }
 
 /// Connect, accept, abort, on `workers` threads for `run_for`, as fast as possible;

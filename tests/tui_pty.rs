@@ -219,3 +219,23 @@ fn sigterm_restores_the_terminal() {
         "the TUI is left on the screen:\n{end}"
     );
 }
+
+#[test]
+fn closing_the_terminal_ends_tcpscope() {
+    let Some(tui) = Tmux::start("hup", "--interval 200") else {
+        return;
+    };
+    tui.wait("the header", |s| {
+        s.contains("tcpscope") && s.contains("Transitions")
+    });
+    let pid = tui.tcpscope_pid();
+    // The terminal goes away (SIGHUP, then end-of-file on it): tcpscope must end, not spin.
+    drop(tui);
+    assert!(
+        wait_until(Duration::from_secs(10), || !std::path::Path::new(&format!(
+            "/proc/{pid}"
+        ))
+        .exists()),
+        "tcpscope {pid} still runs after its terminal closed"
+    );
+}

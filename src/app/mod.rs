@@ -141,6 +141,8 @@ pub struct App {
     pub page: usize,
     /// Data changed since the view was last rebuilt.
     pub dirty: bool,
+    /// The tracker's change counter at the last look.
+    seen_changes: u64,
 }
 
 /// A filter line in the CLI's own language.
@@ -179,6 +181,7 @@ impl App {
             quit: false,
             page: 10,
             dirty: false,
+            seen_changes: 0,
         }
     }
 
@@ -209,10 +212,21 @@ impl App {
     }
 
     fn take_transitions(&mut self) {
-        for t in self.tracker.take_transitions() {
+        let transitions = self.tracker.take_transitions();
+        let structure = self.tracker.changes();
+        // Rows change when a connection comes, goes or changes state; queues and timers are
+        // read fresh when drawn, unless the table is sorted by them.
+        let changed = !transitions.is_empty()
+            || structure != self.seen_changes
+            || matches!(self.sort, SortKey::RecvQ | SortKey::SendQ);
+        self.seen_changes = structure;
+        for t in transitions {
             self.log.push_front(t);
         }
         self.log.truncate(LOG_LEN);
+        if !changed {
+            return;
+        }
         // The view is rebuilt by the caller when it is time to draw (see `refresh_if_dirty`):
         // events may come every few milliseconds, a rebuild at 100k sockets costs ~0.1 s.
         self.dirty = true;

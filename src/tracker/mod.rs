@@ -90,6 +90,8 @@ pub struct Tracker {
     generation: u64,
     out: Vec<Transition>,
     stats: TrackerStats,
+    /// Bumped when a connection is added or removed (transitions show in `out`).
+    changes: u64,
 }
 
 impl Tracker {
@@ -105,6 +107,7 @@ impl Tracker {
             generation: 0,
             out: Vec::new(),
             stats: TrackerStats::default(),
+            changes: 0,
         }
     }
 
@@ -114,6 +117,11 @@ impl Tracker {
 
     pub fn stats(&self) -> TrackerStats {
         self.stats
+    }
+
+    /// A counter that moves whenever a connection is added or removed.
+    pub fn changes(&self) -> u64 {
+        self.changes
     }
 
     pub fn connections(&self) -> impl Iterator<Item = &Connection> {
@@ -151,6 +159,7 @@ impl Tracker {
         let mut conn = Connection::new(id, ev.family, ev.local, ev.remote, state, ev.ts_ns);
         conn.skaddr = ev.skaddr;
         self.conns.insert(id, conn);
+        self.changes += 1;
         if ev.skaddr != 0 {
             self.by_skaddr.insert(ev.skaddr, id);
         }
@@ -559,7 +568,9 @@ impl Tracker {
             };
             conn.seen_gen = generation;
             conn.last_seen = Some(rec.clone());
-            if rec.inode != 0 {
+            // Owners are looked up when the socket is new to us or has another inode; a
+            // socket keeps its owners otherwise (and after it loses its inode).
+            if rec.inode != 0 && (conn.inode != rec.inode || conn.owners.is_empty()) {
                 conn.inode = rec.inode;
                 let owners = owners_of(rec.inode);
                 if !owners.is_empty() {
@@ -657,6 +668,7 @@ impl Tracker {
 
     fn remove(&mut self, id: ConnId) {
         if let Some(conn) = self.conns.remove(&id) {
+            self.changes += 1;
             if self.by_tuple.get(&conn.key) == Some(&id) {
                 self.by_tuple.remove(&conn.key);
             }

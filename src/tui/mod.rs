@@ -277,18 +277,40 @@ fn read_events(mut source: TraceSource, tx: &Sender<Msg>, stop: &AtomicBool) {
 }
 
 fn read_input(tx: &Sender<Msg>, stop: &AtomicBool) {
+    use rustix::event::{PollFd, PollFlags};
+    let stdin = std::io::stdin();
+    let timeout = rustix::time::Timespec {
+        tv_sec: 0,
+        tv_nsec: 100_000_000,
+    };
     while !stop.load(Ordering::Relaxed) {
-        match crossterm::event::poll(Duration::from_millis(100)) {
+        // Wait on the terminal ourselves: once it hangs up, crossterm's reader would spin on
+        // end-of-file for ever (it reads 0 bytes and tries again).
+        let mut fds = [PollFd::new(&stdin, PollFlags::IN)];
+        match rustix::event::poll(&mut fds, Some(&timeout)) {
+            Ok(0) | Err(rustix::io::Errno::INTR) => continue,
+            Ok(_) => {}
+            Err(_) => break,
+        }
+        if fds[0]
+            .revents()
+            .intersects(PollFlags::HUP | PollFlags::ERR | PollFlags::NVAL)
+        {
+            break;
+        }
+        match crossterm::event::poll(Duration::ZERO) {
             Ok(true) => match crossterm::event::read() {
                 Ok(ev) => {
                     if tx.send(Msg::Input(ev)).is_err() {
                         return;
                     }
                 }
-                Err(_) => return,
+                Err(_) => break,
             },
             Ok(false) => {}
-            Err(_) => return,
+            Err(_) => break,
         }
     }
+    // The terminal is gone (or we are told to stop): end the program.
+    stop.store(true, Ordering::Relaxed);
 }

@@ -123,13 +123,17 @@ pub fn connections(f: &mut Frame<'_>, area: Rect, app: &App, theme: Theme) {
             } else {
                 theme.state(r.state)
             };
+            // Queues and timers as the latest snapshot has them (rows are rebuilt less often).
+            let seen = app
+                .tracker
+                .connection(r.id)
+                .and_then(|c| c.last_seen.as_ref());
             let optional_cells = [
-                r.timer
-                    .as_ref()
+                seen.and_then(|s| s.timer.as_ref())
                     .map(|t| text::timer(t, since_snapshot))
                     .unwrap_or_default(),
-                r.recv_q.to_string(),
-                r.send_q.to_string(),
+                seen.map_or(r.recv_q, |s| s.recv_q).to_string(),
+                seen.map_or(r.send_q, |s| s.send_q).to_string(),
                 text::duration(app.now_ns.saturating_sub(r.since_ns)),
                 text::owner(r.owner.as_ref()),
             ];
