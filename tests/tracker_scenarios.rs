@@ -6,7 +6,7 @@
 
 use serde::Deserialize;
 use std::net::SocketAddr;
-use tcpscope::model::{Family, Owner, SocketRecord, TcpState, Timer, TimerKind};
+use tcpscope::model::{Family, Owner, SocketRecord, StateSet, TcpState, Timer, TimerKind};
 use tcpscope::tracker::{KernelEvent, KernelEventKind, Mode, Tracker, TrackerConfig};
 
 #[derive(Deserialize)]
@@ -26,7 +26,13 @@ struct Scenario {
 #[serde(rename_all = "lowercase")]
 enum Input {
     Events(Vec<Ev>),
-    Snapshot { ts: u64, sockets: Vec<Sock> },
+    Snapshot {
+        ts: u64,
+        sockets: Vec<Sock>,
+        /// A partial snapshot: only these states (names or groups) were dumped.
+        #[serde(default)]
+        states: Option<Vec<String>>,
+    },
 }
 
 #[derive(Deserialize)]
@@ -130,9 +136,22 @@ fn run(path: &std::path::Path) -> Result<(), String> {
                 let evs: Vec<KernelEvent> = evs.iter().map(event).collect();
                 tracker.apply_events(&evs, &mut |pid| sc.local_pids.contains(&pid));
             }
-            Input::Snapshot { ts, sockets } => {
+            Input::Snapshot {
+                ts,
+                sockets,
+                states,
+            } => {
                 let recs: Vec<SocketRecord> = sockets.iter().map(record).collect();
-                tracker.apply_snapshot(*ts, &recs, &owners);
+                match states {
+                    None => tracker.apply_snapshot(*ts, &recs, &owners),
+                    Some(names) => {
+                        let set = names
+                            .iter()
+                            .map(|n| StateSet::parse_one(n).unwrap())
+                            .fold(StateSet::EMPTY, StateSet::union);
+                        tracker.apply_partial_snapshot(*ts, &recs, set, &owners);
+                    }
+                }
             }
         }
         for t in tracker.take_transitions() {

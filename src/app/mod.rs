@@ -198,7 +198,19 @@ impl App {
         sockets: &[crate::model::SocketRecord],
         owners_of: &dyn Fn(u64) -> Vec<crate::model::Owner>,
     ) {
-        self.tracker.apply_snapshot(ts_ns, sockets, owners_of);
+        self.on_partial_snapshot(ts_ns, sockets, crate::model::StateSet::ALL, owners_of);
+    }
+
+    /// A snapshot of the sockets in `states` only arrived (see `Tracker::apply_partial_snapshot`).
+    pub fn on_partial_snapshot(
+        &mut self,
+        ts_ns: u64,
+        sockets: &[crate::model::SocketRecord],
+        states: crate::model::StateSet,
+        owners_of: &dyn Fn(u64) -> Vec<crate::model::Owner>,
+    ) {
+        self.tracker
+            .apply_partial_snapshot(ts_ns, sockets, states, owners_of);
         self.tracker.expire(ts_ns);
         self.snapshot_ns = ts_ns;
         self.now_ns = self.now_ns.max(ts_ns);

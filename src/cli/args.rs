@@ -34,6 +34,11 @@ pub struct TuiArgs {
     /// Kernel events: auto, on or off.
     #[arg(long, value_enum, default_value_t = EventsMode::Auto)]
     pub events: EventsMode,
+    /// With kernel events, dump the whole table every N seconds; in between only teardown
+    /// states and listeners (events tell the rest). Queues of established connections are
+    /// as fresh as the last full dump.
+    #[arg(long, value_name = "N", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub full_every: u64,
 }
 
 #[derive(Debug, Subcommand)]

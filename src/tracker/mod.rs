@@ -28,7 +28,7 @@ pub use connection::{Connection, TIMELINE_CAP, TimelineEntry};
 pub use event::{KernelEvent, KernelEventKind};
 pub use transition::{ConnId, Reset, Source, Step, Transition};
 
-use crate::model::{Owner, SocketRecord, TcpState};
+use crate::model::{Owner, SocketRecord, StateSet, TcpState};
 use connection::{Phase, TupleKey, is_timewait};
 use rustc_hash::FxHashMap as HashMap;
 use std::collections::{HashSet, VecDeque};
@@ -523,6 +523,20 @@ impl Tracker {
         sockets: &[SocketRecord],
         owners_of: &dyn Fn(u64) -> Vec<Owner>,
     ) {
+        self.apply_partial_snapshot(ts_ns, sockets, StateSet::ALL, owners_of);
+    }
+
+    /// Applies a snapshot of the sockets in `states` only (a dump with a state filter): a
+    /// connection in another state is not expected in it, so its absence says nothing.
+    /// Between full snapshots, the teardown states are enough to join timewait sockets and see
+    /// them expire, at a fraction of a full dump's cost. The first snapshot must be full.
+    pub fn apply_partial_snapshot(
+        &mut self,
+        ts_ns: u64,
+        sockets: &[SocketRecord],
+        states: StateSet,
+        owners_of: &dyn Fn(u64) -> Vec<Owner>,
+    ) {
         let source = match self.config.mode {
             Mode::Traced => Source::Observed,
             Mode::Inferred => Source::Inferred,
@@ -620,7 +634,17 @@ impl Tracker {
         // What the snapshot no longer shows.
         let mut unconfirmed = Vec::new();
         for conn in self.conns.values_mut() {
-            if conn.seen_gen == generation {
+            let expected = match conn.phase {
+                Phase::AwaitingTimewait { from, .. } => {
+                    states.contains(from) && states.contains(TcpState::TimeWait)
+                }
+                _ => matches!(conn.state, Step::State(s) if states.contains(s)),
+            };
+            if !conn.confirmed && ts_ns.saturating_sub(conn.first_seen_ns) > self.config.confirm_ns
+            {
+                unconfirmed.push(conn.id);
+            }
+            if conn.seen_gen == generation || !expected {
                 continue;
             }
             match conn.phase {
@@ -653,10 +677,6 @@ impl Tracker {
                     conn.record(&mut self.out, ts_ns, Step::Gone, source, None);
                 }
                 _ => {}
-            }
-            if !conn.confirmed && ts_ns.saturating_sub(conn.first_seen_ns) > self.config.confirm_ns
-            {
-                unconfirmed.push(conn.id);
             }
         }
         for id in unconfirmed {

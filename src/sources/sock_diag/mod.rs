@@ -141,8 +141,11 @@ impl SnapshotSource for SockDiagSource {
         query: &Query,
         out: &mut Vec<SocketRecord>,
     ) -> Result<usize, SourceError> {
+        // Each dump walks the whole table; splitting pays only when filling is most of the
+        // work, i.e. when established sockets (the bulk of a busy table) are asked for.
+        let split = query.states.contains(crate::model::TcpState::Established);
         match self.dumpers.as_mut_slice() {
-            [low, high] => std::thread::scope(|scope| {
+            [low, high] if split => std::thread::scope(|scope| {
                 let upper = scope.spawn(|| {
                     let mut upper = Vec::new();
                     high.dump(query, PortRange::From(SPLIT_PORT), &mut upper)
