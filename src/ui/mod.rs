@@ -56,7 +56,11 @@ pub fn draw(f: &mut Frame<'_>, app: &mut App, theme: Theme) -> Areas {
     ])
     .areas(f.area());
     header::draw(f, head, app, theme);
-    let ports_width = if body.width >= 110 { 30 } else { 17 };
+    let ports_width = match body.width {
+        140.. => 42,
+        110..140 => 30,
+        _ => 17,
+    };
     let [ports, right] =
         Layout::horizontal([Constraint::Length(ports_width), Constraint::Fill(1)]).areas(body);
     let log_height = (body.height / 3).clamp(4, 14);

@@ -4,6 +4,7 @@
 use super::text;
 use super::theme::Theme;
 use crate::app::{App, FLASH_NS, Pane};
+use crate::model::TcpState;
 use crate::tracker::{Reset, Step};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
@@ -16,6 +17,21 @@ fn block(title: String, focused: bool, theme: Theme) -> Block<'static> {
         .title(title)
         .border_style(theme.focus_border(focused))
 }
+
+/// The states counted in the ports pane, with their short names, in the order of a
+/// connection's life (LISTEN is shown as the owner instead).
+const PORT_COUNTS: [(TcpState, &str); 10] = [
+    (TcpState::SynSent, "SS"),
+    (TcpState::SynRecv, "SR"),
+    (TcpState::Established, "E"),
+    (TcpState::FinWait1, "F1"),
+    (TcpState::FinWait2, "F2"),
+    (TcpState::Closing, "CG"),
+    (TcpState::TimeWait, "TW"),
+    (TcpState::CloseWait, "CW"),
+    (TcpState::LastAck, "LA"),
+    (TcpState::Close, "C"),
+];
 
 /// The first index to show so that `sel` is visible in `height` rows.
 fn scroll(sel: usize, height: usize) -> usize {
@@ -32,28 +48,39 @@ pub fn ports(f: &mut Frame<'_>, area: Rect, app: &App, theme: Theme) {
     let all_total: usize = app.ports.iter().map(|p| p.total()).sum();
     let mut lines = Vec::new();
     for i in start..(start + height).min(app.ports.len() + 1) {
-        let (label, total, listeners) = match i.checked_sub(1).and_then(|j| app.ports.get(j)) {
-            None => ("all".to_string(), all_total, 0),
-            Some(p) => (p.port.label(), p.total(), p.listeners),
+        let port = i.checked_sub(1).and_then(|j| app.ports.get(j));
+        let (label, total) = match port {
+            None => ("all".to_string(), all_total),
+            Some(p) => (p.port.label(), p.total()),
         };
-        let mut text = format!("{label:<8}{total:>6}");
-        if listeners > 0 {
-            text.push_str(" L");
+        let mut spans = vec![Span::raw(format!("{label:<7}{total:>6} "))];
+        if let Some(p) = port.filter(|p| p.listeners > 0) {
+            // The listener's owner, or just "L" when it is not known.
+            let who = p
+                .owner
+                .as_ref()
+                .map_or("L".to_string(), |o| o.comm.to_string());
+            spans.push(Span::styled(
+                format!("{who} "),
+                theme.state(Step::State(TcpState::Listen)),
+            ));
         }
-        let owner = i
-            .checked_sub(1)
-            .and_then(|j| app.ports.get(j))
-            .and_then(|p| p.owner.as_ref());
-        if let Some(o) = owner {
-            text.push(' ');
-            text.push_str(&o.comm);
+        // Counts per state, teardown order, as far as the pane is wide.
+        let counts = port.map_or(&app.counts, |p| &p.counts);
+        for (st, abbr) in PORT_COUNTS {
+            let n = counts[usize::from(st.kernel_number())];
+            if n > 0 {
+                spans.push(Span::styled(
+                    format!("{abbr}:{n} "),
+                    theme.state(Step::State(st)),
+                ));
+            }
         }
-        let style = if i == app.port_sel {
-            theme.selected()
-        } else {
-            ratatui::style::Style::default()
-        };
-        lines.push(Line::styled(text, style));
+        let mut line = Line::from(spans);
+        if i == app.port_sel {
+            line = line.style(theme.selected());
+        }
+        lines.push(line);
     }
     f.render_widget(Paragraph::new(lines), inner);
 }
