@@ -239,3 +239,17 @@ fn closing_the_terminal_ends_tcpscope() {
         "tcpscope {pid} still runs after its terminal closed"
     );
 }
+
+#[test]
+fn ctrl_c_quits_and_restores_the_terminal() {
+    let Some(tui) = Tmux::start("ctrlc", "--interval 200") else {
+        return;
+    };
+    tui.wait("the header", |s| {
+        s.contains("tcpscope") && s.contains("Transitions")
+    });
+    tui.keys(&["C-c"]);
+    let end = tui.wait("the exit", |s| s.contains("EXIT:"));
+    assert!(end.contains("EXIT:0"), "{end}");
+    assert!(!tui.alternate_on(), "still in the alternate screen:\n{end}");
+}

@@ -292,3 +292,32 @@ fn fits_an_80_by_24_terminal() {
     );
     insta::assert_snapshot!("small_terminal", screen);
 }
+
+#[test]
+fn mouse_clicks_select_the_row_under_them_and_the_wheel_scrolls() {
+    let mut app = app(Mode::Traced);
+    let mut term = Terminal::new(TestBackend::new(130, 30)).unwrap();
+    let mut areas = ui::Areas::default();
+    term.draw(|f| areas = ui::draw(f, &mut app, Theme { color: false }))
+        .unwrap();
+    // The connections table: border, header line, then rows; click the third row.
+    let c = areas.connections;
+    let hit = areas.hit(&app, c.x + 5, c.y + 2 + 2).unwrap();
+    assert_eq!(hit, (tcpscope::app::Pane::Connections, 2));
+    app.apply(Action::Click(hit.0, hit.1));
+    assert_eq!(app.row_sel, 2);
+    app.apply(Action::ScrollDown);
+    assert_eq!(app.row_sel, 3);
+    // A click on the ports pane's second line selects the first port, and the table follows.
+    let p = areas.ports;
+    let hit = areas.hit(&app, p.x + 3, p.y + 2).unwrap();
+    app.apply(Action::Click(hit.0, hit.1));
+    assert_eq!(app.port_sel, 1);
+    assert!(
+        app.visible
+            .iter()
+            .all(|&i| app.rows[i].service == app.ports[0].port)
+    );
+    // Outside every pane: nothing.
+    assert_eq!(areas.hit(&app, 0, 0), None);
+}
