@@ -45,7 +45,7 @@ pub fn enter(name: &str) -> Result<(), NetnsError> {
 /// tracepoints name the thread that was running, not the namespace).
 pub struct LocalPids {
     ours: Option<std::path::PathBuf>,
-    cache: std::collections::HashMap<i32, bool>,
+    cache: rustc_hash::FxHashMap<i32, bool>,
 }
 
 impl Default for LocalPids {
@@ -58,7 +58,7 @@ impl LocalPids {
     pub fn new() -> Self {
         LocalPids {
             ours: std::fs::read_link("/proc/thread-self/ns/net").ok(),
-            cache: std::collections::HashMap::new(),
+            cache: rustc_hash::FxHashMap::default(),
         }
     }
 

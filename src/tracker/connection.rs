@@ -119,7 +119,7 @@ impl Connection {
             state: Step::State(state),
             inode: 0,
             owners: Vec::new(),
-            timeline: Vec::new(),
+            timeline: Vec::with_capacity(8),
             last_seen: None,
             timeline_dropped: 0,
             first_seen_ns: ts_ns,
