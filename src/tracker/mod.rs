@@ -77,7 +77,7 @@ const RESET_WINDOW_NS: u64 = 10_000_000;
 
 pub struct Tracker {
     config: TrackerConfig,
-    conns: HashMap<ConnId, Connection>,
+    conns: HashMap<ConnId, Box<Connection>>,
     by_skaddr: HashMap<u64, ConnId>,
     by_tuple: HashMap<TupleKey, ConnId>,
     /// Connections in the order they went GONE, for expiry without a scan.
@@ -125,11 +125,14 @@ impl Tracker {
     }
 
     pub fn connections(&self) -> impl Iterator<Item = &Connection> {
-        self.conns.values().filter(|c| c.confirmed)
+        self.conns
+            .values()
+            .map(AsRef::as_ref)
+            .filter(|c| c.confirmed)
     }
 
     pub fn connection(&self, id: ConnId) -> Option<&Connection> {
-        self.conns.get(&id)
+        self.conns.get(&id).map(AsRef::as_ref)
     }
 
     /// The transitions recorded since the last call, oldest first within each batch.
@@ -158,7 +161,7 @@ impl Tracker {
         self.next_id += 1;
         let mut conn = Connection::new(id, ev.family, ev.local, ev.remote, state, ev.ts_ns);
         conn.skaddr = ev.skaddr;
-        self.conns.insert(id, conn);
+        self.conns.insert(id, Box::new(conn));
         self.changes += 1;
         if ev.skaddr != 0 {
             self.by_skaddr.insert(ev.skaddr, id);
