@@ -3,6 +3,7 @@
 //! The layers, from the kernel up: `sources` (OS access behind small traits) → `model` (plain
 //! data) → `output` (headless tables and JSON) → `cli`.
 
+pub mod actions;
 pub mod app;
 pub mod cli;
 pub mod model;

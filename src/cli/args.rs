@@ -48,6 +48,34 @@ pub enum Command {
     /// Print state transitions as they happen: traced from the kernel when privileges allow,
     /// inferred from snapshots otherwise.
     Watch(WatchArgs),
+    /// Could a server bind (and listen on) this port now? Which options would make it
+    /// work, who holds the port, and the myths about it. Exit 0 bindable, 1 not.
+    CanBind(CanBindArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct CanBindArgs {
+    /// The port to try.
+    #[arg(value_parser = clap::value_parser!(u16).range(1..))]
+    pub port: u16,
+    /// The address to bind (0.0.0.0, ::, or one of this host's).
+    #[arg(long, default_value = "0.0.0.0")]
+    pub addr: std::net::IpAddr,
+    /// Set SO_REUSEADDR before bind().
+    #[arg(long)]
+    pub reuseaddr: bool,
+    /// Set SO_REUSEPORT before bind().
+    #[arg(long)]
+    pub reuseport: bool,
+    /// Only bind(), do not listen().
+    #[arg(long)]
+    pub no_listen: bool,
+    /// Print one JSON object.
+    #[arg(long)]
+    pub json: bool,
+    /// Enter the network namespace /run/netns/NAME first.
+    #[arg(long, value_name = "NAME")]
+    pub netns: Option<String>,
 }
 
 /// Where transitions come from.

@@ -1,6 +1,7 @@
 //! The command line: parse, enter the namespace, dispatch. Errors become one line on stderr.
 
 pub mod args;
+mod can_bind;
 mod list;
 mod watch;
 
@@ -27,12 +28,13 @@ pub fn main() -> i32 {
             return EXIT_USAGE;
         }
     };
-    let filter = match &cli.command {
-        Some(Command::List(args)) => &args.filter,
-        Some(Command::Watch(args)) => &args.filter,
-        None => &cli.tui.filter,
+    let netns = match &cli.command {
+        Some(Command::List(args)) => args.filter.netns.as_ref(),
+        Some(Command::Watch(args)) => args.filter.netns.as_ref(),
+        Some(Command::CanBind(args)) => args.netns.as_ref(),
+        None => cli.tui.filter.netns.as_ref(),
     };
-    if let Some(name) = &filter.netns
+    if let Some(name) = netns
         && let Err(e) = crate::sources::netns::enter(name)
     {
         eprintln!("tcpscope: {e}");
@@ -47,7 +49,11 @@ pub fn main() -> i32 {
     let result = match &cli.command {
         Some(Command::List(args)) => list::run(args),
         Some(Command::Watch(args)) => watch::run(args),
-        None => crate::tui::run(&cli.tui, filter.netns.as_deref().unwrap_or("(this one)")),
+        Some(Command::CanBind(args)) => match can_bind::run(args) {
+            Ok(code) => return code,
+            Err(e) => Err(e),
+        },
+        None => crate::tui::run(&cli.tui, netns.map_or("(this one)", String::as_str)),
     };
     match result {
         Ok(()) => 0,

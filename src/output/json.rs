@@ -6,8 +6,9 @@ use serde::Serialize;
 use std::io::Write;
 use std::net::IpAddr;
 
+/// One socket as `list --json` prints it.
 #[derive(Serialize)]
-struct JsonRecord<'a> {
+pub struct JsonRecord<'a> {
     family: Family,
     state: TcpState,
     local_addr: IpAddr,
