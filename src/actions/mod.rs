@@ -2,3 +2,4 @@
 //! throwaway sockets of its own.
 
 pub mod bind_probe;
+pub mod destroy;

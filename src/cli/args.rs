@@ -51,6 +51,18 @@ pub enum Command {
     /// Could a server bind (and listen on) this port now? Which options would make it
     /// work, who holds the port, and the myths about it. Exit 0 bindable, 1 not.
     CanBind(CanBindArgs),
+    /// Abort the matching sockets with a RST, like `ss -K` (netlink SOCK_DESTROY; needs
+    /// CAP_NET_ADMIN). Lists them and asks first unless --yes; refuses an empty filter.
+    Kill(KillArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct KillArgs {
+    #[command(flatten)]
+    pub filter: FilterArgs,
+    /// Do not ask.
+    #[arg(long)]
+    pub yes: bool,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -2,6 +2,7 @@
 
 pub mod args;
 mod can_bind;
+mod kill;
 mod list;
 mod watch;
 
@@ -32,6 +33,7 @@ pub fn main() -> i32 {
         Some(Command::List(args)) => args.filter.netns.as_ref(),
         Some(Command::Watch(args)) => args.filter.netns.as_ref(),
         Some(Command::CanBind(args)) => args.netns.as_ref(),
+        Some(Command::Kill(args)) => args.filter.netns.as_ref(),
         None => cli.tui.filter.netns.as_ref(),
     };
     if let Some(name) = netns
@@ -50,6 +52,10 @@ pub fn main() -> i32 {
         Some(Command::List(args)) => list::run(args),
         Some(Command::Watch(args)) => watch::run(args),
         Some(Command::CanBind(args)) => match can_bind::run(args) {
+            Ok(code) => return code,
+            Err(e) => Err(e),
+        },
+        Some(Command::Kill(args)) => match kill::run(args) {
             Ok(code) => return code,
             Err(e) => Err(e),
         },

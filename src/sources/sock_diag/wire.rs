@@ -89,6 +89,57 @@ pub fn dump_request(
     req
 }
 
+const SOCK_DESTROY: u16 = 21;
+const NLM_F_ACK: u16 = 0x04;
+
+/// Builds a `SOCK_DESTROY` request for exactly this socket (4-tuple and cookie), as `ss -K`
+/// does; the kernel answers with an acknowledgement carrying 0 or an errno.
+pub fn destroy_request(rec: &SocketRecord, seq: u32) -> [u8; REQUEST_LEN] {
+    let mut req = [0u8; REQUEST_LEN];
+    req[0..4].copy_from_slice(&(REQUEST_LEN as u32).to_ne_bytes());
+    req[4..6].copy_from_slice(&SOCK_DESTROY.to_ne_bytes());
+    req[6..8].copy_from_slice(&(NLM_F_REQUEST | NLM_F_ACK).to_ne_bytes());
+    req[8..12].copy_from_slice(&seq.to_ne_bytes());
+    req[16] = match rec.family {
+        Family::Inet => AF_INET,
+        Family::Inet6 => AF_INET6,
+    };
+    req[17] = IPPROTO_TCP;
+    req[20..24].copy_from_slice(&u32::MAX.to_ne_bytes());
+    req[24..26].copy_from_slice(&rec.local.port().to_be_bytes());
+    req[26..28].copy_from_slice(&rec.remote.port().to_be_bytes());
+    let put_ip = |req: &mut [u8], at: usize, ip: &IpAddr| match ip {
+        IpAddr::V4(v4) => req[at..at + 4].copy_from_slice(&v4.octets()),
+        IpAddr::V6(v6) => req[at..at + 16].copy_from_slice(&v6.octets()),
+    };
+    put_ip(&mut req, 28, &rec.local.ip());
+    put_ip(&mut req, 44, &rec.remote.ip());
+    // The cookie: low word first, as the dump gave it.
+    req[64..68].copy_from_slice(&(rec.cookie as u32).to_ne_bytes());
+    req[68..72].copy_from_slice(&((rec.cookie >> 32) as u32).to_ne_bytes());
+    req
+}
+
+/// The kernel's answer to a request with NLM_F_ACK: `Ok` for 0, `Err(errno)` otherwise;
+/// `None` when the buffer holds no acknowledgement for `seq`.
+pub fn parse_ack(buf: &[u8], seq: u32) -> Option<Result<(), i32>> {
+    let mut rest = buf;
+    while rest.len() >= NLMSG_HDRLEN {
+        let len = u32_at(rest, 0) as usize;
+        if len < NLMSG_HDRLEN || len > rest.len() {
+            return None;
+        }
+        if u16_at(rest, 4) == NLMSG_ERROR && u32_at(rest, 8) == seq {
+            let errno = rest
+                .get(NLMSG_HDRLEN..NLMSG_HDRLEN + 4)
+                .map_or(0, |b| i32_at(b, 0));
+            return Some(if errno == 0 { Ok(()) } else { Err(-errno) });
+        }
+        rest = &rest[align4(len).min(rest.len())..];
+    }
+    None
+}
+
 /// What one buffer of answers held.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct BufferOutcome {
@@ -336,6 +387,25 @@ mod tests {
             dump_request(AF_INET, 1 << 10, false, PortRange::All, 1)[18],
             0
         );
+    }
+
+    #[test]
+    fn destroy_request_names_exactly_one_socket() {
+        let msg = diag_msg(AF_INET, 1, 0, &[]);
+        let rec = parse_diag_msg(&msg).unwrap();
+        let req = destroy_request(&rec, 3);
+        assert_eq!(u16_at(&req, 4), SOCK_DESTROY);
+        assert_eq!(u16_at(&req, 6), NLM_F_REQUEST | NLM_F_ACK);
+        // The sockid is laid out as in the dump's answer: ports, addresses, cookie.
+        assert_eq!(&req[24..28], &msg[4..8]);
+        assert_eq!(&req[28..32], &[127, 0, 0, 1]);
+        assert_eq!(&req[44..48], &[10, 1, 2, 3]);
+        assert_eq!(&req[64..72], &msg[44..52]);
+        let ack = |errno: i32| nlmsg(NLMSG_ERROR, 3, &errno.to_ne_bytes());
+        assert_eq!(parse_ack(&ack(0), 3), Some(Ok(())));
+        assert_eq!(parse_ack(&ack(-1), 3), Some(Err(1)));
+        assert_eq!(parse_ack(&ack(0), 4), None);
+        assert_eq!(parse_ack(&[1, 2], 3), None);
     }
 
     #[test]
