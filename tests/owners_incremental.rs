@@ -16,13 +16,9 @@ static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
 fn snapshot() -> Vec<SocketRecord> {
     let mut source = SockDiagSource::open().unwrap();
     let mut out = Vec::new();
-    let query = Query {
-        states: StateSet::ALL,
-        inet: true,
-        inet6: true,
-        tcp_info: false,
-    };
-    source.snapshot(&query, &mut out).unwrap();
+    source
+        .snapshot(&Query::states(StateSet::ALL, false), &mut out)
+        .unwrap();
     out
 }
 

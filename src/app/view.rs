@@ -1,7 +1,7 @@
 //! What the screen shows, derived from the tracker when data changes (not on every frame):
 //! rows of the connections table, the ports pane and the counts per state.
 
-use crate::model::{Owner, TcpState, Timer};
+use crate::model::{Owner, TcpState};
 use crate::tracker::{ConnId, Connection, Source, Step, Tracker};
 use std::collections::{BTreeMap, HashSet};
 use std::net::SocketAddr;
@@ -15,7 +15,6 @@ pub struct Row {
     pub remote: SocketAddr,
     pub recv_q: u32,
     pub send_q: u32,
-    pub timer: Option<Timer>,
     pub owner: Option<Owner>,
     /// When it entered its current state (or was first seen).
     pub since_ns: u64,
@@ -107,7 +106,6 @@ fn row(c: &Connection, listening: &HashSet<u16>) -> Row {
         remote: c.remote,
         recv_q: seen.map_or(0, |s| s.recv_q),
         send_q: seen.map_or(0, |s| s.send_q),
-        timer: seen.and_then(|s| s.timer),
         owner: c.owners.first().cloned(),
         since_ns: last.map_or(c.first_seen_ns, |e| e.ts_ns),
         last_change: last.map(|e| (e.ts_ns, e.source)),

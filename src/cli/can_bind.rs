@@ -3,11 +3,11 @@
 
 use super::args::CanBindArgs;
 use crate::actions::bind_probe::{BindOptions, Failure, probe};
-use crate::model::{SocketRecord, StateSet, TcpState, TimerKind};
+use crate::model::{SocketRecord, TcpState, TimerKind};
 use crate::output::Row;
 use crate::output::json::JsonRecord;
+use crate::sources::dump_all;
 use crate::sources::owners::{OwnerLookup, ProcfsOwners};
-use crate::sources::{Query, SourceKind, open_source};
 use serde::Serialize;
 use std::net::SocketAddr;
 
@@ -89,18 +89,7 @@ pub fn run(args: &CanBindArgs) -> anyhow::Result<i32> {
 
 /// The sockets whose local address overlaps `addr` on its port.
 fn holders_of(addr: SocketAddr) -> anyhow::Result<Vec<SocketRecord>> {
-    let mut source = open_source(SourceKind::Netlink)?;
-    let mut all = Vec::new();
-    source.snapshot(
-        &Query {
-            states: StateSet::ALL,
-            inet: true,
-            inet6: true,
-            tcp_info: false,
-        },
-        &mut all,
-    )?;
-    Ok(all
+    Ok(dump_all()?
         .into_iter()
         .filter(|s| {
             s.local.port() == addr.port()

@@ -2,10 +2,10 @@
 
 use super::args::KillArgs;
 use crate::actions::destroy::{DestroyError, destroy};
-use crate::model::{SocketRecord, StateSet};
+use crate::model::SocketRecord;
 use crate::output::{Row, table::write_table};
+use crate::sources::dump_all;
 use crate::sources::owners::{OwnerLookup, ProcfsOwners};
-use crate::sources::{Query, SourceKind, open_source};
 use std::io::{BufRead, IsTerminal, Write};
 
 pub const WHAT_HAPPENS: &str = "Each is aborted: its peer gets a RST, its owner gets ECONNABORTED on its next call. A LISTEN socket stops accepting, but its port stays bound until its owner closes the fd. A TIME_WAIT entry is removed and its port is free.";
@@ -25,17 +25,7 @@ pub fn run(args: &KillArgs) -> anyhow::Result<i32> {
         return Ok(super::EXIT_USAGE);
     }
     let filter = f.filter();
-    let mut source = open_source(SourceKind::Netlink)?;
-    let mut sockets = Vec::new();
-    source.snapshot(
-        &Query {
-            states: StateSet::ALL,
-            inet: true,
-            inet6: true,
-            tcp_info: false,
-        },
-        &mut sockets,
-    )?;
+    let sockets = dump_all()?;
     let mut owners = ProcfsOwners::new();
     owners.refresh(&sockets);
     let matches: Vec<&SocketRecord> = sockets

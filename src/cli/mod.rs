@@ -6,8 +6,6 @@ mod kill;
 mod list;
 mod watch;
 
-pub use crate::sources::monotonic_ns;
-
 use args::{Cli, Command};
 use clap::Parser;
 
@@ -48,21 +46,16 @@ pub fn main() -> i32 {
         );
         return EXIT_USAGE;
     }
+    // Every command gives an exit code; errors are one line and exit 1.
     let result = match &cli.command {
-        Some(Command::List(args)) => list::run(args),
-        Some(Command::Watch(args)) => watch::run(args),
-        Some(Command::CanBind(args)) => match can_bind::run(args) {
-            Ok(code) => return code,
-            Err(e) => Err(e),
-        },
-        Some(Command::Kill(args)) => match kill::run(args) {
-            Ok(code) => return code,
-            Err(e) => Err(e),
-        },
-        None => crate::tui::run(&cli.tui, netns.map_or("(this one)", String::as_str)),
+        Some(Command::List(args)) => list::run(args).map(|()| 0),
+        Some(Command::Watch(args)) => watch::run(args).map(|()| 0),
+        Some(Command::CanBind(args)) => can_bind::run(args),
+        Some(Command::Kill(args)) => kill::run(args),
+        None => crate::tui::run(&cli.tui, netns.map_or("(this one)", String::as_str)).map(|()| 0),
     };
     match result {
-        Ok(()) => 0,
+        Ok(code) => code,
         Err(e) => {
             eprintln!("tcpscope: {e:#}");
             1

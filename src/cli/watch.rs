@@ -62,12 +62,7 @@ pub fn run(args: &WatchArgs) -> anyhow::Result<()> {
     let mut owners = ProcfsOwners::new();
     let mut netns = LocalPids::new();
     // The tracker needs every socket; the filter applies to what is printed.
-    let query = Query {
-        states: StateSet::ALL,
-        inet: true,
-        inet6: true,
-        tcp_info: false,
-    };
+    let query = Query::states(StateSet::ALL, false);
     let wall_offset = wall_minus_monotonic_ns();
     // A duration too long to represent means "until stopped".
     let deadline = args

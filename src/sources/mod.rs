@@ -19,6 +19,16 @@ pub struct Query {
 }
 
 impl Query {
+    /// Every socket in `states`, both families.
+    pub fn states(states: StateSet, tcp_info: bool) -> Query {
+        Query {
+            states,
+            inet: true,
+            inet6: true,
+            tcp_info,
+        }
+    }
+
     pub fn for_filter(filter: &Filter, tcp_info: bool) -> Query {
         Query {
             states: filter.states,
@@ -31,13 +41,17 @@ impl Query {
 
 impl Default for Query {
     fn default() -> Self {
-        Query {
-            states: StateSet::ALL,
-            inet: true,
-            inet6: true,
-            tcp_info: true,
-        }
+        Query::states(StateSet::ALL, true)
     }
+}
+
+/// One netlink dump of every TCP socket of the namespace, without tcp_info: what the
+/// one-shot commands that act on sockets start from.
+pub fn dump_all() -> Result<Vec<SocketRecord>, SourceError> {
+    let mut sockets = Vec::new();
+    open_source(SourceKind::Netlink)?
+        .snapshot(&Query::states(StateSet::ALL, false), &mut sockets)?;
+    Ok(sockets)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

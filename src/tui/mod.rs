@@ -145,7 +145,7 @@ fn main_loop(app: &mut App, rx: &Receiver<Msg>, stop: &AtomicBool) -> anyhow::Re
         let mut areas = ui::Areas::default();
         let mut last_rebuild = (std::time::Instant::now(), Duration::ZERO);
         while !app.quit && !stop.load(Ordering::Relaxed) {
-            app.now_ns = crate::cli::monotonic_ns();
+            app.now_ns = crate::sources::monotonic_ns();
             // Rebuild the view at most as often as it costs: never more than half the time.
             let (at, took) = last_rebuild;
             if app.dirty && at.elapsed() >= (took * 2).max(Duration::from_millis(100)) {
@@ -252,13 +252,8 @@ fn collect(
         } else {
             partial_states()
         };
-        let query = Query {
-            states,
-            inet: true,
-            inet6: true,
-            tcp_info: true,
-        };
-        let ts_ns = crate::cli::monotonic_ns();
+        let query = Query::states(states, true);
+        let ts_ns = crate::sources::monotonic_ns();
         let mut sockets = Vec::new();
         if let Err(e) = source.snapshot(&query, &mut sockets) {
             let _ = tx.send(Msg::Failed(format!("reading the socket table: {e}")));
