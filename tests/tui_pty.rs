@@ -132,11 +132,23 @@ fn row<'a>(screen: &'a str, local: &str) -> Option<&'a str> {
 
 #[test]
 fn shows_teardown_filters_details_help_and_quits_cleanly() {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let other = TcpListener::bind("127.0.0.1:0").unwrap();
+    // As root, in a namespace of its own: the screen then shows this test's sockets only
+    // (other tests leave TIME_WAITs on the host that would push these rows off screen).
+    let ns = common::is_root().then(|| common::Netns::new("tui"));
+    let ns = ns.as_ref();
+    let (listener, other) = common::in_ns(ns, || {
+        (
+            TcpListener::bind("127.0.0.1:0").unwrap(),
+            TcpListener::bind("127.0.0.1:0").unwrap(),
+        )
+    });
     let port = listener.local_addr().unwrap().port();
     let other_port = other.local_addr().unwrap().port();
-    let Some(tui) = Tmux::start("main", "--interval 200") else {
+    let args = match ns {
+        Some(ns) => format!("--interval 200 --netns {}", ns.name),
+        None => "--interval 200".to_string(),
+    };
+    let Some(tui) = Tmux::start("main", &args) else {
         return;
     };
     let me = format!("127.0.0.1:{port}");
@@ -146,8 +158,10 @@ fn shows_teardown_filters_details_help_and_quits_cleanly() {
     });
     assert!(tui.alternate_on(), "the TUI runs in the alternate screen");
 
-    let client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
-    let (mut server, _) = listener.accept().unwrap();
+    let (client, mut server) = common::in_ns(ns, || {
+        let client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        (client, listener.accept().unwrap().0)
+    });
     let client_end = format!("127.0.0.1:{}", client.local_addr().unwrap().port());
     tui.wait("the connection", |s| {
         row(s, &client_end).is_some_and(|r| r.contains("ESTABLISHED"))

@@ -18,14 +18,7 @@ use std::time::{Duration, Instant};
 /// Runs `f` on a thread inside the namespace, so that its sockets and its system calls
 /// belong there.
 fn in_ns<T: Send>(ns: &Netns, f: impl FnOnce() -> T + Send) -> T {
-    std::thread::scope(|s| {
-        s.spawn(|| {
-            tcpscope::sources::netns::enter(&ns.name).unwrap();
-            f()
-        })
-        .join()
-        .unwrap()
-    })
+    common::in_ns(Some(ns), f)
 }
 
 /// `tcpscope watch --json` in the namespace, its lines collected as they come.

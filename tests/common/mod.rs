@@ -90,6 +90,20 @@ impl Drop for Netns {
 
 /// The path of an example; `cargo test` builds examples, `cargo test --test X` does not, so
 /// build it then.
+/// Runs `f` on a thread inside the namespace (or here, without one), so that the sockets it
+/// makes belong there.
+pub fn in_ns<T: Send>(ns: Option<&Netns>, f: impl FnOnce() -> T + Send) -> T {
+    let Some(ns) = ns else { return f() };
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            tcpscope::sources::netns::enter(&ns.name).expect("enter the test namespace");
+            f()
+        })
+        .join()
+        .expect("namespace thread")
+    })
+}
+
 fn example(name: &str) -> PathBuf {
     // target/debug/deps/<test> → target/debug/examples/<name>
     let mut p = std::env::current_exe().expect("test exe");
