@@ -2,6 +2,7 @@
 //! would, and close at once. Options are set one setsockopt call each (never OR-ed: the names
 //! are numbers, and SO_REUSEADDR | SO_REUSEPORT is 2 | 15 = 15, which is just SO_REUSEPORT).
 
+use super::errno;
 use serde::Serialize;
 use socket2::{Domain, Socket, Type};
 use std::net::SocketAddr;
@@ -54,10 +55,16 @@ pub struct Failure {
 pub fn probe(addr: SocketAddr, opts: BindOptions, listen: bool) -> Result<(), Failure> {
     let fail = |call: &'static str, e: std::io::Error| {
         let code = e.raw_os_error().unwrap_or(0);
+        let kind = match call {
+            "bind" => errno::Call::Bind,
+            "listen" => errno::Call::Listen,
+            "socket" => errno::Call::Socket,
+            _ => errno::Call::Setsockopt,
+        };
         Failure {
             call,
-            errno: errno_name(code).to_string(),
-            meaning: meaning(code).to_string(),
+            errno: errno::name(code),
+            meaning: errno::meaning(kind, code).to_string(),
         }
     };
     let socket = Socket::new(Domain::for_address(addr), Type::STREAM, None)
@@ -77,29 +84,4 @@ pub fn probe(addr: SocketAddr, opts: BindOptions, listen: bool) -> Result<(), Fa
         socket.listen(1).map_err(|e| fail("listen", e))?;
     }
     Ok(())
-}
-
-fn errno_name(code: i32) -> &'static str {
-    match code {
-        98 => "EADDRINUSE",
-        99 => "EADDRNOTAVAIL",
-        13 => "EACCES",
-        1 => "EPERM",
-        22 => "EINVAL",
-        97 => "EAFNOSUPPORT",
-        24 => "EMFILE",
-        _ => "EOTHER",
-    }
-}
-
-fn meaning(code: i32) -> &'static str {
-    match code {
-        98 => "another socket holds this address and port in a way these options cannot share",
-        99 => "the address is not one of this host's (in this network namespace)",
-        13 => {
-            "ports below 1024 need root or CAP_NET_BIND_SERVICE (see net.ipv4.ip_unprivileged_port_start)"
-        }
-        22 => "the socket is already bound, or the address is malformed",
-        _ => "see errno(3)",
-    }
 }

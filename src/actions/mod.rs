@@ -1,5 +1,7 @@
-//! What tcpscope does to sockets. For now: probing whether a port can be bound, with
-//! throwaway sockets of its own.
+//! What tcpscope does to sockets: probing whether a port can be bound, lab sockets of its
+//! own, and aborting or shutting down other processes' sockets.
 
 pub mod bind_probe;
 pub mod destroy;
+pub mod errno;
+pub mod lab;
