@@ -4,4 +4,5 @@
 pub mod bind_probe;
 pub mod destroy;
 pub mod errno;
+pub mod foreign_shutdown;
 pub mod lab;

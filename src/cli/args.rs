@@ -54,10 +54,24 @@ pub enum Command {
     /// Abort the matching sockets with a RST, like `ss -K` (netlink SOCK_DESTROY; needs
     /// CAP_NET_ADMIN). Lists them and asks first unless --yes; refuses an empty filter.
     Kill(KillArgs),
+    /// Shut the matching sockets down gracefully, on their owners' behalf: shutdown(SHUT_RDWR)
+    /// through a copy of the owner's fd (pidfd_getfd; needs ptrace permission over the
+    /// owner: root). Sockets no process holds are skipped. Lists them and asks first unless
+    /// --yes; refuses an empty filter.
+    Shutdown(ShutdownArgs),
 }
 
 #[derive(Debug, Clone, Args)]
 pub struct KillArgs {
+    #[command(flatten)]
+    pub filter: FilterArgs,
+    /// Do not ask.
+    #[arg(long)]
+    pub yes: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ShutdownArgs {
     #[command(flatten)]
     pub filter: FilterArgs,
     /// Do not ask.

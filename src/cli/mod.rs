@@ -2,8 +2,10 @@
 
 pub mod args;
 mod can_bind;
+mod confirm;
 mod kill;
 mod list;
+mod shutdown;
 mod watch;
 
 use args::{Cli, Command};
@@ -32,6 +34,7 @@ pub fn main() -> i32 {
         Some(Command::Watch(args)) => args.filter.netns.as_ref(),
         Some(Command::CanBind(args)) => args.netns.as_ref(),
         Some(Command::Kill(args)) => args.filter.netns.as_ref(),
+        Some(Command::Shutdown(args)) => args.filter.netns.as_ref(),
         None => cli.tui.filter.netns.as_ref(),
     };
     if let Some(name) = netns
@@ -52,6 +55,7 @@ pub fn main() -> i32 {
         Some(Command::Watch(args)) => watch::run(args).map(|()| 0),
         Some(Command::CanBind(args)) => can_bind::run(args),
         Some(Command::Kill(args)) => kill::run(args),
+        Some(Command::Shutdown(args)) => shutdown::run(args),
         None => crate::tui::run(&cli.tui, netns.map_or("(this one)", String::as_str)).map(|()| 0),
     };
     match result {

@@ -1,0 +1,127 @@
+//! What `tcpscope kill` and `tcpscope shutdown` share: refusing an empty filter, finding the
+//! matching sockets and their owners, listing them with what will happen, and asking.
+
+use super::args::FilterArgs;
+use crate::model::{Owner, SocketRecord};
+use crate::output::{Row, table::write_table};
+use crate::sources::dump_all;
+use crate::sources::owners::{OwnerLookup, ProcfsOwners};
+use std::io::{BufRead, IsTerminal, Write};
+
+/// The sockets of the namespace that match the filter, with their owners.
+pub struct Selection {
+    sockets: Vec<SocketRecord>,
+    owners: ProcfsOwners,
+    matches: Vec<usize>,
+}
+
+impl Selection {
+    pub fn matches(&self) -> impl Iterator<Item = &SocketRecord> {
+        self.matches.iter().map(|&i| &self.sockets[i])
+    }
+
+    pub fn owners_of(&self, s: &SocketRecord) -> &[Owner] {
+        self.owners.owners_of(s.inode)
+    }
+
+    pub fn row<'a>(&'a self, s: &'a SocketRecord) -> Row<'a> {
+        Row {
+            socket: s,
+            owners: self.owners_of(s),
+        }
+    }
+}
+
+/// The matching sockets, or the exit code when there is nothing to act on: 2 for an empty
+/// filter (said on stderr), 1 when nothing matches.
+pub fn select(f: &FilterArgs) -> anyhow::Result<Result<Selection, i32>> {
+    if f.states.is_empty()
+        && f.port.is_none()
+        && f.sport.is_none()
+        && f.dport.is_none()
+        && f.pid.is_none()
+    {
+        eprintln!(
+            "tcpscope: refusing to act on every socket: give a filter (--port, --sport, --dport, --pid, --state)"
+        );
+        return Ok(Err(super::EXIT_USAGE));
+    }
+    let filter = f.filter();
+    let sockets = dump_all()?;
+    let mut owners = ProcfsOwners::new();
+    owners.refresh(&sockets);
+    let matches: Vec<usize> = sockets
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| {
+            filter.matches_socket(s) && filter.matches_owners(owners.owners_of(s.inode))
+        })
+        .map(|(i, _)| i)
+        .collect();
+    if matches.is_empty() {
+        eprintln!("tcpscope: no socket matches");
+        return Ok(Err(1));
+    }
+    Ok(Ok(Selection {
+        sockets,
+        owners,
+        matches,
+    }))
+}
+
+/// What the user is asked to confirm.
+pub struct Plan<'a> {
+    /// Every matching socket, as a table.
+    pub rows: &'a [Row<'a>],
+    /// Matching sockets that will be left alone, each with why.
+    pub skipped: &'a [(&'a SocketRecord, &'a str)],
+    /// What happens to each socket acted on, and to its peer.
+    pub what_happens: &'a str,
+    /// The action, capitalised, for the question: "Abort", "Shut down".
+    pub verb: &'a str,
+    /// How many sockets will be acted on.
+    pub count: usize,
+}
+
+impl Plan<'_> {
+    /// The table, the skipped sockets with why, and what will happen to the others.
+    pub fn list(&self, out: &mut impl Write) -> std::io::Result<()> {
+        write_table(out, self.rows, true)?;
+        if !self.skipped.is_empty() {
+            writeln!(out)?;
+            for (s, why) in self.skipped {
+                writeln!(out, "skipped {} {} > {}: {why}", s.state, s.local, s.remote)?;
+            }
+        }
+        if !self.what_happens.is_empty() {
+            writeln!(out, "\n{}", self.what_happens)?;
+        }
+        Ok(())
+    }
+
+    /// Lists, then asks on the terminal unless `yes`. True when the user agreed (or `yes`);
+    /// false, said, when not, or when there is no terminal to ask on.
+    pub fn list_and_confirm(&self, out: &mut impl Write, yes: bool) -> anyhow::Result<bool> {
+        self.list(out)?;
+        if yes {
+            return Ok(true);
+        }
+        if !std::io::stdin().is_terminal() {
+            eprintln!(
+                "tcpscope: not confirmed: no terminal to ask on; pass --yes to {} without asking",
+                self.verb.to_lowercase()
+            );
+            return Ok(false);
+        }
+        write!(out, "{} these {} socket(s)? [y/N] ", self.verb, self.count)?;
+        out.flush()?;
+        let mut answer = String::new();
+        std::io::stdin().lock().read_line(&mut answer)?;
+        if matches!(answer.trim(), "y" | "Y" | "yes") {
+            Ok(true)
+        } else {
+            writeln!(out, "nothing done")?;
+            Ok(false)
+        }
+    }
+}

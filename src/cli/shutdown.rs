@@ -1,0 +1,78 @@
+//! `tcpscope shutdown FILTER`: the matching sockets, listed, confirmed, then shut down
+//! gracefully (shutdown(SHUT_RDWR)) on their owners' behalf through a copy of an owner's fd.
+
+use super::args::ShutdownArgs;
+use super::confirm::{Plan, select};
+use crate::actions::foreign_shutdown::shutdown_foreign;
+use crate::model::SocketRecord;
+use crate::output::Row;
+use std::io::Write;
+
+pub const WHAT_HAPPENS: &str = "Each gets shutdown(SHUT_RDWR) on its owner's behalf: a FIN goes to the peer (a graceful close; the peer reads end-of-file), the owner's recv() returns 0 (a waiting one wakes) and its send() fails with EPIPE. An ESTABLISHED end then waits in FIN_WAIT2, with no timer while its owner holds the fd, and the peer's end stays in CLOSE_WAIT until the peer closes; data the peer still sends is answered with a RST. A CLOSE_WAIT end sends the FIN its owner never did and is closed; the peer's end goes to TIME_WAIT. A LISTEN socket stops accepting: the owner's accept() fails with EINVAL (a waiting one wakes), connections waiting in its accept queue are reset, new ones refused; its port stays bound until the owner closes the fd (unless it was bound to port 0), and the owner may listen() on it again.";
+
+/// Why a matching socket is left alone.
+pub const NO_OWNER: &str = "no process holds it; only `tcpscope kill` can remove it";
+
+/// Exit code: 0 every socket a process holds was shut down, 1 some failed, none could be, or
+/// the user said no; 2 bad input.
+pub fn run(args: &ShutdownArgs) -> anyhow::Result<i32> {
+    if args.filter.no_owners {
+        eprintln!(
+            "tcpscope: shutdown acts through the owners' file descriptors: it cannot run with --no-owners"
+        );
+        return Ok(super::EXIT_USAGE);
+    }
+    let sel = match select(&args.filter)? {
+        Ok(sel) => sel,
+        Err(code) => return Ok(code),
+    };
+    let (held, orphans): (Vec<&SocketRecord>, Vec<&SocketRecord>) =
+        sel.matches().partition(|s| !sel.owners_of(s).is_empty());
+    let rows: Vec<Row<'_>> = sel.matches().map(|s| sel.row(s)).collect();
+    let skipped: Vec<(&SocketRecord, &str)> = orphans.iter().map(|&s| (s, NO_OWNER)).collect();
+    let mut out = std::io::stdout().lock();
+    let plan = Plan {
+        rows: &rows,
+        skipped: &skipped,
+        what_happens: if held.is_empty() { "" } else { WHAT_HAPPENS },
+        verb: "Shut down",
+        count: held.len(),
+    };
+    if held.is_empty() {
+        plan.list(&mut out)?;
+        eprintln!("tcpscope: nothing to shut down: no process holds the matching sockets");
+        return Ok(1);
+    }
+    if !plan.list_and_confirm(&mut out, args.yes)? {
+        return Ok(1);
+    }
+    let mut failed = 0;
+    for s in held {
+        // The shutdown acts on the socket, whichever fd it goes through: the first owner that
+        // works is enough; the others are tried only when one fails.
+        let mut errors = Vec::new();
+        let done = sel.owners_of(s).iter().find(|o| {
+            match shutdown_foreign(o.pid, o.fd, s.inode, std::net::Shutdown::Both) {
+                Ok(()) => true,
+                Err(e) => {
+                    errors.push(format!("pid {} ({}) fd {}: {e}", o.pid, o.comm, o.fd));
+                    false
+                }
+            }
+        });
+        match done {
+            Some(o) => writeln!(
+                out,
+                "shut down {} {} > {} (pid {} fd {})",
+                s.state, s.local, s.remote, o.pid, o.fd
+            )?,
+            None => {
+                failed += 1;
+                for e in errors {
+                    eprintln!("tcpscope: {} {} > {}: {e}", s.state, s.local, s.remote);
+                }
+            }
+        }
+    }
+    Ok(if failed == 0 { 0 } else { 1 })
+}
