@@ -321,3 +321,98 @@ fn mouse_clicks_select_the_row_under_them_and_the_wheel_scrolls() {
     // Outside every pane: nothing.
     assert_eq!(areas.hit(&app, 0, 0), None);
 }
+
+fn select_local(app: &mut App, local: &str, remote: &str) {
+    let (local, remote): (std::net::SocketAddr, std::net::SocketAddr) =
+        (local.parse().unwrap(), remote.parse().unwrap());
+    app.row_sel = app
+        .visible
+        .iter()
+        .position(|&r| app.rows[r].local == local && app.rows[r].remote == remote)
+        .unwrap();
+}
+
+#[test]
+fn actions_menu_offers_the_valid_actions_and_confirms_before_acting() {
+    use tcpscope::app::effect::Effect;
+    let mut app = app(Mode::Traced);
+    // A CLOSE_WAIT held by nginx: abort, graceful shutdown, can-bind.
+    select_local(&mut app, "10.0.0.1:8080", "10.0.0.9:50006");
+    app.apply(Action::OpenActions);
+    let menu = render(&mut app, 100, 30);
+    assert!(
+        menu.contains("abort") && menu.contains("graceful shutdown"),
+        "{menu}"
+    );
+    insta::assert_snapshot!("actions_menu", menu);
+    app.apply(Action::MenuPick('K'));
+    let dialog = render(&mut app, 100, 30);
+    assert!(dialog.contains("Abort this socket?"), "{dialog}");
+    assert!(
+        dialog.contains("ECONNRESET") && dialog.contains("ECONNABORTED"),
+        "{dialog}"
+    );
+    insta::assert_snapshot!("confirm_abort", dialog);
+    // Cancel: nothing is queued.
+    app.apply(Action::Back);
+    assert!(app.pending.is_empty());
+    assert_eq!(
+        app.status.as_ref().unwrap().0,
+        "cancelled: nothing was done"
+    );
+    // Confirm a graceful shutdown: exactly that effect is queued.
+    app.apply(Action::OpenActions);
+    app.apply(Action::MenuPick('G'));
+    app.apply(Action::Confirm);
+    assert!(
+        matches!(&app.pending[..], [Effect::GracefulShutdown(t)] if t.remote.port() == 50006),
+        "{:?}",
+        app.pending
+    );
+    // A TIME_WAIT has no process to act for: abort only (and can-bind).
+    select_local(&mut app, "10.0.0.1:8080", "10.0.0.9:50005");
+    app.apply(Action::OpenActions);
+    let menu = render(&mut app, 100, 30);
+    assert!(
+        menu.contains("abort") && !menu.contains("graceful shutdown"),
+        "{menu}"
+    );
+}
+
+#[test]
+fn lab_pane_shows_its_sockets_their_states_and_the_calls() {
+    use tcpscope::app::effect::{EffectDone, LabEntry, LabView};
+    let mut app = app(Mode::Traced);
+    // Pretend the lab made the ESTABLISHED socket with inode 11.
+    app.on_effect_done(EffectDone {
+        status: "lab #1 connected to 10.0.0.9:50001".into(),
+        ok: true,
+        report: None,
+        lab: Some(LabView {
+            sockets: vec![LabEntry {
+                id: 1,
+                listener: false,
+                open: true,
+                inode: 11,
+                local: Some("10.0.0.1:8080".parse().unwrap()),
+                reuseaddr: false,
+                reuseport: false,
+                text: "#1 client 10.0.0.1:8080 > 10.0.0.9:50001 (fd 7)".into(),
+            }],
+            log: vec![
+                ("#1 connect(7, 10.0.0.9:50001) = 0".into(), false),
+                (
+                    "#1 send(7, \"x\", 1) = -1 EPIPE: this end can no longer send".into(),
+                    true,
+                ),
+            ],
+        }),
+    });
+    app.refresh_view();
+    assert!(app.lab_open);
+    let screen = render(&mut app, 130, 34);
+    assert!(screen.contains("lab#1"), "{screen}");
+    assert!(screen.contains("ESTABLISHED #1 client"), "{screen}");
+    assert!(screen.contains("EPIPE"), "{screen}");
+    insta::assert_snapshot!("lab_pane", screen);
+}

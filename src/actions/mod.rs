@@ -2,6 +2,7 @@
 //! own, and aborting or shutting down other processes' sockets.
 
 pub mod bind_probe;
+pub mod bind_report;
 pub mod destroy;
 pub mod errno;
 pub mod foreign_shutdown;

@@ -47,6 +47,21 @@ pub const KEYS: &[(KeyCode, &str, Action)] = &[
         "p        pause the display (data keeps coming)",
         Action::TogglePause,
     ),
+    (
+        KeyCode::Char('a'),
+        "a        actions on the selected socket (abort, shutdown; lab calls)",
+        Action::OpenActions,
+    ),
+    (
+        KeyCode::Char('b'),
+        "b        could a server bind this port now? who holds it, what would work",
+        Action::CanBind,
+    ),
+    (
+        KeyCode::Char('L'),
+        "L        the lab: sockets of tcpscope's own to listen, connect, close…",
+        Action::ToggleLab,
+    ),
 ];
 
 /// The action for a key in the normal mode.
@@ -66,7 +81,33 @@ pub fn prompt(key: KeyEvent) -> Option<Action> {
         KeyCode::Esc => Some(Action::FilterCancel),
         KeyCode::Backspace => Some(Action::FilterBackspace),
         KeyCode::Char('c') if key.modifiers.contains(KeyModifiers::CONTROL) => Some(Action::Quit),
+        KeyCode::Char('u') if key.modifiers.contains(KeyModifiers::CONTROL) => {
+            Some(Action::FilterClear)
+        }
         KeyCode::Char(c) => Some(Action::FilterChar(c)),
         _ => None,
+    }
+}
+
+/// The action for a key while a menu is open: its items' keys, arrows, Enter, Esc.
+pub fn menu(key: KeyEvent) -> Option<Action> {
+    match key.code {
+        KeyCode::Char('c') if key.modifiers.contains(KeyModifiers::CONTROL) => Some(Action::Quit),
+        KeyCode::Up => Some(Action::Up),
+        KeyCode::Down => Some(Action::Down),
+        KeyCode::Enter => Some(Action::Select),
+        KeyCode::Esc => Some(Action::Back),
+        KeyCode::Char(c) => Some(Action::MenuPick(c)),
+        _ => None,
+    }
+}
+
+/// The action for a key while a confirmation dialog is open: y does it, anything else
+/// cancels (nothing is touched by a stray key).
+pub fn confirm(key: KeyEvent) -> Option<Action> {
+    match key.code {
+        KeyCode::Char('c') if key.modifiers.contains(KeyModifiers::CONTROL) => Some(Action::Quit),
+        KeyCode::Char('y' | 'Y') => Some(Action::Confirm),
+        _ => Some(Action::Back),
     }
 }

@@ -1,15 +1,21 @@
 //! The application state: what is selected, filtered, sorted, paused, open; and the actions
 //! that change it. No I/O, no drawing.
 
+pub mod confirm;
+pub mod effect;
 pub mod keys;
+pub mod menu;
 pub mod view;
 
 use crate::cli::args::FilterArgs;
 use crate::model::{Filter, TcpState};
 use crate::tracker::{ConnId, KernelEvent, Step, Tracker, Transition};
 use clap::Parser;
+use confirm::Confirm;
+use effect::{Effect, EffectDone, LabCall, LabView};
+use menu::{Foreign, Menu, Op};
 use std::collections::VecDeque;
-use view::{PortSummary, Row};
+use view::{PortSummary, Row, ServicePort};
 
 /// What the user can ask for; keys and mouse map to these.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,6 +35,8 @@ pub enum Action {
     StartFilter,
     FilterChar(char),
     FilterBackspace,
+    /// Ctrl-U: empties the prompt.
+    FilterClear,
     FilterSubmit,
     FilterCancel,
     SortNext,
@@ -38,6 +46,18 @@ pub enum Action {
     Click(Pane, usize),
     ScrollUp,
     ScrollDown,
+    /// The actions menu for the selected socket (or the lab).
+    OpenActions,
+    /// The can-bind report for the selected port.
+    CanBind,
+    /// Opens or closes the lab pane.
+    ToggleLab,
+    /// Enter in a menu.
+    Select,
+    /// A menu item's key.
+    MenuPick(char),
+    /// Yes in a confirmation dialog.
+    Confirm,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,13 +65,42 @@ pub enum Pane {
     Ports,
     Connections,
     Log,
+    /// Only while the lab is open.
+    Lab,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Overlay {
     None,
     Help,
     Details(ConnId),
+    Menu(Menu),
+    Confirm(Confirm),
+    /// A text report (can-bind): title, lines, first line shown.
+    Report(String, Vec<String>, usize),
+}
+
+/// What the bottom prompt is asking for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PromptKind {
+    Filter,
+    LabListen,
+    LabConnect,
+    LabSend(crate::actions::lab::LabId),
+    LabRebind(crate::actions::lab::LabId),
+}
+
+impl PromptKind {
+    /// The prompt's label and its hint.
+    pub fn label(self) -> (&'static str, &'static str) {
+        match self {
+            PromptKind::Filter => ("/", "e.g. --port 8080 --state time-wait"),
+            PromptKind::LabListen => ("listen on ", "ADDR [backlog=N] [reuseaddr] [reuseport]"),
+            PromptKind::LabConnect => ("connect to ", "ADDR [from=ADDR] [reuseaddr] [reuseport]"),
+            PromptKind::LabSend(_) => ("send ", "the text to send (\\n for a newline)"),
+            PromptKind::LabRebind(_) => ("rebind with ", "options: reuseaddr reuseport (or none)"),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -128,7 +177,16 @@ pub struct App {
     pub filter_text: String,
     /// The prompt's text while it is open.
     pub prompt: Option<String>,
+    pub prompt_kind: PromptKind,
+    /// Why the prompt's text was refused.
     pub filter_error: Option<String>,
+    /// The last action's outcome, for the status bar: (text, ok).
+    pub status: Option<(String, bool)>,
+    /// Effects asked for, run by the main loop.
+    pub pending: Vec<Effect>,
+    pub lab: LabView,
+    pub lab_open: bool,
+    pub lab_sel: usize,
     pub sort: SortKey,
     pub sort_desc: bool,
     pub now_ns: u64,
@@ -171,7 +229,13 @@ impl App {
             filter,
             filter_text: String::new(),
             prompt: None,
+            prompt_kind: PromptKind::Filter,
             filter_error: None,
+            status: None,
+            pending: Vec::new(),
+            lab: LabView::default(),
+            lab_open: false,
+            lab_sel: 0,
             sort: SortKey::Local,
             sort_desc: false,
             now_ns: 0,
@@ -212,6 +276,16 @@ impl App {
         self.tracker
             .apply_partial_snapshot(ts_ns, sockets, states, owners_of);
         self.tracker.expire(ts_ns);
+        // A lab socket not yet on screen may have just got its inode (an accepted socket has
+        // none until accept()): rebuild so that it shows as the lab's.
+        if self
+            .lab
+            .sockets
+            .iter()
+            .any(|e| e.open && e.inode != 0 && !self.rows.iter().any(|r| r.lab == Some(e.id)))
+        {
+            self.dirty = true;
+        }
         self.snapshot_ns = ts_ns;
         self.now_ns = self.now_ns.max(ts_ns);
         let count = |st| sockets.iter().filter(|s| s.state == st).count() as u64;
@@ -256,7 +330,15 @@ impl App {
         self.dirty = false;
         let selected = self.selected_row().map(|r| r.id);
         let port = self.selected_port().map(|p| p.port);
-        let (rows, ports) = view::build(&self.tracker);
+        let (mut rows, ports) = view::build(&self.tracker);
+        for r in &mut rows {
+            r.lab = self
+                .lab
+                .sockets
+                .iter()
+                .find(|e| e.open && e.inode != 0 && e.inode == r.inode)
+                .map(|e| e.id);
+        }
         self.rows = rows;
         self.ports = ports;
         self.counts = [0; 13];
@@ -333,6 +415,7 @@ impl App {
         self.port_sel = self.port_sel.min(self.ports.len());
         self.row_sel = self.row_sel.min(self.visible.len().saturating_sub(1));
         self.log_sel = self.log_sel.min(self.log.len().saturating_sub(1));
+        self.lab_sel = self.lab_sel.min(self.lab.sockets.len().saturating_sub(1));
     }
 
     /// Moves the selection of the focused pane by `delta`, within bounds.
@@ -341,6 +424,7 @@ impl App {
             Pane::Ports => (&mut self.port_sel, self.ports.len() + 1),
             Pane::Connections => (&mut self.row_sel, self.visible.len()),
             Pane::Log => (&mut self.log_sel, self.log.len()),
+            Pane::Lab => (&mut self.lab_sel, self.lab.sockets.len()),
         };
         let max = len.saturating_sub(1) as isize;
         *sel = (*sel as isize + delta).clamp(0, max.max(0)) as usize;
@@ -353,6 +437,31 @@ impl App {
     pub fn apply(&mut self, action: Action) {
         if self.prompt.is_some() {
             self.apply_prompt(action);
+            return;
+        }
+        if matches!(self.overlay, Overlay::Menu(_) | Overlay::Confirm(_)) {
+            self.apply_dialog(action);
+            return;
+        }
+        if let Overlay::Report(_, lines, top) = &mut self.overlay
+            && matches!(
+                action,
+                Action::Up
+                    | Action::Down
+                    | Action::ScrollUp
+                    | Action::ScrollDown
+                    | Action::PageUp
+                    | Action::PageDown
+            )
+        {
+            let delta: isize = match action {
+                Action::Up | Action::ScrollUp => -1,
+                Action::Down | Action::ScrollDown => 1,
+                Action::PageUp => -10,
+                _ => 10,
+            };
+            let max = lines.len().saturating_sub(1) as isize;
+            *top = (*top as isize + delta).clamp(0, max) as usize;
             return;
         }
         let page = self.page.max(1) as isize;
@@ -375,7 +484,8 @@ impl App {
             Action::NextPane => {
                 self.pane = match self.pane {
                     Pane::Ports => Pane::Connections,
-                    Pane::Connections => Pane::Log,
+                    Pane::Connections if self.lab_open => Pane::Lab,
+                    Pane::Connections | Pane::Lab => Pane::Log,
                     Pane::Log => Pane::Ports,
                 };
             }
@@ -383,8 +493,30 @@ impl App {
                 self.pane = match self.pane {
                     Pane::Ports => Pane::Log,
                     Pane::Connections => Pane::Ports,
-                    Pane::Log => Pane::Connections,
+                    Pane::Log if self.lab_open => Pane::Lab,
+                    Pane::Log | Pane::Lab => Pane::Connections,
                 };
+            }
+            Action::OpenActions => self.open_actions(),
+            Action::CanBind => match self.selected_bind_addr() {
+                Some(addr) => {
+                    self.status = Some((format!("probing {addr}…"), true));
+                    self.pending.push(Effect::CanBind(addr));
+                }
+                None => {
+                    self.status = Some((
+                        "select a local port (a listener's, or one in the lab) to ask about".into(),
+                        false,
+                    ));
+                }
+            },
+            Action::ToggleLab => {
+                self.lab_open = !self.lab_open;
+                if self.lab_open {
+                    self.pane = Pane::Lab;
+                } else if self.pane == Pane::Lab {
+                    self.pane = Pane::Connections;
+                }
             }
             Action::OpenDetails => {
                 let id = match self.pane {
@@ -395,7 +527,7 @@ impl App {
                     self.overlay = Overlay::Details(id);
                 }
             }
-            Action::StartFilter => self.prompt = Some(self.filter_text.clone()),
+            Action::StartFilter => self.open_prompt(PromptKind::Filter, self.filter_text.clone()),
             Action::SortNext => {
                 self.sort = self.sort.next();
                 self.rebuild_visible();
@@ -420,13 +552,289 @@ impl App {
                     }
                     Pane::Connections => self.row_sel = i,
                     Pane::Log => self.log_sel = i,
+                    Pane::Lab => self.lab_sel = i,
                 }
                 self.clamp();
             }
             Action::FilterChar(_)
             | Action::FilterBackspace
+            | Action::FilterClear
             | Action::FilterSubmit
-            | Action::FilterCancel => {}
+            | Action::FilterCancel
+            | Action::Select
+            | Action::MenuPick(_)
+            | Action::Confirm => {}
+        }
+    }
+
+    fn open_prompt(&mut self, kind: PromptKind, text: String) {
+        self.prompt_kind = kind;
+        self.prompt = Some(text);
+        self.filter_error = None;
+    }
+
+    /// The address a server would bind for the selected port: ports pane, connection or lab
+    /// socket. `None` when nothing local is selected.
+    fn selected_bind_addr(&self) -> Option<std::net::SocketAddr> {
+        match self.pane {
+            Pane::Ports => {
+                let p = self.selected_port()?;
+                let ServicePort::Local(port) = p.port else {
+                    return None;
+                };
+                let row = self.rows.iter().find(|r| r.service == p.port)?;
+                Some(menu::unspecified(std::net::SocketAddr::new(
+                    row.local.ip(),
+                    port,
+                )))
+            }
+            Pane::Lab => self
+                .lab
+                .sockets
+                .get(self.lab_sel)
+                .and_then(|e| e.local)
+                .map(menu::unspecified),
+            _ => self.selected_row().map(|r| menu::unspecified(r.local)),
+        }
+    }
+
+    /// The actions menu for what is selected.
+    fn open_actions(&mut self) {
+        let menu = match self.pane {
+            Pane::Lab => {
+                let mut items = menu::lab_new_items();
+                let mut title = " Lab ".to_string();
+                if let Some(e) = self.lab.sockets.get(self.lab_sel) {
+                    title = format!(" {} ", e.text);
+                    items.extend(menu::lab_items(
+                        e.id,
+                        e.listener,
+                        e.open,
+                        self.lab_state(e.inode),
+                        e.local,
+                    ));
+                }
+                Menu {
+                    title,
+                    items,
+                    sel: 0,
+                }
+            }
+            Pane::Ports => {
+                let Some(addr) = self.selected_bind_addr() else {
+                    self.status = Some(("select a local port first".into(), false));
+                    return;
+                };
+                Menu {
+                    title: format!(" Port {} ", addr.port()),
+                    items: vec![
+                        menu::MenuItem {
+                            key: 'b',
+                            label: "can-bind  could a server bind this port now?".into(),
+                            op: Op::CanBind(addr),
+                        },
+                        menu::MenuItem {
+                            key: 'l',
+                            label: "listen…  a lab listener on this port".into(),
+                            op: Op::LabListen,
+                        },
+                    ],
+                    sel: 0,
+                }
+            }
+            Pane::Connections | Pane::Log => {
+                let Some(r) = self.selected_row() else {
+                    self.status = Some(("no socket selected".into(), false));
+                    return;
+                };
+                if r.ghost {
+                    self.status =
+                        Some(("this connection is gone: nothing to act on".into(), false));
+                    return;
+                }
+                let Step::State(state) = r.state else {
+                    return;
+                };
+                let title = format!(" {} {} > {} ", state.name(), r.local, r.remote);
+                let items = match r
+                    .lab
+                    .and_then(|id| self.lab.sockets.iter().find(|e| e.id == id))
+                {
+                    Some(e) => menu::lab_items(e.id, e.listener, e.open, Some(state), e.local),
+                    None => menu::foreign_items(&Foreign {
+                        local: r.local,
+                        remote: r.remote,
+                        state,
+                        inode: r.inode,
+                        owner: r.owner.clone(),
+                    }),
+                };
+                Menu {
+                    title,
+                    items,
+                    sel: 0,
+                }
+            }
+        };
+        self.overlay = Overlay::Menu(menu);
+    }
+
+    /// The state of a lab socket as the tracker has it.
+    fn lab_state(&self, inode: u64) -> Option<TcpState> {
+        self.rows
+            .iter()
+            .find(|r| inode != 0 && r.inode == inode && !r.ghost)
+            .and_then(|r| match r.state {
+                Step::State(s) => Some(s),
+                Step::Gone => None,
+            })
+    }
+
+    /// Keys while a menu or a confirmation dialog is open.
+    fn apply_dialog(&mut self, action: Action) {
+        let overlay = std::mem::replace(&mut self.overlay, Overlay::None);
+        match (overlay, action) {
+            (_, Action::Quit) => self.quit = true,
+            (Overlay::Confirm(c), Action::Confirm) => self.run_op(c.op),
+            (Overlay::Confirm(_), Action::Back) => {
+                self.status = Some(("cancelled: nothing was done".into(), true));
+            }
+            (
+                Overlay::Menu(mut m),
+                Action::Up | Action::Down | Action::ScrollUp | Action::ScrollDown,
+            ) => {
+                let n = m.items.len().max(1);
+                m.sel = if matches!(action, Action::Up | Action::ScrollUp) {
+                    (m.sel + n - 1) % n
+                } else {
+                    (m.sel + 1) % n
+                };
+                self.overlay = Overlay::Menu(m);
+            }
+            (Overlay::Menu(m), Action::Select) => {
+                if let Some(item) = m.items.into_iter().nth(m.sel) {
+                    self.choose(item.op);
+                }
+            }
+            (Overlay::Menu(m), Action::MenuPick(c)) => {
+                match m.items.iter().position(|i| i.key == c) {
+                    Some(i) => {
+                        let op = m.items[i].op.clone();
+                        self.choose(op);
+                    }
+                    None => self.overlay = Overlay::Menu(m),
+                }
+            }
+            (Overlay::Menu(_), Action::Back) => {}
+            (other, _) => self.overlay = other,
+        }
+    }
+
+    /// A menu item was chosen: ask for arguments, confirm, or run.
+    fn choose(&mut self, op: Op) {
+        if let Some(c) = confirm::confirm(&op) {
+            self.overlay = Overlay::Confirm(c);
+            return;
+        }
+        match op {
+            Op::LabListen => {
+                let port = match self.selected_port().map(|p| p.port) {
+                    Some(ServicePort::Local(p)) if self.pane == Pane::Ports => p,
+                    _ => 8080,
+                };
+                self.open_prompt(PromptKind::LabListen, format!("127.0.0.1:{port}"));
+            }
+            Op::LabConnect => {
+                let to = self
+                    .lab
+                    .sockets
+                    .iter()
+                    .rev()
+                    .find(|e| e.listener && e.open)
+                    .and_then(|e| e.local)
+                    .map_or("127.0.0.1:8080".to_string(), |a| a.to_string());
+                self.open_prompt(PromptKind::LabConnect, to);
+            }
+            Op::LabSend(id) => self.open_prompt(PromptKind::LabSend(id), "hello\\n".into()),
+            Op::LabRebind(id) => {
+                let e = self.lab.sockets.iter().find(|e| e.id == id);
+                let mut words = Vec::new();
+                if e.is_some_and(|e| e.reuseaddr) {
+                    words.push("reuseaddr");
+                }
+                if e.is_some_and(|e| e.reuseport) {
+                    words.push("reuseport");
+                }
+                self.open_prompt(PromptKind::LabRebind(id), words.join(" "));
+            }
+            other => self.run_op(other),
+        }
+    }
+
+    /// Queues the effect of an operation that needs nothing more from the user.
+    fn run_op(&mut self, op: Op) {
+        let effect = match op {
+            Op::LabAccept(id) => Effect::Lab(LabCall::Accept(id)),
+            Op::LabRead(id) => Effect::Lab(LabCall::Read(id)),
+            Op::LabShutdown(id, how) => Effect::Lab(LabCall::Shutdown(id, how)),
+            Op::LabClose(id) => Effect::Lab(LabCall::Close(id)),
+            Op::LabCloseLinger0(id) => Effect::Lab(LabCall::CloseLinger0(id)),
+            Op::Abort(t) => Effect::Abort(t),
+            Op::GracefulShutdown(t) => Effect::GracefulShutdown(t),
+            Op::CanBind(addr) => Effect::CanBind(addr),
+            Op::LabListen | Op::LabConnect | Op::LabSend(_) | Op::LabRebind(_) => return,
+        };
+        self.pending.push(effect);
+    }
+
+    /// The main loop ran an effect.
+    pub fn on_effect_done(&mut self, done: EffectDone) {
+        self.status = Some((done.status, done.ok));
+        if let Some((title, lines)) = done.report {
+            self.overlay = Overlay::Report(title, lines, 0);
+        }
+        if let Some(lab) = done.lab {
+            let grew = lab.sockets.len() > self.lab.sockets.len();
+            self.lab = lab;
+            if grew {
+                self.lab_sel = self.lab.sockets.len() - 1;
+            }
+            self.lab_open = true;
+            self.dirty = true;
+            self.clamp();
+        }
+    }
+
+    /// The prompt's text for a lab call, parsed; `Err` says what is wrong with it.
+    fn lab_call(kind: PromptKind, line: &str) -> Result<LabCall, String> {
+        use crate::actions::lab::{ConnectSpec, ListenSpec};
+        match kind {
+            PromptKind::LabListen => ListenSpec::parse(line).map(LabCall::Listen),
+            PromptKind::LabConnect => ConnectSpec::parse(line).map(LabCall::Connect),
+            PromptKind::LabSend(id) => {
+                Ok(LabCall::Send(id, line.replace("\\n", "\n").into_bytes()))
+            }
+            PromptKind::LabRebind(id) => {
+                let (mut reuseaddr, mut reuseport) = (false, false);
+                for w in line.split_whitespace() {
+                    match w {
+                        "reuseaddr" => reuseaddr = true,
+                        "reuseport" => reuseport = true,
+                        "none" => {}
+                        _ => {
+                            return Err(format!(
+                                "unknown option {w:?} (reuseaddr, reuseport; SO_EXCLUSIVEADDRUSE does not exist on Linux)"
+                            ));
+                        }
+                    }
+                }
+                Ok(LabCall::Rebind {
+                    id,
+                    reuseaddr,
+                    reuseport,
+                })
+            }
+            PromptKind::Filter => Err("not a lab prompt".into()),
         }
     }
 
@@ -439,9 +847,21 @@ impl App {
             Action::FilterBackspace => {
                 text.pop();
             }
+            Action::FilterClear => text.clear(),
             Action::FilterCancel => {
                 self.prompt = None;
                 self.filter_error = None;
+            }
+            Action::FilterSubmit if self.prompt_kind != PromptKind::Filter => {
+                let line = text.clone();
+                match Self::lab_call(self.prompt_kind, &line) {
+                    Ok(call) => {
+                        self.pending.push(Effect::Lab(call));
+                        self.prompt = None;
+                        self.filter_error = None;
+                    }
+                    Err(e) => self.filter_error = Some(e),
+                }
             }
             Action::FilterSubmit => {
                 let line = text.clone();

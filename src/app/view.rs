@@ -25,6 +25,10 @@ pub struct Row {
     pub was: Option<TcpState>,
     /// The port it is grouped under in the ports pane.
     pub service: ServicePort,
+    /// The socket inode (0 for TIME_WAIT and ghosts).
+    pub inode: u64,
+    /// The lab socket it is, when tcpscope's own lab made it.
+    pub lab: Option<crate::actions::lab::LabId>,
 }
 
 /// A port as a person thinks of it: one this host listens on, or one it connects out to.
@@ -115,5 +119,7 @@ fn row(c: &Connection, listening: &HashSet<u16>) -> Row {
             _ => None,
         }),
         service,
+        inode: c.inode,
+        lab: None,
     }
 }

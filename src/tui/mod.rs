@@ -1,9 +1,10 @@
 //! The interactive UI: collector, event reader and input threads feed one channel; the main
 //! loop owns the app state, applies what arrives, and draws.
 
+mod effects;
 mod terminal;
 
-use crate::app::{Action, App, SourceInfo, keys};
+use crate::app::{Action, App, Overlay, SourceInfo, keys};
 use crate::cli::args::{EventsMode, TuiArgs};
 use crate::model::{Owner, SocketRecord, StateSet, TcpState};
 use crate::sources::netns::LocalPids;
@@ -92,6 +93,9 @@ pub fn run(args: &TuiArgs, netns: &str) -> anyhow::Result<()> {
     let mut app = App::new(info, tracker, args.filter.filter());
 
     let (tx, rx) = channel();
+    // Set by the main loop after an action: the collector then dumps everything at once, so
+    // the result (and a lab socket's inode) shows without waiting for the next full dump.
+    let dump_now = Arc::new(AtomicBool::new(false));
     let interval = Duration::from_millis(args.interval);
     let with_owners = !args.filter.no_owners;
     let full_every_secs = args.full_every;
@@ -103,7 +107,8 @@ pub fn run(args: &TuiArgs, netns: &str) -> anyhow::Result<()> {
                 full_every: (mode == Mode::Traced)
                     .then(|| Duration::from_secs(full_every_secs).max(interval)),
             };
-            scope.spawn(move || collect(source, with_owners, pacing, &tx, &stop));
+            let dump_now = dump_now.clone();
+            scope.spawn(move || collect(source, with_owners, pacing, &tx, &stop, &dump_now));
         }
         if let Some(ev) = events {
             let (tx, stop) = (tx.clone(), stop.clone());
@@ -114,7 +119,7 @@ pub fn run(args: &TuiArgs, netns: &str) -> anyhow::Result<()> {
             scope.spawn(move || read_input(&tx, &stop));
         }
         drop(tx);
-        let result = main_loop(&mut app, &rx, &stop);
+        let result = main_loop(&mut app, &rx, &stop, &dump_now);
         // Wake and end the threads; the scope joins them.
         stop.store(true, Ordering::Relaxed);
         result
@@ -132,7 +137,12 @@ fn short_reason(error: &str) -> String {
     }
 }
 
-fn main_loop(app: &mut App, rx: &Receiver<Msg>, stop: &AtomicBool) -> anyhow::Result<()> {
+fn main_loop(
+    app: &mut App,
+    rx: &Receiver<Msg>,
+    stop: &AtomicBool,
+    dump_now: &AtomicBool,
+) -> anyhow::Result<()> {
     let mut term = terminal::setup().context("setting up the terminal")?;
     let theme = Theme::from_env();
     let mut local = LocalPids::new();
@@ -141,6 +151,8 @@ fn main_loop(app: &mut App, rx: &Receiver<Msg>, stop: &AtomicBool) -> anyhow::Re
     // snapshots, never the other way round).
     let mut waiting: Option<Snapshot> = None;
     let mut watermark = 0u64;
+    // tcpscope's own lab sockets: they live as long as the view, and close with it.
+    let mut lab = crate::actions::lab::Lab::new();
     let result = (|| -> anyhow::Result<()> {
         let mut areas = ui::Areas::default();
         let mut last_rebuild = (std::time::Instant::now(), Duration::ZERO);
@@ -172,6 +184,12 @@ fn main_loop(app: &mut App, rx: &Receiver<Msg>, stop: &AtomicBool) -> anyhow::Re
                 }
                 msg = rx.try_recv().ok();
             }
+            // What the user asked for runs here, between frames.
+            for effect in std::mem::take(&mut app.pending) {
+                let done = effects::run(effect, &mut lab);
+                app.on_effect_done(done);
+                dump_now.store(true, Ordering::Relaxed);
+            }
             if waiting
                 .as_ref()
                 .is_some_and(|s| !traced || watermark >= s.ts_ns)
@@ -184,6 +202,7 @@ fn main_loop(app: &mut App, rx: &Receiver<Msg>, stop: &AtomicBool) -> anyhow::Re
         }
         Ok(())
     })();
+    lab.close_all();
     terminal::restore();
     drop(term);
     result
@@ -195,7 +214,11 @@ fn action_for(ev: &Event, app: &App, areas: &ui::Areas) -> Option<Action> {
             if app.prompt.is_some() {
                 keys::prompt(*k)
             } else {
-                keys::normal(*k)
+                match app.overlay {
+                    Overlay::Menu(_) => keys::menu(*k),
+                    Overlay::Confirm(_) => keys::confirm(*k),
+                    _ => keys::normal(*k),
+                }
             }
         }
         Event::Mouse(m) => match m.kind {
@@ -233,6 +256,7 @@ fn collect(
     pacing: Pacing,
     tx: &Sender<Msg>,
     stop: &AtomicBool,
+    dump_now: &AtomicBool,
 ) {
     let interval = pacing.interval;
     let mut owners = ProcfsOwners::new();
@@ -240,10 +264,11 @@ fn collect(
     let mut last_full: Option<std::time::Instant> = None;
     while !stop.load(Ordering::Relaxed) {
         let started = std::time::Instant::now();
-        let full = match (pacing.full_every, last_full) {
-            (Some(every), Some(at)) => at.elapsed() >= every,
-            _ => true,
-        };
+        let full = dump_now.swap(false, Ordering::Relaxed)
+            || match (pacing.full_every, last_full) {
+                (Some(every), Some(at)) => at.elapsed() >= every,
+                _ => true,
+            };
         if full {
             last_full = Some(started);
         }
@@ -292,7 +317,10 @@ fn collect(
         {
             return;
         }
-        while !stop.load(Ordering::Relaxed) && started.elapsed() < interval {
+        while !stop.load(Ordering::Relaxed)
+            && started.elapsed() < interval
+            && !dump_now.load(Ordering::Relaxed)
+        {
             std::thread::sleep(
                 Duration::from_millis(20).min(interval.saturating_sub(started.elapsed())),
             );
@@ -330,7 +358,23 @@ fn read_input(tx: &Sender<Msg>, stop: &AtomicBool) {
         tv_sec: 0,
         tv_nsec: 100_000_000,
     };
-    while !stop.load(Ordering::Relaxed) {
+    'outer: while !stop.load(Ordering::Relaxed) {
+        // First what crossterm has read already: it reads the terminal in chunks, so keys
+        // typed together wait in its buffer, not on the fd that we poll below.
+        loop {
+            match crossterm::event::poll(Duration::ZERO) {
+                Ok(true) => match crossterm::event::read() {
+                    Ok(ev) => {
+                        if tx.send(Msg::Input(ev)).is_err() {
+                            return;
+                        }
+                    }
+                    Err(_) => break 'outer,
+                },
+                Ok(false) => break,
+                Err(_) => break 'outer,
+            }
+        }
         // Wait on the terminal ourselves: once it hangs up, crossterm's reader would spin on
         // end-of-file for ever (it reads 0 bytes and tries again).
         let mut fds = [PollFd::new(&stdin, PollFlags::IN)];
@@ -344,18 +388,6 @@ fn read_input(tx: &Sender<Msg>, stop: &AtomicBool) {
             .intersects(PollFlags::HUP | PollFlags::ERR | PollFlags::NVAL)
         {
             break;
-        }
-        match crossterm::event::poll(Duration::ZERO) {
-            Ok(true) => match crossterm::event::read() {
-                Ok(ev) => {
-                    if tx.send(Msg::Input(ev)).is_err() {
-                        return;
-                    }
-                }
-                Err(_) => break,
-            },
-            Ok(false) => {}
-            Err(_) => break,
         }
     }
     // The terminal is gone (or we are told to stop): end the program.

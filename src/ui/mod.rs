@@ -2,6 +2,7 @@
 
 mod diagram;
 mod header;
+mod lab;
 mod overlays;
 mod panes;
 mod text;
@@ -18,6 +19,7 @@ pub struct Areas {
     pub ports: Rect,
     pub connections: Rect,
     pub log: Rect,
+    pub lab: Rect,
 }
 
 impl Areas {
@@ -43,6 +45,14 @@ impl Areas {
         if inside(self.log) {
             return offset(self.log, 0, app.log_sel).map(|i| (Pane::Log, i));
         }
+        // The lab's socket list is its left part.
+        let lab_list = Rect {
+            width: self.lab.width * 45 / 100,
+            ..self.lab
+        };
+        if inside(lab_list) {
+            return offset(lab_list, 0, app.lab_sel).map(|i| (Pane::Lab, i));
+        }
         None
     }
 }
@@ -64,21 +74,46 @@ pub fn draw(f: &mut Frame<'_>, app: &mut App, theme: Theme) -> Areas {
     let [ports, right] =
         Layout::horizontal([Constraint::Length(ports_width), Constraint::Fill(1)]).areas(body);
     let log_height = (body.height / 3).clamp(4, 14);
-    let [conns, log] =
-        Layout::vertical([Constraint::Fill(1), Constraint::Length(log_height)]).areas(right);
+    let lab_height = if app.lab_open {
+        (body.height * 2 / 5).clamp(6, 16)
+    } else {
+        0
+    };
+    let log_height = if app.lab_open {
+        (body.height / 5).clamp(3, 8)
+    } else {
+        log_height
+    };
+    let [conns, lab_area, log] = Layout::vertical([
+        Constraint::Fill(1),
+        Constraint::Length(lab_height),
+        Constraint::Length(log_height),
+    ])
+    .areas(right);
     app.page = usize::from(conns.height.saturating_sub(3));
     panes::ports(f, ports, app, theme);
     panes::connections(f, conns, app, theme);
     panes::log(f, log, app, theme);
+    if app.lab_open {
+        lab::draw(f, lab_area, app, theme);
+    }
     overlays::prompt(f, foot, app, theme);
-    match app.overlay {
+    match &app.overlay {
         Overlay::None => {}
         Overlay::Help => overlays::help(f, body, theme),
-        Overlay::Details(id) => overlays::details(f, body, app, id, theme),
+        Overlay::Details(id) => overlays::details(f, body, app, *id, theme),
+        Overlay::Menu(menu) => overlays::menu(f, body, menu, theme),
+        Overlay::Confirm(c) => overlays::confirm(f, body, c, theme),
+        Overlay::Report(title, lines, top) => overlays::report(f, body, title, lines, *top, theme),
     }
     Areas {
         ports,
         connections: conns,
         log,
+        lab: if app.lab_open {
+            lab_area
+        } else {
+            Rect::default()
+        },
     }
 }

@@ -2,7 +2,7 @@
 
 use super::theme::Theme;
 use super::{diagram, text};
-use crate::app::{App, keys::KEYS};
+use crate::app::{App, confirm::Confirm, keys::KEYS, menu::Menu};
 use crate::tracker::{ConnId, Reset, Step};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -151,21 +151,138 @@ pub fn details(f: &mut Frame<'_>, area: Rect, app: &App, id: ConnId, theme: Them
     );
 }
 
+/// A box of `width` × `height` in the middle of `area`.
+fn centered(area: Rect, width: u16, height: u16) -> Rect {
+    let width = width.min(area.width);
+    let height = height.min(area.height);
+    Rect {
+        x: area.x + (area.width - width) / 2,
+        y: area.y + (area.height - height) / 2,
+        width,
+        height,
+    }
+}
+
+pub fn menu(f: &mut Frame<'_>, area: Rect, menu: &Menu, theme: Theme) {
+    let mut lines: Vec<Line<'_>> = menu
+        .items
+        .iter()
+        .enumerate()
+        .map(|(i, item)| {
+            let line = Line::raw(format!(" {}  {}", item.key, item.label));
+            if i == menu.sel {
+                line.style(theme.selected())
+            } else {
+                line
+            }
+        })
+        .collect();
+    if lines.is_empty() {
+        lines.push(Line::styled(
+            " nothing can be done to this socket",
+            theme.dim(),
+        ));
+    }
+    lines.push(Line::styled(
+        " key or ↑↓ Enter to choose, Esc to close",
+        theme.dim(),
+    ));
+    let width = lines
+        .iter()
+        .map(|l| l.width() as u16)
+        .chain([menu.title.chars().count() as u16])
+        .max()
+        .unwrap_or(20)
+        + 4;
+    let r = centered(area, width, lines.len() as u16 + 2);
+    f.render_widget(Clear, r);
+    f.render_widget(
+        Paragraph::new(lines).block(
+            Block::default()
+                .borders(Borders::ALL)
+                .title(menu.title.clone())
+                .border_style(theme.focus_border(true)),
+        ),
+        r,
+    );
+}
+
+pub fn confirm(f: &mut Frame<'_>, area: Rect, c: &Confirm, theme: Theme) {
+    let mut lines: Vec<Line<'_>> = c.lines.iter().map(|l| Line::raw(l.clone())).collect();
+    lines.push(Line::raw(""));
+    lines.push(Line::styled(
+        "y: do it    n or Esc: cancel (nothing is touched)",
+        theme.warn(),
+    ));
+    let width = 78.min(area.width);
+    // Room for wrapped lines: a generous guess from the text length.
+    let rows: u16 = lines
+        .iter()
+        .map(|l| {
+            (l.width() as u16)
+                .div_ceil(width.saturating_sub(2).max(1))
+                .max(1)
+        })
+        .sum();
+    let r = centered(area, width, rows + 2);
+    f.render_widget(Clear, r);
+    f.render_widget(
+        Paragraph::new(lines).wrap(Wrap { trim: false }).block(
+            Block::default()
+                .borders(Borders::ALL)
+                .title(format!(" {} ", c.title))
+                .border_style(theme.warn()),
+        ),
+        r,
+    );
+}
+
+pub fn report(
+    f: &mut Frame<'_>,
+    area: Rect,
+    title: &str,
+    lines: &[String],
+    top: usize,
+    theme: Theme,
+) {
+    f.render_widget(Clear, area);
+    let text: Vec<Line<'_>> = lines
+        .iter()
+        .skip(top)
+        .map(|l| {
+            if l.starts_with("- ") || l.starts_with("  ") {
+                Line::raw(l.clone())
+            } else {
+                Line::styled(l.clone(), theme.focus_border(true))
+            }
+        })
+        .collect();
+    f.render_widget(
+        Paragraph::new(text).wrap(Wrap { trim: false }).block(
+            Block::default()
+                .borders(Borders::ALL)
+                .title(format!(" {title}  (↑↓ scroll, Esc to close) ")),
+        ),
+        area,
+    );
+}
+
 pub fn prompt(f: &mut Frame<'_>, area: Rect, app: &App, theme: Theme) {
-    let line = match (&app.prompt, &app.filter_error) {
-        (Some(text), Some(err)) => Line::from(vec![
-            Span::raw(format!("/{text}")),
+    let (label, hint) = app.prompt_kind.label();
+    let line = match (&app.prompt, &app.filter_error, &app.status) {
+        (Some(text), Some(err), _) => Line::from(vec![
+            Span::raw(format!("{label}{text}")),
             Span::styled(format!("   {err}"), theme.warn()),
         ]),
-        (Some(text), None) => Line::from(vec![
-            Span::raw(format!("/{text}")),
-            Span::styled(
-                "   e.g. --port 8080 --state time-wait   Enter apply, Esc cancel",
-                theme.dim(),
-            ),
+        (Some(text), None, _) => Line::from(vec![
+            Span::raw(format!("{label}{text}")),
+            Span::styled(format!("   {hint}   Enter apply, Esc cancel"), theme.dim()),
         ]),
-        (None, _) => Line::styled(
-            "q quit  ? help  Tab pane  ↑↓ move  Enter details  / filter  s/S sort  p pause",
+        (None, _, Some((status, ok))) => {
+            Line::styled(status.clone(), if *ok { theme.dim() } else { theme.warn() })
+        }
+        (None, _, None) => Line::styled(
+            "q quit  ? help  Tab pane  Enter details  / filter  a act  b can-bind  L lab",
             theme.dim(),
         ),
     };

@@ -128,6 +128,7 @@ pub fn connections(f: &mut Frame<'_>, area: Rect, app: &App, theme: Theme) {
             used <= usize::from(inner.width)
         })
         .count();
+    let owner_shown = shown == optional.len();
     let since_snapshot = app.now_ns.saturating_sub(app.snapshot_ns);
     let rows: Vec<Row<'_>> = app.visible
         [start.min(app.visible.len())..(start + height).min(app.visible.len())]
@@ -162,11 +163,18 @@ pub fn connections(f: &mut Frame<'_>, area: Rect, app: &App, theme: Theme) {
                 seen.map_or(r.recv_q, |s| s.recv_q).to_string(),
                 seen.map_or(r.send_q, |s| s.send_q).to_string(),
                 text::duration(app.now_ns.saturating_sub(r.since_ns)),
-                text::owner(r.owner.as_ref()),
+                // tcpscope's own lab sockets say so instead of naming tcpscope.
+                r.lab
+                    .map_or_else(|| text::owner(r.owner.as_ref()), |id| format!("lab#{id}")),
             ];
             let mut cells = vec![
                 Cell::from(state).style(state_style),
-                Cell::from(text::endpoint(&r.local)),
+                // Lab sockets say so in the Owner column, or next to their address when
+                // the table is too narrow for owners.
+                Cell::from(match r.lab {
+                    Some(id) if !owner_shown => format!("{} lab#{id}", text::endpoint(&r.local)),
+                    _ => text::endpoint(&r.local),
+                }),
                 Cell::from(text::endpoint(&r.remote)),
             ];
             cells.extend(optional_cells.into_iter().take(shown).map(Cell::from));

@@ -1,0 +1,68 @@
+//! Side effects the app asks for. The app only queues them; the main loop runs them (the one
+//! place with I/O) and hands the outcome back with `App::on_effect_done`.
+
+use super::menu::Foreign;
+use crate::actions::lab::{ConnectSpec, LabId, ListenSpec};
+use std::net::{Shutdown, SocketAddr};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Effect {
+    Lab(LabCall),
+    /// SOCK_DESTROY, confirmed by the user.
+    Abort(Foreign),
+    /// pidfd_getfd + shutdown(SHUT_RDWR), confirmed by the user.
+    GracefulShutdown(Foreign),
+    /// The can-bind report for this address (bind and listen, no options).
+    CanBind(SocketAddr),
+}
+
+/// A call on tcpscope's own lab sockets (no confirmation: they are its own).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LabCall {
+    Listen(ListenSpec),
+    Connect(ConnectSpec),
+    Accept(LabId),
+    Send(LabId, Vec<u8>),
+    Read(LabId),
+    Shutdown(LabId, Shutdown),
+    Close(LabId),
+    CloseLinger0(LabId),
+    Rebind {
+        id: LabId,
+        reuseaddr: bool,
+        reuseport: bool,
+    },
+}
+
+/// One lab socket as the app shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LabEntry {
+    pub id: LabId,
+    pub listener: bool,
+    pub open: bool,
+    pub inode: u64,
+    pub local: Option<SocketAddr>,
+    pub reuseaddr: bool,
+    pub reuseport: bool,
+    /// `#2 client 127.0.0.1:40312 > 127.0.0.1:8080 (fd 9)`.
+    pub text: String,
+}
+
+/// The lab as the app shows it: its sockets and call log (oldest first; failed calls marked).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LabView {
+    pub sockets: Vec<LabEntry>,
+    pub log: Vec<(String, bool)>,
+}
+
+/// What came of an effect.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EffectDone {
+    /// One line for the status bar.
+    pub status: String,
+    pub ok: bool,
+    /// A report to show in a window: title and lines.
+    pub report: Option<(String, Vec<String>)>,
+    /// The lab after a lab call.
+    pub lab: Option<LabView>,
+}

@@ -1,0 +1,253 @@
+//! The actions menu: exactly the actions valid for the selected socket (a lab socket of
+//! tcpscope's own, or another process's, in its state), and what each asks before it runs.
+
+use crate::actions::lab::LabId;
+use crate::model::{Owner, TcpState};
+use std::net::{Shutdown, SocketAddr};
+
+/// Another process's socket, as the user picked it. The effect finds it again in a fresh
+/// dump before acting (it may have changed since the screen was drawn).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Foreign {
+    pub local: SocketAddr,
+    pub remote: SocketAddr,
+    pub state: TcpState,
+    pub inode: u64,
+    pub owner: Option<Owner>,
+}
+
+/// What a menu item does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Op {
+    /// Asks for `ADDR [backlog=N] [reuseaddr] [reuseport]`.
+    LabListen,
+    /// Asks for `ADDR [from=ADDR] [reuseaddr] [reuseport]`.
+    LabConnect,
+    LabAccept(LabId),
+    /// Asks for the text to send.
+    LabSend(LabId),
+    LabRead(LabId),
+    LabShutdown(LabId, Shutdown),
+    LabClose(LabId),
+    LabCloseLinger0(LabId),
+    /// Asks for the options of the new listener on the same address.
+    LabRebind(LabId),
+    /// Confirmed first.
+    Abort(Foreign),
+    /// Confirmed first.
+    GracefulShutdown(Foreign),
+    CanBind(SocketAddr),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MenuItem {
+    pub key: char,
+    pub label: String,
+    pub op: Op,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Menu {
+    pub title: String,
+    pub items: Vec<MenuItem>,
+    pub sel: usize,
+}
+
+fn item(key: char, label: &str, op: Op) -> MenuItem {
+    MenuItem {
+        key,
+        label: label.to_string(),
+        op,
+    }
+}
+
+/// What the lab can do now, before choosing a socket.
+pub fn lab_new_items() -> Vec<MenuItem> {
+    vec![
+        item('l', "listen…  a new lab listener", Op::LabListen),
+        item('c', "connect…  a new lab client", Op::LabConnect),
+    ]
+}
+
+/// The menu for one of tcpscope's lab sockets in `state` (`None`: closed, or not seen yet).
+pub fn lab_items(
+    id: LabId,
+    listener: bool,
+    open: bool,
+    state: Option<TcpState>,
+    local: Option<SocketAddr>,
+) -> Vec<MenuItem> {
+    let mut items = Vec::new();
+    if !open {
+        if local.is_some() {
+            items.push(item(
+                'b',
+                "rebind…  a new listener on this address, with chosen options",
+                Op::LabRebind(id),
+            ));
+        }
+        return items;
+    }
+    if listener {
+        items.push(item(
+            'A',
+            "accept()  take a connection from the queue",
+            Op::LabAccept(id),
+        ));
+        items.push(item(
+            'x',
+            "close()  stop listening, free the port",
+            Op::LabClose(id),
+        ));
+        items.push(item(
+            'b',
+            "rebind…  another listener on this address (a live listener blocks it)",
+            Op::LabRebind(id),
+        ));
+        return items;
+    }
+    let connected = !matches!(state, Some(TcpState::Close | TcpState::SynSent));
+    if connected {
+        items.push(item('s', "send()…  send data", Op::LabSend(id)));
+    }
+    items.push(item('r', "recv()  read what has arrived", Op::LabRead(id)));
+    if connected {
+        items.push(item(
+            'w',
+            "shutdown(SHUT_WR)  send FIN, keep reading",
+            Op::LabShutdown(id, Shutdown::Write),
+        ));
+        items.push(item(
+            'R',
+            "shutdown(SHUT_RD)  stop reading (nothing is sent)",
+            Op::LabShutdown(id, Shutdown::Read),
+        ));
+        items.push(item(
+            'B',
+            "shutdown(SHUT_RDWR)  send FIN, stop reading",
+            Op::LabShutdown(id, Shutdown::Both),
+        ));
+    }
+    items.push(item(
+        'x',
+        "close()  FIN (RST if data is unread)",
+        Op::LabClose(id),
+    ));
+    items.push(item(
+        'X',
+        "close() with SO_LINGER {1, 0}  RST, no TIME_WAIT",
+        Op::LabCloseLinger0(id),
+    ));
+    if local.is_some() {
+        items.push(item(
+            'b',
+            "rebind…  a listener on this address, with chosen options",
+            Op::LabRebind(id),
+        ));
+    }
+    items
+}
+
+/// The menu for another process's socket.
+pub fn foreign_items(target: &Foreign) -> Vec<MenuItem> {
+    let mut items = Vec::new();
+    // SOCK_DESTROY acts on full sockets in any state but CLOSE, and on TIME_WAIT entries.
+    if target.state != TcpState::Close {
+        items.push(item(
+            'K',
+            "abort  SOCK_DESTROY, like ss -K (RST to the peer)…",
+            Op::Abort(target.clone()),
+        ));
+    }
+    // A graceful shutdown needs a process holding the socket, and a state where shutdown()
+    // still does something.
+    if target.owner.is_some()
+        && matches!(
+            target.state,
+            TcpState::Established | TcpState::CloseWait | TcpState::SynRecv | TcpState::Listen
+        )
+    {
+        items.push(item(
+            'G',
+            "graceful shutdown  shutdown(SHUT_RDWR) on the owner's behalf (FIN)…",
+            Op::GracefulShutdown(target.clone()),
+        ));
+    }
+    items.push(item(
+        'b',
+        "can-bind  could a server bind this port now?",
+        Op::CanBind(unspecified(target.local)),
+    ));
+    items
+}
+
+/// The same port on the unspecified address of its family: what a server binds.
+pub fn unspecified(addr: SocketAddr) -> SocketAddr {
+    let ip: std::net::IpAddr = match addr {
+        SocketAddr::V4(_) => std::net::Ipv4Addr::UNSPECIFIED.into(),
+        SocketAddr::V6(_) => std::net::Ipv6Addr::UNSPECIFIED.into(),
+    };
+    SocketAddr::new(ip, addr.port())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn foreign(state: TcpState, owned: bool) -> Foreign {
+        Foreign {
+            local: "127.0.0.1:8080".parse().unwrap(),
+            remote: "127.0.0.1:40000".parse().unwrap(),
+            state,
+            inode: if owned { 7 } else { 0 },
+            owner: owned.then(|| Owner {
+                pid: 42,
+                comm: "srv".into(),
+                cmdline: "srv".into(),
+                fd: 3,
+            }),
+        }
+    }
+
+    fn keys(items: &[MenuItem]) -> String {
+        items.iter().map(|i| i.key).collect()
+    }
+
+    #[test]
+    fn foreign_menus_offer_what_the_state_allows() {
+        assert_eq!(
+            keys(&foreign_items(&foreign(TcpState::Established, true))),
+            "KGb"
+        );
+        assert_eq!(
+            keys(&foreign_items(&foreign(TcpState::TimeWait, false))),
+            "Kb"
+        );
+        assert_eq!(
+            keys(&foreign_items(&foreign(TcpState::FinWait2, true))),
+            "Kb"
+        );
+        assert_eq!(
+            keys(&foreign_items(&foreign(TcpState::Established, false))),
+            "Kb"
+        );
+    }
+
+    #[test]
+    fn lab_menus_follow_role_and_state() {
+        let local = Some("127.0.0.1:8080".parse().unwrap());
+        assert_eq!(keys(&lab_items(1, true, true, None, local)), "Axb");
+        assert_eq!(
+            keys(&lab_items(
+                2,
+                false,
+                true,
+                Some(TcpState::Established),
+                local
+            )),
+            "srwRBxXb"
+        );
+        assert_eq!(keys(&lab_items(3, true, false, None, local)), "b");
+        assert_eq!(keys(&lab_items(3, false, false, None, None)), "");
+    }
+}

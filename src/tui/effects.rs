@@ -1,0 +1,161 @@
+//! Runs what the app asked for: lab calls on tcpscope's own sockets, aborts and shutdowns of
+//! other processes' sockets (already confirmed by the user), can-bind reports. The one place
+//! of the interactive view where actions touch sockets.
+
+use crate::actions::bind_probe::BindOptions;
+use crate::actions::bind_report;
+use crate::actions::destroy::destroy;
+use crate::actions::foreign_shutdown::shutdown_foreign;
+use crate::actions::lab::{Lab, LabError, Outcome, Role};
+use crate::app::effect::{Effect, EffectDone, LabCall, LabEntry, LabView};
+use crate::app::menu::Foreign;
+use crate::model::{SocketRecord, TcpState};
+
+pub fn run(effect: Effect, lab: &mut Lab) -> EffectDone {
+    match effect {
+        Effect::Lab(call) => lab_call(call, lab),
+        Effect::Abort(t) => abort(&t),
+        Effect::GracefulShutdown(t) => graceful(&t),
+        Effect::CanBind(addr) => {
+            match bind_report::assess(
+                addr,
+                BindOptions {
+                    reuseaddr: false,
+                    reuseport: false,
+                },
+                false,
+            ) {
+                Ok(report) => EffectDone {
+                    status: format!(
+                        "{addr}: {}",
+                        if report.bindable() {
+                            "a server could bind and listen now"
+                        } else {
+                            "a server could not bind now"
+                        }
+                    ),
+                    ok: true,
+                    report: Some((format!("can-bind {addr}"), report.text_lines())),
+                    lab: None,
+                },
+                Err(e) => failed(format!("can-bind {addr}: {e:#}")),
+            }
+        }
+    }
+}
+
+fn failed(status: String) -> EffectDone {
+    EffectDone {
+        status,
+        ok: false,
+        ..EffectDone::default()
+    }
+}
+
+fn lab_call(call: LabCall, lab: &mut Lab) -> EffectDone {
+    let result: Result<String, LabError> = match call {
+        LabCall::Listen(spec) => lab.listen(&spec).map(|id| format!("lab #{id} listens")),
+        LabCall::Connect(spec) => lab
+            .connect(&spec)
+            .map(|id| format!("lab #{id} connected to {}", spec.to)),
+        LabCall::Accept(id) => lab.accept(id).map(|new| format!("accepted: lab #{new}")),
+        LabCall::Send(id, data) => lab.send(id, &data).map(|n| format!("sent {n} bytes")),
+        LabCall::Read(id) => lab.read(id).map(|d| {
+            if d.is_empty() {
+                "end of stream: the peer sent FIN".to_string()
+            } else {
+                format!("read {} bytes", d.len())
+            }
+        }),
+        LabCall::Shutdown(id, how) => lab.shutdown(id, how).map(|()| format!("{how:?} shut down")),
+        LabCall::Close(id) => lab.close(id).map(|()| format!("lab #{id} closed")),
+        LabCall::CloseLinger0(id) => lab
+            .close_linger0(id)
+            .map(|()| format!("lab #{id} closed with linger 0: RST sent")),
+        LabCall::Rebind {
+            id,
+            reuseaddr,
+            reuseport,
+        } => lab
+            .rebind(id, reuseaddr, reuseport)
+            .map(|new| format!("rebound: lab #{new} listens")),
+    };
+    let (status, ok) = match result {
+        Ok(s) => (s, true),
+        Err(e) => (e.to_string(), false),
+    };
+    EffectDone {
+        status,
+        ok,
+        report: None,
+        lab: Some(view(lab)),
+    }
+}
+
+/// The lab as the app shows it.
+pub fn view(lab: &Lab) -> LabView {
+    LabView {
+        sockets: lab
+            .sockets()
+            .iter()
+            .map(|s| LabEntry {
+                id: s.id,
+                listener: s.role == Role::Listener,
+                open: s.is_open(),
+                inode: s.inode,
+                local: s.local,
+                reuseaddr: s.reuseaddr,
+                reuseport: s.reuseport,
+                text: s.describe(),
+            })
+            .collect(),
+        log: lab
+            .log()
+            .iter()
+            .map(|c| (c.line(), matches!(c.outcome, Outcome::Err(_))))
+            .collect(),
+    }
+}
+
+/// The socket as it is now: same ends, and the same inode when it had one.
+fn find(t: &Foreign) -> anyhow::Result<Option<SocketRecord>> {
+    Ok(crate::sources::dump_all()?.into_iter().find(|s| {
+        s.local == t.local
+            && s.remote == t.remote
+            && (t.inode == 0 || s.inode == t.inode)
+            && (t.state != TcpState::Listen || s.state == TcpState::Listen)
+    }))
+}
+
+fn abort(t: &Foreign) -> EffectDone {
+    let rec = match find(t) {
+        Ok(Some(rec)) => rec,
+        Ok(None) => return failed(format!("{} > {}: gone already", t.local, t.remote)),
+        Err(e) => return failed(format!("{e:#}")),
+    };
+    match destroy(&rec, 1) {
+        Ok(()) => EffectDone {
+            status: format!("aborted {} {} > {}", rec.state, rec.local, rec.remote),
+            ok: true,
+            ..EffectDone::default()
+        },
+        Err(e) => failed(format!("abort {} > {}: {e}", t.local, t.remote)),
+    }
+}
+
+fn graceful(t: &Foreign) -> EffectDone {
+    let Some(owner) = &t.owner else {
+        return failed("no process holds this socket: only an abort can remove it".into());
+    };
+    match shutdown_foreign(owner.pid, owner.fd, t.inode, std::net::Shutdown::Both) {
+        Ok(()) => EffectDone {
+            status: format!(
+                "shut down {} > {} on behalf of {} (pid {})",
+                t.local, t.remote, owner.comm, owner.pid
+            ),
+            ok: true,
+            ..EffectDone::default()
+        },
+        Err(e) => failed(format!("shutdown {} > {}: {e}", t.local, t.remote)),
+    }
+}
