@@ -671,7 +671,6 @@ fn shutdown_of_a_listener_read_stops_it_listening_write_does_nothing() {
 /// reported: the log must not say the peer sent a FIN then. Remove `ignore` once the fix
 /// proposed with this test is in.
 #[test]
-#[ignore = "lab bug: every recv() = 0 is logged as 'the peer sent FIN'"]
 fn a_read_of_zero_says_why_not_always_fin() {
     scenario("eof-log", |env| {
         let mut lab = Lab::new();
@@ -1309,7 +1308,6 @@ fn a_full_accept_queue_drops_syns_and_connect_gives_up() {
 /// io::Error of kind TimedOut without an OS error code, and `Errno::of` takes code 0. See the
 /// fix proposed with this test; remove `ignore` once it is in.
 #[test]
-#[ignore = "lab bug: a connect() timeout is logged as E0 instead of ETIMEDOUT"]
 fn a_connect_timeout_is_named_etimedout() {
     scenario("timedout", |env| {
         let (lab, err) = connect_to_a_full_accept_queue(env);

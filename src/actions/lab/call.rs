@@ -21,7 +21,12 @@ pub struct Errno {
 
 impl Errno {
     pub fn of(call: errno::Call, e: &std::io::Error) -> Errno {
-        let code = e.raw_os_error().unwrap_or(0);
+        // socket2's connect_timeout() gives up on its own poll() timeout with an error of kind
+        // TimedOut and no OS code: that is ETIMEDOUT.
+        let code = e.raw_os_error().unwrap_or(match e.kind() {
+            std::io::ErrorKind::TimedOut => 110,
+            _ => 0,
+        });
         Errno {
             code,
             name: errno::name(code),

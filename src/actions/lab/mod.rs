@@ -14,7 +14,7 @@ pub use spec::{ConnectSpec, ListenSpec};
 
 use crate::actions::errno::Call;
 use socket2::{Domain, Protocol, Socket, Type};
-use std::io::{Read, Write};
+use std::io::Read;
 use std::net::{Shutdown, SocketAddr};
 use std::os::fd::AsRawFd;
 use std::time::Duration;
@@ -63,6 +63,8 @@ pub struct LabSocket {
     /// shutdown() calls made: reading, writing.
     pub shut_read: bool,
     pub shut_write: bool,
+    /// A call on it has reported a reset (ECONNRESET, ECONNABORTED): reads say 0 from then on.
+    pub reset: bool,
     /// How it was closed, once it is.
     pub closed: Option<&'static str>,
     socket: Option<Socket>,
@@ -248,7 +250,9 @@ impl Lab {
     pub fn send(&mut self, id: LabId, data: &[u8]) -> Result<usize, LabError> {
         let s = self.open_socket(id)?;
         let call = format!("send({}, {}, {})", s.as_raw_fd(), preview(data), data.len());
-        let result = (&*s).write(data);
+        // MSG_NOSIGNAL: a send to a reset peer fails with EPIPE instead of raising SIGPIPE.
+        let result = rustix::net::send(s, data, rustix::net::SendFlags::NOSIGNAL)
+            .map_err(std::io::Error::from);
         match result {
             Ok(n) => {
                 self.log_ok(id, call, format!("= {n}"));
@@ -266,7 +270,13 @@ impl Lab {
         let result = (&*s).read(&mut buf);
         match result {
             Ok(0) => {
-                self.log_ok(id, call, "= 0 (end of stream: the peer sent FIN)".into());
+                // 0 is also what a reset socket and one shut down for reading return.
+                let why = match self.socket(id) {
+                    Some(e) if e.reset => "the connection was reset, as reported before",
+                    Some(e) if e.shut_read => "this end shut down reading",
+                    _ => "the peer sent FIN",
+                };
+                self.log_ok(id, call, format!("= 0 (end of stream: {why})"));
                 Ok(Vec::new())
             }
             Ok(n) => {
@@ -428,6 +438,7 @@ impl Lab {
             reuseport: opts.reuseport,
             shut_read: false,
             shut_write: false,
+            reset: false,
             closed: None,
             socket: Some(socket),
         });
@@ -488,6 +499,11 @@ impl Lab {
 
     fn fail(&mut self, id: LabId, call: String, kind: Call, e: &std::io::Error) -> LabError {
         let errno = Errno::of(kind, e);
+        if matches!(errno.code, 103 | 104)
+            && let Some(entry) = self.entry_mut(id)
+        {
+            entry.reset = true;
+        }
         self.append(CallRecord {
             ts_ns: crate::sources::monotonic_ns(),
             socket: id,
