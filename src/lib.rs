@@ -8,6 +8,7 @@ pub mod app;
 pub mod cli;
 pub mod model;
 pub mod output;
+pub mod scenario;
 pub mod sources;
 pub mod tracker;
 pub mod tui;

@@ -59,6 +59,12 @@ pub enum Command {
     /// owner: root). Sockets no process holds are skipped. Lists them and asks first unless
     /// --yes; refuses an empty filter.
     Shutdown(ShutdownArgs),
+    /// The teardown lab: scenarios of socket calls that play, narrate and check themselves.
+    /// `lab list`, `lab run NAME|--all`, or `lab [NAME]` for the interactive view.
+    Lab(LabArgs),
+    /// Another process's sockets, for the lab's scenarios (not for people).
+    #[command(name = "__lab-foreign", hide = true)]
+    LabForeign,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -210,4 +216,38 @@ pub struct ListArgs {
     /// Ask the kernel for tcp_info too (always on with --json).
     #[arg(long, short = 'i')]
     pub info: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct LabArgs {
+    #[command(subcommand)]
+    pub action: Option<LabAction>,
+    /// The scenario to open in the interactive view (the first when none is given).
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum LabAction {
+    /// The scenarios, one line each.
+    List,
+    /// Plays scenarios headless and checks every step (as root: each in a network namespace
+    /// of its own, with kernel events). Exit 0 when all pass.
+    Run(LabRunArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct LabRunArgs {
+    /// Scenario names.
+    #[arg(required_unless_present_any = ["all", "file"])]
+    pub names: Vec<String>,
+    /// Every scenario.
+    #[arg(long, conflicts_with = "names")]
+    pub all: bool,
+    /// A scenario file of your own (repeat for several).
+    #[arg(long, value_name = "PATH")]
+    pub file: Vec<std::path::PathBuf>,
+    /// One JSON object per scenario, a line each.
+    #[arg(long)]
+    pub json: bool,
 }

@@ -4,6 +4,7 @@ pub mod args;
 mod can_bind;
 mod confirm;
 mod kill;
+mod lab;
 mod list;
 mod shutdown;
 mod watch;
@@ -35,6 +36,7 @@ pub fn main() -> i32 {
         Some(Command::CanBind(args)) => args.netns.as_ref(),
         Some(Command::Kill(args)) => args.filter.netns.as_ref(),
         Some(Command::Shutdown(args)) => args.filter.netns.as_ref(),
+        Some(Command::Lab(_) | Command::LabForeign) => None,
         None => cli.tui.filter.netns.as_ref(),
     };
     if let Some(name) = netns
@@ -56,6 +58,8 @@ pub fn main() -> i32 {
         Some(Command::CanBind(args)) => can_bind::run(args),
         Some(Command::Kill(args)) => kill::run(args),
         Some(Command::Shutdown(args)) => shutdown::run(args),
+        Some(Command::Lab(args)) => lab::run(args),
+        Some(Command::LabForeign) => Ok(crate::scenario::foreign::serve()),
         None => crate::tui::run(&cli.tui, netns.map_or("(this one)", String::as_str)).map(|()| 0),
     };
     match result {

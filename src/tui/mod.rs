@@ -393,3 +393,11 @@ fn read_input(tx: &Sender<Msg>, stop: &AtomicBool) {
     // The terminal is gone (or we are told to stop): end the program.
     stop.store(true, Ordering::Relaxed);
 }
+
+/// The interactive lab on one scenario.
+pub fn run_lab(scenario: crate::scenario::format::Scenario) -> anyhow::Result<()> {
+    anyhow::bail!(
+        "the interactive lab for {:?} is not built yet",
+        scenario.name
+    )
+}

@@ -1,0 +1,132 @@
+//! Compares what a step should show with what was seen. Pure: no I/O.
+
+use super::format::{Read, Step as ScenarioStep};
+use super::player::{Actor, CallResult};
+use crate::tracker::{Source, Step, Tracker, Transition};
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// One actor in one step.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct ActorCheck {
+    pub expected: Vec<String>,
+    /// The states entered, each with how it is known (`traced`, `observed`, `inferred`).
+    pub observed: Vec<String>,
+    pub ok: bool,
+}
+
+/// The states each actor entered, from the transitions of a step.
+pub fn by_actor(
+    transitions: &[Transition],
+    tracker: &Tracker,
+    actors: &BTreeMap<String, Actor>,
+) -> BTreeMap<String, Vec<(Step, Source)>> {
+    let mut out: BTreeMap<String, Vec<(Step, Source)>> = BTreeMap::new();
+    for t in transitions {
+        // The connection as it is now: a client's first event has local port 0.
+        let (local, remote, inode) = tracker
+            .connection(t.conn)
+            .map_or((t.local, t.remote, 0), |c| (c.local, c.remote, c.inode));
+        let owner = actors.iter().find(|(_, a)| {
+            if a.listener {
+                (a.inode != 0 && inode == a.inode)
+                    || (inode == 0 && Some(local) == a.local && remote.port() == 0)
+            } else {
+                Some(local) == a.local && Some(remote) == a.remote
+            }
+        });
+        if let Some((name, _)) = owner {
+            out.entry(name.clone()).or_default().push((t.to, t.source));
+        }
+    }
+    out
+}
+
+/// Whether the step has shown at least what it expects (to stop waiting).
+pub fn satisfied(
+    step: &ScenarioStep,
+    seen: &BTreeMap<String, Vec<(Step, Source)>>,
+    traced: bool,
+) -> bool {
+    step.expect.iter().all(|(actor, want)| {
+        let got = seen.get(actor).map_or(&[][..], Vec::as_slice);
+        if traced {
+            got.len() >= want.len()
+        } else {
+            want.last()
+                .is_none_or(|w| got.last().map(|g| g.0) == Some(*w))
+        }
+    })
+}
+
+/// The verdict on one step: per actor, and the calls' errnos and reads.
+pub fn check(
+    step: &ScenarioStep,
+    seen: &BTreeMap<String, Vec<(Step, Source)>>,
+    calls: &[CallResult],
+    actors: &[String],
+    traced: bool,
+) -> (BTreeMap<String, ActorCheck>, Vec<String>) {
+    let mut problems = Vec::new();
+    let mut out = BTreeMap::new();
+    for actor in actors {
+        let want = step.expect.get(actor).cloned().unwrap_or_default();
+        let got = seen.get(actor).cloned().unwrap_or_default();
+        let ok = if traced {
+            got.iter().map(|g| g.0).eq(want.iter().copied())
+        } else {
+            // Snapshots miss short states: only where the actor ends up can be checked.
+            match want.last() {
+                Some(w) => got.last().map(|g| g.0) == Some(*w),
+                None => true,
+            }
+        };
+        let names = |v: &[Step]| v.iter().map(|s| s.name().to_string()).collect::<Vec<_>>();
+        let check = ActorCheck {
+            expected: names(&want),
+            observed: got
+                .iter()
+                .map(|(s, src)| format!("{} ({})", s.name(), src.name()))
+                .collect(),
+            ok,
+        };
+        if !ok {
+            problems.push(format!(
+                "{actor}: expected [{}], observed [{}]",
+                check.expected.join(" → "),
+                check.observed.join(" → ")
+            ));
+        }
+        out.insert(actor.clone(), check);
+    }
+    for call in calls {
+        let Some(actor) = &call.actor else { continue };
+        let want = step.errno.get(actor);
+        if call.errno.as_ref() != want {
+            problems.push(format!(
+                "{}: expected {}, got {}",
+                call.call,
+                want.map_or("success", String::as_str),
+                call.errno.as_deref().unwrap_or("success")
+            ));
+        }
+        if let (Some(want), Some(got)) = (step.reads.get(actor), call.read)
+            && *want != got
+        {
+            problems.push(format!(
+                "{}: expected to read {}, read {}",
+                call.call,
+                read_name(*want),
+                read_name(got)
+            ));
+        }
+    }
+    (out, problems)
+}
+
+pub fn read_name(r: Read) -> String {
+    match r {
+        Read::Eof => "end of stream (0)".into(),
+        Read::Bytes(n) => format!("{n} bytes"),
+    }
+}
