@@ -515,3 +515,68 @@ fn actions_menu_confirms_before_aborting_or_shutting_down_another_process_socket
     tui.wait("the exit", |s| s.contains("EXIT:0"));
     drop(listener);
 }
+
+/// The scenario pane's line for `actor` (its name, then its state now).
+fn actor_state<'a>(screen: &'a str, actor: &str) -> Option<&'a str> {
+    screen.lines().find_map(|l| {
+        let cell = l.strip_prefix('│')?;
+        let rest = cell.strip_prefix(actor)?.trim_start();
+        rest.split_whitespace().next()
+    })
+}
+
+#[test]
+fn lab_scenario_plays_step_by_step_with_narration_and_states() {
+    let Some(tui) = Tmux::start("scenario", "lab active-close-client") else {
+        return;
+    };
+    tui.wait("the scenario pane", |s| {
+        s.contains("Lab: Active close by the client") && s.contains("step 0/6")
+    });
+    tui.keys(&["n"]);
+    tui.wait("step 1", |s| {
+        s.contains("Step 1:")
+            && s.contains("listen listener 127.0.0.1:8080 → ok")
+            && actor_state(s, "listener") == Some("LISTEN")
+    });
+    tui.keys(&["n"]);
+    tui.wait("the handshake", |s| {
+        actor_state(s, "client") == Some("ESTABLISHED")
+            && actor_state(s, "server") == Some("ESTABLISHED")
+    });
+    tui.keys(&["n"]);
+    tui.wait("step 3", |s| s.contains("step 3/6"));
+    tui.keys(&["n"]);
+    tui.wait("the client's close", |s| {
+        s.contains("Myth: close() does not wait")
+            && actor_state(s, "client") == Some("FIN_WAIT2")
+            && actor_state(s, "server") == Some("CLOSE_WAIT")
+    });
+    tui.keys(&["n"]);
+    tui.wait("the server's read", |s| {
+        s.contains("read server → end of stream")
+    });
+    tui.keys(&["n"]);
+    tui.wait("TIME_WAIT", |s| {
+        actor_state(s, "client") == Some("TIME_WAIT")
+            && actor_state(s, "server") == Some("GONE")
+            && s.contains("the end: r plays it again")
+    });
+    // r: from the start, on a clean namespace (or fresh ports).
+    tui.keys(&["r"]);
+    tui.wait("the restart", |s| s.contains("step 0/6"));
+    tui.keys(&["n"]);
+    tui.wait("step 1 again", |s| {
+        s.contains("listen listener 127.0.0.1:8080 → ok") && s.contains("step 1/6")
+    });
+    let pid = tui.tcpscope_pid();
+    tui.keys(&["q"]);
+    tui.wait("the exit", |s| s.contains("EXIT:0"));
+    // As root the scenario ran in a namespace of its own, which is gone with it.
+    let list = Command::new("ip").args(["netns", "list"]).output().unwrap();
+    let ours = format!("tcpscope-lab-{pid}-tui");
+    assert!(
+        !String::from_utf8_lossy(&list.stdout).contains(&ours),
+        "{ours} left behind"
+    );
+}

@@ -388,6 +388,7 @@ fn lab_pane_shows_its_sockets_their_states_and_the_calls() {
         status: "lab #1 connected to 10.0.0.9:50001".into(),
         ok: true,
         report: None,
+        scenario: None,
         lab: Some(LabView {
             sockets: vec![LabEntry {
                 id: 1,

@@ -14,6 +14,10 @@ pub enum Effect {
     GracefulShutdown(Foreign),
     /// The can-bind report for this address (bind and listen, no options).
     CanBind(SocketAddr),
+    /// Plays the scenario's next step.
+    ScenarioNext,
+    /// Closes the scenario's sockets and starts it again.
+    ScenarioRestart,
 }
 
 /// A call on tcpscope's own lab sockets (no confirmation: they are its own).
@@ -65,4 +69,14 @@ pub struct EffectDone {
     pub report: Option<(String, Vec<String>)>,
     /// The lab after a lab call.
     pub lab: Option<LabView>,
+    /// The scenario after a step or a restart.
+    pub scenario: Option<ScenarioUpdate>,
+}
+
+/// Where a scenario stands after a step.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ScenarioUpdate {
+    pub played: usize,
+    pub results: Vec<Vec<String>>,
+    pub actors: Vec<super::scenario::ActorView>,
 }

@@ -58,6 +58,21 @@ pub const KEYS: &[(KeyCode, &str, Action)] = &[
         Action::CanBind,
     ),
     (
+        KeyCode::Char('n'),
+        "n        lab scenario: play the next step",
+        Action::ScenarioNext,
+    ),
+    (
+        KeyCode::Char('r'),
+        "r        lab scenario: start again",
+        Action::ScenarioRestart,
+    ),
+    (
+        KeyCode::Char('d'),
+        "d        lab scenario: the next actor in the state diagram",
+        Action::DiagramActor,
+    ),
+    (
         KeyCode::Char('L'),
         "L        the lab: sockets of tcpscope's own to listen, connect, close…",
         Action::ToggleLab,

@@ -5,6 +5,7 @@ pub mod confirm;
 pub mod effect;
 pub mod keys;
 pub mod menu;
+pub mod scenario;
 pub mod view;
 
 use crate::cli::args::FilterArgs;
@@ -58,6 +59,12 @@ pub enum Action {
     MenuPick(char),
     /// Yes in a confirmation dialog.
     Confirm,
+    /// The lab scenario's next step.
+    ScenarioNext,
+    /// The lab scenario from the start.
+    ScenarioRestart,
+    /// The next actor in the scenario's state diagram.
+    DiagramActor,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -187,6 +194,8 @@ pub struct App {
     pub lab: LabView,
     pub lab_open: bool,
     pub lab_sel: usize,
+    /// The teardown scenario being played (`tcpscope lab NAME`).
+    pub scenario: Option<scenario::ScenarioView>,
     pub sort: SortKey,
     pub sort_desc: bool,
     pub now_ns: u64,
@@ -236,6 +245,7 @@ impl App {
             lab: LabView::default(),
             lab_open: false,
             lab_sel: 0,
+            scenario: None,
             sort: SortKey::Local,
             sort_desc: false,
             now_ns: 0,
@@ -498,6 +508,9 @@ impl App {
                 };
             }
             Action::OpenActions => self.open_actions(),
+            Action::ScenarioNext | Action::ScenarioRestart | Action::DiagramActor => {
+                self.apply_scenario(action);
+            }
             Action::CanBind => match self.selected_bind_addr() {
                 Some(addr) => {
                     self.status = Some((format!("probing {addr}…"), true));
@@ -564,6 +577,25 @@ impl App {
             | Action::Select
             | Action::MenuPick(_)
             | Action::Confirm => {}
+        }
+    }
+
+    fn apply_scenario(&mut self, action: Action) {
+        let Some(sc) = self.scenario.as_mut() else {
+            self.status = Some((
+                "no scenario: `tcpscope lab NAME` opens one (`tcpscope lab list`)".into(),
+                false,
+            ));
+            return;
+        };
+        match action {
+            Action::ScenarioNext if sc.blocked.is_some() => {}
+            Action::ScenarioNext if sc.finished() => {
+                self.status = Some(("the scenario is over: r plays it again".into(), true));
+            }
+            Action::ScenarioNext => self.pending.push(Effect::ScenarioNext),
+            Action::ScenarioRestart => self.pending.push(Effect::ScenarioRestart),
+            _ => sc.diagram_actor = (sc.diagram_actor + 1) % sc.actors.len().max(1),
         }
     }
 
@@ -792,6 +824,13 @@ impl App {
         self.status = Some((done.status, done.ok));
         if let Some((title, lines)) = done.report {
             self.overlay = Overlay::Report(title, lines, 0);
+        }
+        if let (Some(update), Some(sc)) = (done.scenario, self.scenario.as_mut()) {
+            sc.played = update.played;
+            sc.results = update.results;
+            sc.actors = update.actors;
+            sc.diagram_actor = sc.diagram_actor.min(sc.actors.len().saturating_sub(1));
+            self.dirty = true;
         }
         if let Some(lab) = done.lab {
             let grew = lab.sockets.len() > self.lab.sockets.len();

@@ -199,12 +199,12 @@ fn step_lines(step: &super::format::Step) -> Vec<String> {
 }
 
 /// A named network namespace made for one scenario, deleted when dropped.
-struct Namespace {
-    name: String,
+pub struct Namespace {
+    pub name: String,
 }
 
 impl Namespace {
-    fn create(name: &str) -> Result<Namespace, String> {
+    pub fn create(name: &str) -> Result<Namespace, String> {
         let ip = |args: &[&str]| -> Result<(), String> {
             let out = std::process::Command::new("ip")
                 .args(args)

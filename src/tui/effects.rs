@@ -7,12 +7,135 @@ use crate::actions::bind_report;
 use crate::actions::destroy::destroy;
 use crate::actions::foreign_shutdown::shutdown_foreign;
 use crate::actions::lab::{Lab, LabError, Outcome, Role};
-use crate::app::effect::{Effect, EffectDone, LabCall, LabEntry, LabView};
+use crate::app::effect::{Effect, EffectDone, LabCall, LabEntry, LabView, ScenarioUpdate};
 use crate::app::menu::Foreign;
+use crate::app::scenario::ActorView;
 use crate::model::{SocketRecord, TcpState};
+use crate::scenario::check::read_name;
+use crate::scenario::format::Scenario;
+use crate::scenario::player::Player;
 
-pub fn run(effect: Effect, lab: &mut Lab) -> EffectDone {
+/// A scenario being played in the interactive lab.
+pub struct Session {
+    pub scenario: Scenario,
+    player: Player,
+    /// Unprivileged: on the host's loopback, with the scenario's ports moved to free ones.
+    remap: bool,
+    played: usize,
+    results: Vec<Vec<String>>,
+}
+
+impl Session {
+    pub fn new(scenario: Scenario, remap: bool) -> Session {
+        Session {
+            player: Player::new(&scenario.foreign, remap),
+            scenario,
+            remap,
+            played: 0,
+            results: Vec::new(),
+        }
+    }
+
+    fn update(&self) -> ScenarioUpdate {
+        ScenarioUpdate {
+            played: self.played,
+            results: self.results.clone(),
+            actors: self
+                .player
+                .actors
+                .iter()
+                .map(|(name, a)| ActorView {
+                    name: name.clone(),
+                    listener: a.listener,
+                    local: a.local,
+                    remote: a.remote,
+                    inode: a.inode,
+                })
+                .collect(),
+        }
+    }
+
+    fn next(&mut self) -> EffectDone {
+        let Some(step) = self.scenario.steps.get(self.played) else {
+            return failed("the scenario is over: r plays it again".into());
+        };
+        let mut lines = Vec::new();
+        let mut ok = true;
+        for (cmd, line) in step.commands.iter().zip(&step.source_lines) {
+            match self.player.play(cmd, line) {
+                Ok(r) => {
+                    let want = r.actor.as_ref().and_then(|a| step.errno.get(a));
+                    let got = match (&r.errno, r.read) {
+                        (Some(e), _) => format!("{line} → {e}"),
+                        (None, Some(read)) => format!("{line} → {}", read_name(read)),
+                        (None, None) => format!("{line} → ok"),
+                    };
+                    if r.errno.as_ref() != want {
+                        ok = false;
+                    }
+                    lines.push(got);
+                }
+                Err(e) => {
+                    ok = false;
+                    lines.push(format!("{line}: cannot play: {e}"));
+                }
+            }
+        }
+        self.played += 1;
+        self.results.push(lines);
+        EffectDone {
+            status: format!(
+                "step {} of {} played{}",
+                self.played,
+                self.scenario.steps.len(),
+                if ok {
+                    ""
+                } else {
+                    ": a call did not do what the scenario says"
+                }
+            ),
+            ok,
+            scenario: Some(self.update()),
+            ..EffectDone::default()
+        }
+    }
+
+    fn restart(&mut self) -> EffectDone {
+        // Dropping the player closes its sockets and ends the other process.
+        self.player = Player::new(&self.scenario.foreign, self.remap);
+        if !self.remap {
+            // The namespace is the scenario's own: clear what the last run left (TIME_WAITs
+            // would hold its ports for a minute) and the qdisc it may have set.
+            if let Ok(left) = crate::sources::dump_all() {
+                for (i, rec) in left.iter().enumerate() {
+                    let _ = destroy(rec, u32::try_from(i).unwrap_or(0) + 1);
+                }
+            }
+            let _ = std::process::Command::new("tc")
+                .args(["qdisc", "del", "dev", "lo", "root"])
+                .output();
+        }
+        self.played = 0;
+        self.results.clear();
+        EffectDone {
+            status: "started again: n plays the first step".into(),
+            ok: true,
+            scenario: Some(self.update()),
+            ..EffectDone::default()
+        }
+    }
+}
+
+pub fn run(effect: Effect, lab: &mut Lab, session: &mut Option<Session>) -> EffectDone {
     match effect {
+        Effect::ScenarioNext => match session.as_mut() {
+            Some(s) => s.next(),
+            None => failed("no scenario".into()),
+        },
+        Effect::ScenarioRestart => match session.as_mut() {
+            Some(s) => s.restart(),
+            None => failed("no scenario".into()),
+        },
         Effect::Lab(call) => lab_call(call, lab),
         Effect::Abort(t) => abort(&t),
         Effect::GracefulShutdown(t) => graceful(&t),
@@ -36,7 +159,7 @@ pub fn run(effect: Effect, lab: &mut Lab) -> EffectDone {
                     ),
                     ok: true,
                     report: Some((format!("can-bind {addr}"), report.text_lines())),
-                    lab: None,
+                    ..EffectDone::default()
                 },
                 Err(e) => failed(format!("can-bind {addr}: {e:#}")),
             }
@@ -87,8 +210,8 @@ fn lab_call(call: LabCall, lab: &mut Lab) -> EffectDone {
     EffectDone {
         status,
         ok,
-        report: None,
         lab: Some(view(lab)),
+        ..EffectDone::default()
     }
 }
 

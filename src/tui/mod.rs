@@ -49,6 +49,15 @@ pub fn has_terminal() -> bool {
 }
 
 pub fn run(args: &TuiArgs, netns: &str) -> anyhow::Result<()> {
+    run_with(args, netns, None)
+}
+
+/// The interactive view, with a lab scenario to play when `session` is given.
+fn run_with(
+    args: &TuiArgs,
+    netns: &str,
+    mut session: Option<effects::Session>,
+) -> anyhow::Result<()> {
     let stop = Arc::new(AtomicBool::new(false));
     for signal in [
         signal_hook::consts::SIGTERM,
@@ -91,6 +100,9 @@ pub fn run(args: &TuiArgs, netns: &str) -> anyhow::Result<()> {
         ..TrackerConfig::default()
     });
     let mut app = App::new(info, tracker, args.filter.filter());
+    if let Some(s) = &session {
+        app.scenario = Some(crate::app::scenario::ScenarioView::of(&s.scenario));
+    }
 
     let (tx, rx) = channel();
     // Set by the main loop after an action: the collector then dumps everything at once, so
@@ -119,7 +131,7 @@ pub fn run(args: &TuiArgs, netns: &str) -> anyhow::Result<()> {
             scope.spawn(move || read_input(&tx, &stop));
         }
         drop(tx);
-        let result = main_loop(&mut app, &rx, &stop, &dump_now);
+        let result = main_loop(&mut app, &rx, &stop, &dump_now, &mut session);
         // Wake and end the threads; the scope joins them.
         stop.store(true, Ordering::Relaxed);
         result
@@ -142,6 +154,7 @@ fn main_loop(
     rx: &Receiver<Msg>,
     stop: &AtomicBool,
     dump_now: &AtomicBool,
+    session: &mut Option<effects::Session>,
 ) -> anyhow::Result<()> {
     let mut term = terminal::setup().context("setting up the terminal")?;
     let theme = Theme::from_env();
@@ -186,7 +199,7 @@ fn main_loop(
             }
             // What the user asked for runs here, between frames.
             for effect in std::mem::take(&mut app.pending) {
-                let done = effects::run(effect, &mut lab);
+                let done = effects::run(effect, &mut lab, session);
                 app.on_effect_done(done);
                 dump_now.store(true, Ordering::Relaxed);
             }
@@ -203,6 +216,8 @@ fn main_loop(
         Ok(())
     })();
     lab.close_all();
+    // The scenario's sockets and its other process go with it.
+    drop(session.take());
     terminal::restore();
     drop(term);
     result
@@ -394,10 +409,36 @@ fn read_input(tx: &Sender<Msg>, stop: &AtomicBool) {
     stop.store(true, Ordering::Relaxed);
 }
 
-/// The interactive lab on one scenario.
+/// The interactive lab on one scenario: as root in a network namespace of its own (made
+/// here, deleted on exit), otherwise on this namespace's loopback with free ports.
 pub fn run_lab(scenario: crate::scenario::format::Scenario) -> anyhow::Result<()> {
-    anyhow::bail!(
-        "the interactive lab for {:?} is not built yet",
-        scenario.name
-    )
+    use clap::Parser;
+    let root = rustix::process::geteuid().is_root();
+    let needs_root = scenario.needs_root
+        || scenario
+            .steps
+            .iter()
+            .any(|st| st.commands.iter().any(|c| c.needs_root()));
+    if needs_root && !root {
+        anyhow::bail!(
+            "scenario {} needs root (a network namespace of its own, sysctl or qdisc there, or another process's sockets)",
+            scenario.name
+        );
+    }
+    let cli = crate::cli::args::Cli::try_parse_from(["tcpscope", "--interval", "200"])?;
+    let ns = if root {
+        let name = format!("tcpscope-lab-{}-tui", std::process::id());
+        let ns = crate::scenario::run::Namespace::create(&name).map_err(anyhow::Error::msg)?;
+        crate::sources::netns::enter(&ns.name)?;
+        Some(ns)
+    } else {
+        None
+    };
+    let label = ns
+        .as_ref()
+        .map_or("(this one)".to_string(), |n| n.name.clone());
+    let session = effects::Session::new(scenario, ns.is_none());
+    let result = run_with(&cli.tui, &label, Some(session));
+    drop(ns);
+    result
 }

@@ -1,10 +1,11 @@
 //! Drawing: the app state to a ratatui frame. No I/O here.
 
-mod diagram;
+pub mod diagram;
 mod header;
 mod lab;
 mod overlays;
 mod panes;
+mod scenario;
 mod text;
 pub mod theme;
 
@@ -66,6 +67,15 @@ pub fn draw(f: &mut Frame<'_>, app: &mut App, theme: Theme) -> Areas {
     ])
     .areas(f.area());
     header::draw(f, head, app, theme);
+    // A lab scenario takes the full width below the live view: narration and diagram.
+    let (body, scenario_area) = if app.scenario.is_some() {
+        let h = 18.min(body.height.saturating_sub(8));
+        let [top, bottom] =
+            Layout::vertical([Constraint::Fill(1), Constraint::Length(h)]).areas(body);
+        (top, bottom)
+    } else {
+        (body, Rect::default())
+    };
     let ports_width = match body.width {
         140.. => 42,
         110..140 => 30,
@@ -84,6 +94,11 @@ pub fn draw(f: &mut Frame<'_>, app: &mut App, theme: Theme) -> Areas {
     } else {
         log_height
     };
+    let log_height = if app.scenario.is_some() {
+        (body.height / 4).clamp(3, 8)
+    } else {
+        log_height
+    };
     let [conns, lab_area, log] = Layout::vertical([
         Constraint::Fill(1),
         Constraint::Length(lab_height),
@@ -94,6 +109,9 @@ pub fn draw(f: &mut Frame<'_>, app: &mut App, theme: Theme) -> Areas {
     panes::ports(f, ports, app, theme);
     panes::connections(f, conns, app, theme);
     panes::log(f, log, app, theme);
+    if let Some(sc) = &app.scenario {
+        scenario::draw(f, scenario_area, app, sc, theme);
+    }
     if app.lab_open {
         lab::draw(f, lab_area, app, theme);
     }
