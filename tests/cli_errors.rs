@@ -123,3 +123,36 @@ fn watch_rejects_bad_intervals_and_durations() {
     assert_usage_error(&["watch", "--duration=-1"], "--duration");
     assert_usage_error(&["watch", "--events", "maybe"], "maybe");
 }
+
+#[test]
+fn acting_without_the_capability_names_it() {
+    if !require_root("runs tcpscope as nobody against root's socket") {
+        return;
+    }
+    // A listener of root's on the host; nobody may see it but not abort it.
+    let listener =
+        socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    listener
+        .bind(
+            &"127.0.0.1:0"
+                .parse::<std::net::SocketAddr>()
+                .unwrap()
+                .into(),
+        )
+        .unwrap();
+    listener.listen(1).unwrap();
+    let port = listener
+        .local_addr()
+        .unwrap()
+        .as_socket()
+        .unwrap()
+        .port()
+        .to_string();
+    let out = tcpscope_as_nobody(&["kill", "--sport", &port, "--state", "listen", "--yes"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("CAP_NET_ADMIN"), "{stderr}");
+    // Untouched: still listening.
+    let still = common::list_json(&["--sport", &port, "--state", "listen"]);
+    assert_eq!(still.len(), 1);
+}
