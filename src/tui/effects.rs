@@ -190,7 +190,14 @@ fn lab_call(call: LabCall, lab: &mut Lab) -> EffectDone {
                 format!("read {} bytes", d.len())
             }
         }),
-        LabCall::Shutdown(id, how) => lab.shutdown(id, how).map(|()| format!("{how:?} shut down")),
+        LabCall::Shutdown(id, how) => lab.shutdown(id, how).map(|()| {
+            let name = match how {
+                std::net::Shutdown::Read => "SHUT_RD",
+                std::net::Shutdown::Write => "SHUT_WR",
+                std::net::Shutdown::Both => "SHUT_RDWR",
+            };
+            format!("lab #{id}: shutdown({name}) done")
+        }),
         LabCall::Close(id) => lab.close(id).map(|()| format!("lab #{id} closed")),
         LabCall::CloseLinger0(id) => lab
             .close_linger0(id)
