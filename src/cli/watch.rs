@@ -89,10 +89,15 @@ pub fn run(args: &WatchArgs) -> anyhow::Result<()> {
         if !args.filter.no_owners {
             owners.refresh(&sockets);
         }
-        // Events up to now, before the snapshot: the tracker lets newer events win.
-        // Every event up to the snapshot's start is committed by now.
+        // Changes made while the dump ran may show in it: apply every event up to its end
+        // first, once they are surely committed, or such a change shows twice (observed, then
+        // traced).
         if let Some(ev) = events.as_mut() {
-            ev.feed(&mut tracker, &mut netns, &mut batch, cutoff_now().max(ts))?;
+            let end = monotonic_ns();
+            while cutoff_now() < end {
+                std::thread::sleep(Duration::from_micros(200));
+            }
+            ev.feed(&mut tracker, &mut netns, &mut batch, end)?;
         }
         tracker.apply_snapshot(ts, &sockets, &|inode| owners.owners_of(inode).to_vec());
         tracker.expire(ts);

@@ -68,8 +68,16 @@ impl Observer {
         self.source
             .snapshot(&Query::states(StateSet::ALL, false), &mut self.sockets)?;
         if let Some(ev) = self.events.as_mut() {
+            // The dump may already show changes made while it ran, after `ts`: apply every
+            // event up to its end first (the tracker then lets those events win over it),
+            // once they are surely committed. Otherwise a change seen by the dump is
+            // reported twice: observed now, traced at the next poll.
+            let end = monotonic_ns();
+            while cutoff_now() < end {
+                std::thread::sleep(std::time::Duration::from_micros(200));
+            }
             self.batch.clear();
-            ev.drain(&mut self.batch, cutoff_now().max(ts))?;
+            ev.drain(&mut self.batch, end)?;
             let local = &mut self.local;
             self.tracker
                 .apply_events(&self.batch, &mut |pid| local.is_local(pid));

@@ -207,9 +207,13 @@ impl Tracker {
                 .get(id)
                 .is_some_and(|c| c.phase == Phase::Live && c.state == Step::State(wanted_state))
         });
+        // A candidate a process of this namespace vouched for first: a listen() or connect()
+        // of another namespace on the same address must not take this socket's place.
+        let free = |id: &ConnId| conns.get(id).is_some_and(|c| c.seen_gen != generation);
         let pos = list
             .iter()
-            .position(|id| conns.get(id).is_some_and(|c| c.seen_gen != generation))?;
+            .position(|id| free(id) && conns.get(id).is_some_and(|c| c.confirmed))
+            .or_else(|| list.iter().position(free))?;
         let id = list.remove(pos);
         if list.is_empty() {
             self.unresolved.remove(&(rec.local.ip(), remote));
@@ -495,6 +499,7 @@ impl Tracker {
                             && c.phase == Phase::Live
                             && c.state == Step::State(TcpState::Listen)
                             && c.local == rec.local
+                            && c.confirmed
                             && !listener_inodes.contains(&c.inode)
                     })
                     .map(|c| c.id);

@@ -24,6 +24,10 @@ use std::time::Duration;
 /// A snapshot with the owners of its sockets.
 struct Snapshot {
     ts_ns: u64,
+    /// When the dump ended: changes made while it ran may show in it, so it is applied only
+    /// once every event up to here has been (or a change would show twice, observed and then
+    /// traced).
+    end_ns: u64,
     sockets: Vec<SocketRecord>,
     owners: HashMap<u64, Vec<Owner>>,
     /// The states dumped (all, or the partial set between full dumps).
@@ -205,7 +209,7 @@ fn main_loop(
             }
             if waiting
                 .as_ref()
-                .is_some_and(|s| !traced || watermark >= s.ts_ns)
+                .is_some_and(|s| !traced || watermark >= s.end_ns)
                 && let Some(s) = waiting.take()
             {
                 app.on_partial_snapshot(s.ts_ns, &s.sockets, s.states, &|inode| {
@@ -299,6 +303,7 @@ fn collect(
             let _ = tx.send(Msg::Failed(format!("reading the socket table: {e}")));
             return;
         }
+        let end_ns = crate::sources::monotonic_ns();
         // Owners go once per socket: the tracker keeps them (a socket's inode, and so its
         // owner, does not change while it lives). Cloning 200k owner lists a second showed
         // as an eighth of the TUI's CPU.
@@ -324,6 +329,7 @@ fn collect(
         if tx
             .send(Msg::Snapshot(Snapshot {
                 ts_ns,
+                end_ns,
                 sockets,
                 owners: map,
                 states,
