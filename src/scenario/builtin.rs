@@ -3,10 +3,40 @@
 use super::format::{FormatError, Scenario, parse};
 
 /// (file name, text), in teaching order.
-pub const FILES: &[(&str, &str)] = &[(
-    "active-close-client.toml",
-    include_str!("../../assets/scenarios/active-close-client.toml"),
-)];
+pub const FILES: &[(&str, &str)] = &[
+    (
+        "active-close-client.toml",
+        include_str!("../../assets/scenarios/active-close-client.toml"),
+    ),
+    (
+        "server-restart-fails.toml",
+        include_str!("../../assets/scenarios/server-restart-fails.toml"),
+    ),
+    (
+        "server-restart-reuseaddr.toml",
+        include_str!("../../assets/scenarios/server-restart-reuseaddr.toml"),
+    ),
+    (
+        "port-held-by-listener.toml",
+        include_str!("../../assets/scenarios/port-held-by-listener.toml"),
+    ),
+    (
+        "reuseport-pair.toml",
+        include_str!("../../assets/scenarios/reuseport-pair.toml"),
+    ),
+    (
+        "rst-linger0.toml",
+        include_str!("../../assets/scenarios/rst-linger0.toml"),
+    ),
+    (
+        "close-unread-data.toml",
+        include_str!("../../assets/scenarios/close-unread-data.toml"),
+    ),
+    (
+        "write-after-peer-closed.toml",
+        include_str!("../../assets/scenarios/write-after-peer-closed.toml"),
+    ),
+];
 
 /// Every built-in scenario, parsed.
 pub fn all() -> Result<Vec<Scenario>, FormatError> {

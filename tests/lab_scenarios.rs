@@ -1,0 +1,223 @@
+//! The teardown lab's scenarios, played by the real binary: all of them pass (as root every
+//! transition of both ends is checked from kernel events), a wrong expectation fails with a
+//! diff, a malformed file names its line, and an unprivileged run says what it skips.
+
+#![allow(clippy::unwrap_used)] // Tests fail loudly by design.
+
+mod common;
+
+use common::{is_root, tcpscope};
+use serde_json::Value;
+use std::process::Command;
+
+const EXAMPLE: &str = include_str!("../assets/scenarios/active-close-client.toml");
+
+fn tcpscope_as_nobody(args: &[&str]) -> std::process::Output {
+    Command::new("setpriv")
+        .args([
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            "--inh-caps=-all",
+        ])
+        .arg(env!("CARGO_BIN_EXE_tcpscope"))
+        .args(args)
+        .output()
+        .expect("setpriv (util-linux)")
+}
+
+/// A scenario file of this test's, removed on drop.
+struct TempFile(std::path::PathBuf);
+
+impl TempFile {
+    fn new(tag: &str, text: &str) -> TempFile {
+        let path = std::env::temp_dir().join(format!("tcpscope-{tag}-{}.toml", std::process::id()));
+        std::fs::write(&path, text).unwrap();
+        TempFile(path)
+    }
+
+    fn path(&self) -> &str {
+        self.0.to_str().unwrap()
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+#[test]
+fn every_built_in_scenario_is_listed_and_every_file_is_built_in() {
+    let out = tcpscope(&["lab", "list"]);
+    assert!(out.status.success());
+    let listed = String::from_utf8_lossy(&out.stdout);
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/scenarios");
+    let mut files = 0;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let name = entry.unwrap().file_name().into_string().unwrap();
+        let stem = name.strip_suffix(".toml").unwrap();
+        assert!(
+            listed
+                .lines()
+                .any(|l| l.split_whitespace().next() == Some(stem)),
+            "{name} is not built in (src/scenario/builtin.rs):\n{listed}"
+        );
+        files += 1;
+    }
+    assert_eq!(listed.lines().count(), files);
+    assert!(
+        files >= 14,
+        "DESIGN.md's 14 scenarios at least, {files} found"
+    );
+}
+
+#[test]
+fn every_scenario_passes_with_both_ends_observed() {
+    if !common::require_root("plays every scenario in namespaces of its own") {
+        return;
+    }
+    let out = tcpscope(&["lab", "run", "--all", "--json"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let reports: Vec<Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let failed: Vec<&str> = reports
+        .iter()
+        .filter(|r| r["pass"] != true)
+        .map(|r| r["name"].as_str().unwrap())
+        .collect();
+    assert!(
+        failed.is_empty() && out.status.success(),
+        "failed: {failed:?}\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut total_ms = 0;
+    for r in &reports {
+        let name = r["name"].as_str().unwrap();
+        assert_eq!(r["mode"], "traced", "{name}");
+        assert!(r["skipped"].is_null(), "{name}");
+        total_ms += r["took_ms"].as_u64().unwrap();
+        // Both ends: at least two actors were seen changing state, and every step reports
+        // the expected and observed transitions of every actor known by then.
+        let mut seen_actors = std::collections::HashSet::new();
+        for step in r["steps"].as_array().unwrap() {
+            for (actor, a) in step["actors"].as_object().unwrap() {
+                let expected = a["expected"].as_array().unwrap();
+                let observed = a["observed"].as_array().unwrap();
+                assert_eq!(
+                    expected.len(),
+                    observed.len(),
+                    "{name} step {}: {actor}",
+                    step["step"]
+                );
+                for (e, o) in expected.iter().zip(observed) {
+                    assert!(
+                        o.as_str().unwrap().starts_with(e.as_str().unwrap()),
+                        "{name}: {e} vs {o}"
+                    );
+                }
+                if !observed.is_empty() {
+                    seen_actors.insert(actor.clone());
+                }
+            }
+        }
+        assert!(
+            seen_actors.len() >= 2,
+            "{name}: only {seen_actors:?} observed"
+        );
+    }
+    println!(
+        "lab run --all: {} scenarios in {:.1} s",
+        reports.len(),
+        total_ms as f64 / 1000.0
+    );
+}
+
+#[test]
+fn a_wrong_expectation_fails_with_a_clear_diff() {
+    // The client really enters TIME_WAIT in the last step; say CLOSE_WAIT instead.
+    let wrong = EXAMPLE.replace(
+        r#"expect = { client = ["TIME_WAIT"]"#,
+        r#"expect = { client = ["CLOSE_WAIT"]"#,
+    );
+    assert_ne!(wrong, EXAMPLE);
+    let file = TempFile::new("wrong", &wrong);
+    let out = tcpscope(&["lab", "run", "--file", file.path()]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.starts_with("FAIL active-close-client"), "{stdout}");
+    assert!(
+        stdout.contains("✗ client: expected [CLOSE_WAIT], observed [TIME_WAIT ("),
+        "{stdout}"
+    );
+    // The other steps still pass: only the wrong one is flagged.
+    assert_eq!(stdout.matches("  FAIL ").count(), 1, "{stdout}");
+
+    // And a wrong errno: the listen succeeds, the file says it fails.
+    let wrong = EXAMPLE.replacen(
+        "expect = { listener = [\"LISTEN\"] }",
+        "expect = { listener = [\"LISTEN\"] }\nerrno = { listener = \"EADDRINUSE\" }",
+        1,
+    );
+    let file = TempFile::new("errno", &wrong);
+    let out = tcpscope(&["lab", "run", "--file", file.path()]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("✗ listen listener 127.0.0.1:8080: expected EADDRINUSE, got success"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn a_malformed_file_gives_its_name_and_line() {
+    let bad = EXAMPLE.replace(r#"do = ["close client"]"#, r#"do = ["close klient"]"#);
+    let file = TempFile::new("malformed", &bad);
+    let out = tcpscope(&["lab", "run", "--file", file.path()]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    let line = EXAMPLE
+        .lines()
+        .position(|l| l.contains(r#"do = ["close client"]"#))
+        .unwrap();
+    // The error points at the step's [[step]] line, just above.
+    assert!(
+        stderr.starts_with(&format!("tcpscope: {}:{}: ", file.path(), line)),
+        "{stderr}"
+    );
+    assert!(stderr.contains("klient"), "{stderr}");
+    let out = tcpscope(&["lab", "run", "no-such-scenario"]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn unprivileged_runs_check_what_they_can_and_skip_the_rest() {
+    let run = |args: &[&str]| {
+        if is_root() {
+            tcpscope_as_nobody(args)
+        } else {
+            tcpscope(args)
+        }
+    };
+    let out = run(&["lab", "run", "active-close-client"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.starts_with("PASS active-close-client"), "{stdout}");
+    assert!(stdout.contains("(inferred,"), "{stdout}");
+    assert!(
+        stdout.contains("not checked: the full sequences"),
+        "{stdout}"
+    );
+    let out = run(&["lab", "run", "abort-foreign"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    assert!(stdout.starts_with("SKIP abort-foreign"), "{stdout}");
+    assert!(stdout.contains("needs root"), "{stdout}");
+}
