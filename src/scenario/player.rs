@@ -16,6 +16,9 @@ pub enum Home {
     Foreign(LabId),
     /// Named by `connect … as` but not accepted yet: it waits in the listener's queue.
     Queued,
+    /// No socket any more: a connect() that failed (the socket was closed). Its transitions
+    /// can still be told apart when its address was given (`from=`).
+    Failed,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -226,6 +229,22 @@ impl Player {
                         Ok(())
                     }
                     Err(e) => {
+                        // The failed socket's end of the 4-tuple is known when the scenario
+                        // chose it: its SYN_SENT → CLOSE can still be checked.
+                        if let Some(local) = from.map(|f| self.map(f)).filter(|f| f.port() != 0) {
+                            self.actors.insert(
+                                actor.clone(),
+                                Actor {
+                                    home: Home::Failed,
+                                    listener: false,
+                                    foreign: self.is_foreign(actor),
+                                    local: Some(local),
+                                    remote: Some(to_addr),
+                                    inode: 0,
+                                    fd: -1,
+                                },
+                            );
+                        }
                         result.errno = Some(e);
                         Ok(())
                     }
@@ -244,7 +263,9 @@ impl Player {
                         .accept(id)
                         .map(|new| (self.lab_made(new), Home::Lab(new)))
                         .map_err(errno_of),
-                    Home::Queued => return Err(format!("{listener} is not a listener")),
+                    Home::Queued | Home::Failed => {
+                        return Err(format!("{listener} is not a listener"));
+                    }
                 };
                 match made {
                     Ok((m, home)) => {
@@ -278,6 +299,9 @@ impl Player {
                         other => return Err(format!("unexpected answer {other:?}")),
                     },
                     Home::Queued => return Err(format!("{actor} is not accepted yet")),
+                    Home::Failed => {
+                        return Err(format!("{actor} has no socket (its connect failed)"));
+                    }
                 }
                 Ok(())
             }
@@ -357,6 +381,10 @@ impl Player {
                 }
                 run_tool("tc", &args)
             }
+            Command::Sleep { duration } => {
+                std::thread::sleep(*duration);
+                Ok(())
+            }
             Command::Mtu { bytes } => run_tool(
                 "ip",
                 &["link", "set", "dev", "lo", "mtu", &bytes.to_string()].map(String::from),
@@ -427,6 +455,7 @@ impl Player {
                 }
             }
             Home::Queued => return Err(format!("{actor} is not accepted yet")),
+            Home::Failed => return Err(format!("{actor} has no socket (its connect failed)")),
         }
         Ok(())
     }

@@ -3,6 +3,8 @@
 //! ```text
 //! listen ACTOR ADDR [backlog=N] [reuseaddr] [reuseport]
 //! connect ACTOR (LISTENER|ADDR) [as PEER] [from=ADDR] [reuseaddr] [reuseport]
+//!                              with from=, ACTOR names the socket even when connect() fails,
+//!                              so that its SYN_SENT → CLOSE is checked
 //! accept LISTENER as ACTOR
 //! send ACTOR (N|TEXT)          N bytes of "x", or the text
 //! read ACTOR
@@ -15,6 +17,9 @@
 //! sysctl NAME=VALUE            in the scenario's network namespace
 //! qdisc SPEC… | qdisc off      the root qdisc of lo (`tc qdisc replace dev lo root SPEC`)
 //! mtu BYTES                    the MTU of lo
+//! sleep SECONDS                wait (e.g. to show that a state outlives a timer); the step
+//!                              looks again after it, so a timewait socket that comes and goes
+//!                              within the sleep is not seen
 //! ```
 
 use std::net::{Shutdown, SocketAddr};
@@ -90,6 +95,10 @@ pub enum Command {
     Mtu {
         bytes: u32,
     },
+    /// A pause between calls.
+    Sleep {
+        duration: std::time::Duration,
+    },
 }
 
 impl Command {
@@ -99,7 +108,8 @@ impl Command {
             Command::Listen { .. }
             | Command::Sysctl { .. }
             | Command::Qdisc { .. }
-            | Command::Mtu { .. } => vec![],
+            | Command::Mtu { .. }
+            | Command::Sleep { .. } => vec![],
             Command::Connect { to, .. } => match to {
                 Target::Actor(a) => vec![a.as_str()],
                 Target::Addr(_) => vec![],
@@ -136,7 +146,10 @@ impl Command {
     /// The actor whose call this is (for errno and reads), if any.
     pub fn actor(&self) -> Option<&str> {
         match self {
-            Command::Sysctl { .. } | Command::Qdisc { .. } | Command::Mtu { .. } => None,
+            Command::Sysctl { .. }
+            | Command::Qdisc { .. }
+            | Command::Mtu { .. }
+            | Command::Sleep { .. } => None,
             Command::Listen { actor, .. }
             | Command::Connect { actor, .. }
             | Command::Accept { actor, .. }
@@ -325,6 +338,16 @@ pub fn parse(line: &str) -> Result<Command, String> {
         "mtu" => Command::Mtu {
             bytes: name(1)?.parse().map_err(|_| "mtu BYTES".to_string())?,
         },
+        "sleep" => {
+            let seconds = name(1)?
+                .parse::<f64>()
+                .ok()
+                .filter(|s| *s > 0.0 && *s <= 120.0 && words.len() == 2)
+                .ok_or("sleep SECONDS (more than 0, at most 120)")?;
+            Command::Sleep {
+                duration: std::time::Duration::from_secs_f64(seconds),
+            }
+        }
         _ => return Err(format!("unknown call {verb:?}")),
     };
     Ok(cmd)
@@ -360,5 +383,14 @@ mod tests {
         assert!(parse("listen l 8080 SO_EXCLUSIVEADDRUSE").is_err());
         assert!(parse("sysctl kernel.panic=1").is_err());
         assert!(parse("fly away").is_err());
+        assert_eq!(
+            parse("sleep 2.5").unwrap(),
+            Command::Sleep {
+                duration: std::time::Duration::from_millis(2500)
+            }
+        );
+        assert!(parse("sleep 0").is_err());
+        assert!(parse("sleep soon").is_err());
+        assert!(parse("sleep 1 2").is_err());
     }
 }
