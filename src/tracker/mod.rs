@@ -222,6 +222,13 @@ impl Tracker {
     }
 
     fn apply_event(&mut self, ev: &KernelEvent, is_local_pid: &mut dyn FnMut(i32) -> bool) {
+        // tcp_set_state() reports a state set again (an aborted listener: CLOSE, then CLOSE):
+        // nothing changed.
+        if let KernelEventKind::SetState { old, new } = ev.kind
+            && old == new
+        {
+            return;
+        }
         let known = self
             .by_skaddr
             .get(&ev.skaddr)
