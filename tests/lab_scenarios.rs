@@ -12,6 +12,16 @@ use std::process::Command;
 
 const EXAMPLE: &str = include_str!("../assets/scenarios/active-close-client.toml");
 
+/// One scenario run at a time: scenarios in different namespaces use the same addresses, and
+/// kernel events do not say which namespace they come from (see `scenario::check::by_actor`).
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 fn tcpscope_as_nobody(args: &[&str]) -> std::process::Output {
     Command::new("setpriv")
         .args([
@@ -74,6 +84,7 @@ fn every_built_in_scenario_is_listed_and_every_file_is_built_in() {
 
 #[test]
 fn every_scenario_passes_with_both_ends_observed() {
+    let _serial = serial();
     if !common::require_root("plays every scenario in namespaces of its own") {
         return;
     }
@@ -137,6 +148,7 @@ fn every_scenario_passes_with_both_ends_observed() {
 
 #[test]
 fn a_wrong_expectation_fails_with_a_clear_diff() {
+    let _serial = serial();
     // The client really enters TIME_WAIT in the last step; say CLOSE_WAIT instead.
     let wrong = EXAMPLE.replace(
         r#"expect = { client = ["TIME_WAIT"]"#,
@@ -195,6 +207,7 @@ fn a_malformed_file_gives_its_name_and_line() {
 
 #[test]
 fn unprivileged_runs_check_what_they_can_and_skip_the_rest() {
+    let _serial = serial();
     let run = |args: &[&str]| {
         if is_root() {
             tcpscope_as_nobody(args)

@@ -16,28 +16,58 @@ pub struct ActorCheck {
 }
 
 /// The states each actor entered, from the transitions of a step.
+///
+/// Kernel events do not say which network namespace they come from: another namespace with
+/// the same 4-tuple (two scenarios played at once) can slip a connection in when its event
+/// ran while one of ours was on the CPU. When several connections answer to one actor, the
+/// ones a snapshot of this namespace has shown are the actor's.
 pub fn by_actor(
     transitions: &[Transition],
     tracker: &Tracker,
     actors: &BTreeMap<String, Actor>,
 ) -> BTreeMap<String, Vec<(Step, Source)>> {
+    let owner_of = |t: &Transition| -> Option<(&String, bool)> {
+        // The connection as it is now: a client's first event has local port 0.
+        let conn = tracker.connection(t.conn);
+        let (local, remote, inode) =
+            conn.map_or((t.local, t.remote, 0), |c| (c.local, c.remote, c.inode));
+        let seen = conn.is_some_and(|c| c.last_seen.is_some());
+        actors
+            .iter()
+            .find(|(_, a)| {
+                if a.listener {
+                    (a.inode != 0 && inode == a.inode)
+                        || (inode == 0 && Some(local) == a.local && remote.port() == 0)
+                } else {
+                    Some(local) == a.local && Some(remote) == a.remote
+                }
+            })
+            .map(|(name, _)| (name, seen))
+    };
+    // Which actors have a connection this namespace's snapshots showed.
+    let mut seen_conns: BTreeMap<&String, std::collections::BTreeSet<u64>> = BTreeMap::new();
+    let mut all_conns: BTreeMap<&String, std::collections::BTreeSet<u64>> = BTreeMap::new();
+    for t in transitions {
+        if let Some((name, seen)) = owner_of(t) {
+            all_conns.entry(name).or_default().insert(t.conn);
+            if seen {
+                seen_conns.entry(name).or_default().insert(t.conn);
+            }
+        }
+    }
     let mut out: BTreeMap<String, Vec<(Step, Source)>> = BTreeMap::new();
     for t in transitions {
-        // The connection as it is now: a client's first event has local port 0.
-        let (local, remote, inode) = tracker
-            .connection(t.conn)
-            .map_or((t.local, t.remote, 0), |c| (c.local, c.remote, c.inode));
-        let owner = actors.iter().find(|(_, a)| {
-            if a.listener {
-                (a.inode != 0 && inode == a.inode)
-                    || (inode == 0 && Some(local) == a.local && remote.port() == 0)
-            } else {
-                Some(local) == a.local && Some(remote) == a.remote
-            }
-        });
-        if let Some((name, _)) = owner {
-            out.entry(name.clone()).or_default().push((t.to, t.source));
+        let Some((name, _)) = owner_of(t) else {
+            continue;
+        };
+        let several = all_conns.get(name).is_some_and(|c| c.len() > 1);
+        if several
+            && let Some(seen) = seen_conns.get(name)
+            && !seen.contains(&t.conn)
+        {
+            continue;
         }
+        out.entry(name.clone()).or_default().push((t.to, t.source));
     }
     out
 }
