@@ -25,6 +25,14 @@ pub const FILES: &[(&str, &str)] = &[
         include_str!("../../assets/scenarios/reuseport-pair.toml"),
     ),
     (
+        "half-close.toml",
+        include_str!("../../assets/scenarios/half-close.toml"),
+    ),
+    (
+        "simultaneous-close.toml",
+        include_str!("../../assets/scenarios/simultaneous-close.toml"),
+    ),
+    (
         "rst-linger0.toml",
         include_str!("../../assets/scenarios/rst-linger0.toml"),
     ),
@@ -35,6 +43,30 @@ pub const FILES: &[(&str, &str)] = &[
     (
         "write-after-peer-closed.toml",
         include_str!("../../assets/scenarios/write-after-peer-closed.toml"),
+    ),
+    (
+        "close-wait-leak.toml",
+        include_str!("../../assets/scenarios/close-wait-leak.toml"),
+    ),
+    (
+        "fin-wait2-timeout.toml",
+        include_str!("../../assets/scenarios/fin-wait2-timeout.toml"),
+    ),
+    (
+        "accept-queue-overflow.toml",
+        include_str!("../../assets/scenarios/accept-queue-overflow.toml"),
+    ),
+    (
+        "abort-foreign.toml",
+        include_str!("../../assets/scenarios/abort-foreign.toml"),
+    ),
+    (
+        "shutdown-foreign.toml",
+        include_str!("../../assets/scenarios/shutdown-foreign.toml"),
+    ),
+    (
+        "time-wait-expiry.toml",
+        include_str!("../../assets/scenarios/time-wait-expiry.toml"),
     ),
 ];
 

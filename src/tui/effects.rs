@@ -62,6 +62,14 @@ impl Session {
         let mut lines = Vec::new();
         let mut ok = true;
         for (cmd, line) in step.commands.iter().zip(&step.source_lines) {
+            // The view must not freeze: here the user paces the steps, so a wait is theirs.
+            if let crate::scenario::script::Command::Sleep { duration } = cmd {
+                lines.push(format!(
+                    "{line} → wait {:.0} s before pressing n (the timers run meanwhile)",
+                    duration.as_secs_f64()
+                ));
+                continue;
+            }
             match self.player.play(cmd, line) {
                 Ok(r) => {
                     let want = r.actor.as_ref().and_then(|a| step.errno.get(a));
