@@ -218,8 +218,9 @@ fn filters_by_state_sport_dport_and_pid() {
     let p = port.to_string();
     let cp = client.local_addr().unwrap().port().to_string();
     for source in SOURCES {
+        // IPv4 only: another test's [::1] socket may have the same port number.
         let s = |extra: &[&str]| {
-            let mut args = vec!["--source", source, "--port", &p];
+            let mut args = vec!["--source", source, "--port", &p, "-4"];
             args.extend_from_slice(extra);
             with_file(list_json(&args))
         };
