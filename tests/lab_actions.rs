@@ -668,8 +668,7 @@ fn shutdown_of_a_listener_read_stops_it_listening_write_does_nothing() {
 }
 
 /// recv() also returns 0 after this end's own shutdown(SHUT_RD), and after a reset already
-/// reported: the log must not say the peer sent a FIN then. Remove `ignore` once the fix
-/// proposed with this test is in.
+/// reported: the log must not say the peer sent a FIN then.
 #[test]
 fn a_read_of_zero_says_why_not_always_fin() {
     scenario("eof-log", |env| {
@@ -1304,9 +1303,8 @@ fn a_full_accept_queue_drops_syns_and_connect_gives_up() {
     });
 }
 
-/// The lab names this failure `E0`, "see errno(3)": socket2's connect_timeout() returns an
-/// io::Error of kind TimedOut without an OS error code, and `Errno::of` takes code 0. See the
-/// fix proposed with this test; remove `ignore` once it is in.
+/// socket2's connect_timeout() gives up with an io::Error of kind TimedOut and no OS error
+/// code: the lab must still name it ETIMEDOUT, not `E0`.
 #[test]
 fn a_connect_timeout_is_named_etimedout() {
     scenario("timedout", |env| {

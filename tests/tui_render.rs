@@ -417,3 +417,22 @@ fn lab_pane_shows_its_sockets_their_states_and_the_calls() {
     assert!(screen.contains("EPIPE"), "{screen}");
     insta::assert_snapshot!("lab_pane", screen);
 }
+
+#[test]
+fn actions_in_the_transitions_log_act_on_the_transition_s_connection() {
+    use tcpscope::app::{Overlay, Pane};
+    let mut app = app(Mode::Traced);
+    // The connections pane points at the CLOSE_WAIT; the log at the client's FIN_WAIT2.
+    select_local(&mut app, "10.0.0.1:8080", "10.0.0.9:50006");
+    app.pane = Pane::Log;
+    app.log_sel = app
+        .log
+        .iter()
+        .position(|t| t.local.port() == 41000)
+        .unwrap();
+    app.apply(Action::OpenActions);
+    let Overlay::Menu(menu) = &app.overlay else {
+        panic!("no menu: {:?}", app.overlay);
+    };
+    assert!(menu.title.contains("10.0.0.1:41000"), "{}", menu.title);
+}

@@ -19,10 +19,23 @@ pub enum DestroyError {
     Gone,
     #[error("the kernel cannot destroy sockets (CONFIG_INET_DIAG_DESTROY is off)")]
     Unsupported,
-    #[error("errno {0}")]
+    #[error("{}", super::errno::name(*.0))]
     Other(i32),
     #[error("netlink: {0}")]
     Io(String),
+}
+
+impl DestroyError {
+    /// The errno behind it, by name (`EPERM`), for scenarios that expect one.
+    pub fn errno_name(&self) -> String {
+        match self {
+            DestroyError::Permission => "EPERM".into(),
+            DestroyError::Gone => "ENOENT".into(),
+            DestroyError::Unsupported => "EOPNOTSUPP".into(),
+            DestroyError::Other(e) => super::errno::name(*e),
+            DestroyError::Io(text) => text.clone(),
+        }
+    }
 }
 
 pub fn destroy(rec: &SocketRecord, seq: u32) -> Result<(), DestroyError> {

@@ -69,16 +69,17 @@ pub fn meaning(call: Call, code: i32) -> &'static str {
         (Listen, 98) => {
             "another socket listens on this address and port (bind succeeded because both set SO_REUSEADDR, but only one may listen unless both use SO_REUSEPORT with the same uid)"
         }
-        (Connect, 98) => "no free local port for this destination (or the chosen one is taken)",
-        (Bind | Connect, 99) => {
-            "the address is not one of this host's (in this network namespace), or no ephemeral port is left for this destination"
+        (Connect, 98) => "the local address chosen with bind() is taken for this destination",
+        (Bind, 99) => "the address is not one of this host's (in this network namespace)",
+        (Connect, 99) => {
+            "no local port is left for this destination (every ephemeral port's 4-tuple is in use, TIME_WAITs included), or the source address is not this host's"
         }
         (Bind, 13) => {
             "ports below 1024 need root or CAP_NET_BIND_SERVICE (see net.ipv4.ip_unprivileged_port_start)"
         }
         (Bind, 22) => "the socket is already bound, or the address is malformed",
         (Listen, 22) => {
-            "the socket is connected or shut down; only a bound, unconnected socket can listen"
+            "the socket is connected or connecting; only an unconnected socket can listen"
         }
         (Connect, 111) => "nobody listens there: the peer answered our SYN with a RST",
         (Connect, 110) => {
@@ -88,8 +89,9 @@ pub fn meaning(call: Call, code: i32) -> &'static str {
         (Connect, 114 | 115) => "a connect() is already under way",
         (Connect, 101 | 113) => "no route to that address",
         (Accept, 11) => "the accept queue is empty: no connection has completed its handshake",
-        (Accept, 22) => "the socket is not listening (never was, or shut down)",
-        (Accept, 103) => "the socket stopped listening (it was aborted)",
+        (Accept, 22) => {
+            "the socket is not listening (never was, shut down for reading, or aborted with SOCK_DESTROY)"
+        }
         (Send, 32) => {
             "this end can no longer send: it shut down writing, or the peer reset the connection (its first answer to data after it closed is a RST)"
         }
@@ -97,8 +99,9 @@ pub fn meaning(call: Call, code: i32) -> &'static str {
             "the peer reset the connection (RST): it closed with unread data, with SO_LINGER 0, or had already closed"
         }
         (Send | Recv, 103) => "the connection was aborted locally (SOCK_DESTROY, e.g. `ss -K`)",
-        (Send | Recv | Shutdown, 107) => {
-            "the socket is not connected (a listener, never connected, or already reset)"
+        (Send | Recv, 107) => "the socket is not connected (a listener, or never connected)",
+        (Shutdown, 107) => {
+            "the socket is not connected (never connected, or already closed by a reset)"
         }
         (Send, 11) => "the send buffer is full: the peer is not reading",
         (Recv, 11) => "nothing to read yet",
@@ -123,6 +126,9 @@ mod tests {
         assert_eq!(name(32), "EPIPE");
         assert_eq!(name(4095), "E4095");
         assert!(meaning(Call::Connect, 111).contains("RST"));
+        // What tests/foreign_sockets.rs and tests/lab_actions.rs show.
+        assert!(meaning(Call::Accept, 22).contains("aborted"));
+        assert!(meaning(Call::Send, 32).contains("RST"));
         assert_eq!(meaning(Call::Bind, 4095), "see errno(3)");
     }
 }

@@ -35,6 +35,19 @@ pub enum ForeignShutdownError {
 }
 
 impl ForeignShutdownError {
+    /// The errno behind it, by name (`EPERM`), for scenarios that expect one.
+    pub fn errno_name(&self) -> String {
+        match self {
+            Self::Permission => "EPERM".into(),
+            Self::ProcessGone => "ESRCH".into(),
+            Self::FdGone => "EBADF".into(),
+            Self::Changed => "ENOTSOCK".into(),
+            Self::NotConnected => "ENOTCONN".into(),
+            Self::Unsupported => "ENOSYS".into(),
+            Self::Other(e) => super::errno::name(e.raw_os_error()),
+        }
+    }
+
     fn from_open(e: Errno) -> Self {
         match e {
             Errno::SRCH => Self::ProcessGone,

@@ -60,6 +60,27 @@ fn abort_lines(t: &Foreign) -> Vec<String> {
             );
             lines.push("The peer: nothing is sent (it closed already).".into());
         }
+        TcpState::SynSent => {
+            lines.push("This end: the connection attempt ends (CLOSE); its owner's connect() fails with ECONNABORTED.".into());
+            lines.push("The peer: nothing is sent (no connection exists yet).".into());
+        }
+        TcpState::LastAck | TcpState::Closing => {
+            lines.push("This end: gone at once, with no TIME_WAIT. Its FIN is out already; nothing more is sent.".into());
+            lines.push(format!(
+                "The peer {}: nothing more is sent to it; its end finishes on its own timers (TIME_WAIT, or a FIN_WAIT2 timeout if our FIN never arrived).",
+                t.remote
+            ));
+        }
+        TcpState::FinWait2 if t.inode == 0 => {
+            lines.push(
+                "This end: an orphan (its owner closed it); the entry is removed, nothing is sent."
+                    .into(),
+            );
+            lines.push(format!(
+                "The peer {}: its CLOSE_WAIT is untouched; when it closes, its FIN meets a RST.",
+                t.remote
+            ));
+        }
         TcpState::CloseWait => {
             lines.push("This end: gone at once, no FIN, no TIME_WAIT; its owner's recv() still returns 0, its next send() fails with ECONNABORTED, then EPIPE.".into());
             lines.push(format!(

@@ -96,7 +96,7 @@ pub fn lab_items(
         ));
         items.push(item(
             'x',
-            "close()  stop listening, free the port",
+            "close()  stop listening (the port is free once no connection of it remains)",
             Op::LabClose(id),
         ));
         items.push(item(
@@ -169,7 +169,11 @@ pub fn foreign_items(target: &Foreign) -> Vec<MenuItem> {
     {
         items.push(item(
             'G',
-            "graceful shutdown  shutdown(SHUT_RDWR) on the owner's behalf (FIN)…",
+            if target.state == TcpState::Listen {
+                "graceful shutdown  shutdown(SHUT_RDWR) on the owner's behalf: stops listening…"
+            } else {
+                "graceful shutdown  shutdown(SHUT_RDWR) on the owner's behalf (FIN)…"
+            },
             Op::GracefulShutdown(target.clone()),
         ));
     }

@@ -288,13 +288,23 @@ impl App {
         self.tracker.expire(ts_ns);
         // A lab socket not yet on screen may have just got its inode (an accepted socket has
         // none until accept()): rebuild so that it shows as the lab's.
-        if self
-            .lab
-            .sockets
-            .iter()
-            .any(|e| e.open && e.inode != 0 && !self.rows.iter().any(|r| r.lab == Some(e.id)))
-        {
-            self.dirty = true;
+        if self.lab.sockets.iter().any(|e| e.open) {
+            let marked: std::collections::HashSet<u64> = self
+                .rows
+                .iter()
+                .filter(|r| r.lab.is_some())
+                .map(|r| r.inode)
+                .collect();
+            let unmarked: std::collections::HashSet<u64> = self
+                .lab
+                .sockets
+                .iter()
+                .filter(|e| e.open && e.inode != 0 && !marked.contains(&e.inode))
+                .map(|e| e.inode)
+                .collect();
+            if !unmarked.is_empty() && sockets.iter().any(|s| unmarked.contains(&s.inode)) {
+                self.dirty = true;
+            }
         }
         self.snapshot_ns = ts_ns;
         self.now_ns = self.now_ns.max(ts_ns);
@@ -419,6 +429,18 @@ impl App {
 
     pub fn selected_row(&self) -> Option<&Row> {
         self.visible.get(self.row_sel).map(|&i| &self.rows[i])
+    }
+
+    /// The connection the focused pane points at: the selected row, or in the transitions
+    /// log the selected transition's connection.
+    pub fn focused_row(&self) -> Option<&Row> {
+        match self.pane {
+            Pane::Log => {
+                let id = self.log.get(self.log_sel)?.conn;
+                self.rows.iter().find(|r| r.id == id)
+            }
+            _ => self.selected_row(),
+        }
     }
 
     fn clamp(&mut self) {
@@ -589,7 +611,6 @@ impl App {
             return;
         };
         match action {
-            Action::ScenarioNext if sc.blocked.is_some() => {}
             Action::ScenarioNext if sc.finished() => {
                 self.status = Some(("the scenario is over: r plays it again".into(), true));
             }
@@ -626,7 +647,7 @@ impl App {
                 .get(self.lab_sel)
                 .and_then(|e| e.local)
                 .map(menu::unspecified),
-            _ => self.selected_row().map(|r| menu::unspecified(r.local)),
+            _ => self.focused_row().map(|r| menu::unspecified(r.local)),
         }
     }
 
@@ -675,7 +696,7 @@ impl App {
                 }
             }
             Pane::Connections | Pane::Log => {
-                let Some(r) = self.selected_row() else {
+                let Some(r) = self.focused_row() else {
                     self.status = Some(("no socket selected".into(), false));
                     return;
                 };

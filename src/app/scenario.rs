@@ -38,8 +38,6 @@ pub struct ScenarioView {
     pub actors: Vec<ActorView>,
     /// The actor whose path the diagram shows.
     pub diagram_actor: usize,
-    /// Why it cannot be played here, if so.
-    pub blocked: Option<String>,
 }
 
 impl ScenarioView {
@@ -66,7 +64,6 @@ impl ScenarioView {
             results: Vec::new(),
             actors: Vec::new(),
             diagram_actor: 0,
-            blocked: None,
         }
     }
 
@@ -80,16 +77,15 @@ impl ScenarioView {
         actor: &ActorView,
         tracker: &'t Tracker,
     ) -> Option<&'t Connection> {
+        let ident = crate::scenario::check::Ident {
+            listener: actor.listener,
+            local: actor.local,
+            remote: actor.remote,
+            inode: actor.inode,
+        };
         tracker
             .connections()
-            .filter(|c| {
-                if actor.listener {
-                    (actor.inode != 0 && c.inode == actor.inode)
-                        || (Some(c.local) == actor.local && c.remote.port() == 0)
-                } else {
-                    Some(c.local) == actor.local && Some(c.remote) == actor.remote
-                }
-            })
+            .filter(|c| ident.owns(c.local, c.remote, c.inode))
             .max_by_key(|c| c.id)
     }
 
@@ -112,5 +108,65 @@ impl ScenarioView {
 
     pub fn path_set(path: &[Step]) -> HashSet<Step> {
         path.iter().copied().collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Family, SocketRecord, TcpState};
+    use crate::tracker::{Mode, TrackerConfig};
+
+    fn listener(inode: u64) -> SocketRecord {
+        SocketRecord {
+            family: Family::Inet,
+            state: TcpState::Listen,
+            local: "127.0.0.1:8080".parse().unwrap(),
+            remote: "0.0.0.0:0".parse().unwrap(),
+            recv_q: 0,
+            send_q: 128,
+            timer: None,
+            uid: 0,
+            inode,
+            cookie: inode,
+            tcp_info: None,
+        }
+    }
+
+    fn actor(inode: u64) -> ActorView {
+        ActorView {
+            name: format!("l{inode}"),
+            listener: true,
+            local: Some("127.0.0.1:8080".parse().unwrap()),
+            remote: None,
+            inode,
+        }
+    }
+
+    #[test]
+    fn a_closed_listener_stays_itself_after_another_takes_its_address() {
+        let mut t = Tracker::new(TrackerConfig {
+            mode: Mode::Inferred,
+            ghost_ns: 600_000_000_000,
+            ..TrackerConfig::default()
+        });
+        let none = |_| Vec::new();
+        t.apply_snapshot(1_000_000_000, &[listener(10)], &none);
+        t.apply_snapshot(2_000_000_000, &[], &none);
+        t.apply_snapshot(3_000_000_000, &[listener(11)], &none);
+        let view = ScenarioView {
+            name: String::new(),
+            title: String::new(),
+            summary: String::new(),
+            steps: Vec::new(),
+            played: 0,
+            results: Vec::new(),
+            actors: Vec::new(),
+            diagram_actor: 0,
+        };
+        let (_, old) = view.path(&actor(10), &t);
+        let (_, new) = view.path(&actor(11), &t);
+        assert_eq!(old, Some(Step::Gone));
+        assert_eq!(new, Some(Step::State(TcpState::Listen)));
     }
 }

@@ -6,7 +6,7 @@ use crate::actions::destroy::{DestroyError, destroy};
 use crate::output::Row;
 use std::io::Write;
 
-pub const WHAT_HAPPENS: &str = "Each is aborted: its peer gets a RST (ECONNRESET) and both ends are gone at once, no TIME_WAIT. Its owner gets ECONNABORTED on its next call (a waiting recv() wakes with it; in CLOSE_WAIT recv() still returns 0 and send() gets it), then EPIPE from send() and 0 from recv(). A LISTEN socket stops accepting: the owner's accept() fails with EINVAL, connections waiting in its accept queue are reset; its port stays bound until its owner closes the fd (unless it was bound to port 0). A TIME_WAIT entry is removed and its port is free.";
+pub const WHAT_HAPPENS: &str = "Each is aborted: its peer gets a RST (ECONNRESET) and both ends are gone at once, no TIME_WAIT. Its owner gets ECONNABORTED on its next call (a waiting recv() wakes with it; in CLOSE_WAIT recv() still returns 0 and send() gets it), then EPIPE from send() and 0 from recv(). A LISTEN socket stops accepting: the owner's accept() fails with EINVAL, connections waiting in its accept queue are reset; its port stays bound until its owner closes the fd (unless it was bound to port 0). A TIME_WAIT entry is removed and its port is free. SYN_SENT, LAST_ACK and CLOSING ends, and orphaned FIN_WAIT2 entries, send nothing (no connection yet, or their FIN is out already): they are just removed.";
 
 /// Exit code: 0 all aborted, 1 some failed or the user said no, 2 bad input.
 pub fn run(args: &KillArgs) -> anyhow::Result<i32> {

@@ -6,6 +6,34 @@ use crate::tracker::{Source, Step, Tracker, Transition};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
+/// Who an actor's socket is, as far as the tracker can tell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ident {
+    pub listener: bool,
+    pub local: Option<std::net::SocketAddr>,
+    pub remote: Option<std::net::SocketAddr>,
+    pub inode: u64,
+}
+
+impl Ident {
+    /// Whether the connection with these ends and inode is this actor's. A listener is known
+    /// by its inode (another listener may take its address later); by its address only while
+    /// the connection's inode is not known yet.
+    pub fn owns(
+        &self,
+        local: std::net::SocketAddr,
+        remote: std::net::SocketAddr,
+        inode: u64,
+    ) -> bool {
+        if self.listener {
+            (self.inode != 0 && inode == self.inode)
+                || (inode == 0 && Some(local) == self.local && remote.port() == 0)
+        } else {
+            Some(local) == self.local && Some(remote) == self.remote
+        }
+    }
+}
+
 /// One actor in one step.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct ActorCheck {
@@ -34,14 +62,7 @@ pub fn by_actor(
         let seen = conn.is_some_and(|c| c.last_seen.is_some());
         actors
             .iter()
-            .find(|(_, a)| {
-                if a.listener {
-                    (a.inode != 0 && inode == a.inode)
-                        || (inode == 0 && Some(local) == a.local && remote.port() == 0)
-                } else {
-                    Some(local) == a.local && Some(remote) == a.remote
-                }
-            })
+            .find(|(_, a)| a.ident().owns(local, remote, inode))
             .map(|(name, _)| (name, seen))
     };
     // Which actors have a connection this namespace's snapshots showed.
@@ -129,6 +150,13 @@ pub fn check(
         }
         out.insert(actor.clone(), check);
     }
+    problems.extend(check_calls(step, calls));
+    (out, problems)
+}
+
+/// The calls' errnos and reads against the step's `errno` and `reads`.
+pub fn check_calls(step: &ScenarioStep, calls: &[CallResult]) -> Vec<String> {
+    let mut problems = Vec::new();
     for call in calls {
         let Some(actor) = &call.actor else { continue };
         let want = step.errno.get(actor);
@@ -151,7 +179,7 @@ pub fn check(
             ));
         }
     }
-    (out, problems)
+    problems
 }
 
 pub fn read_name(r: Read) -> String {

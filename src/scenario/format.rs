@@ -144,6 +144,9 @@ pub fn parse(file: &str, text: &str) -> Result<Scenario, FormatError> {
             }
             commands.push(cmd);
         }
+        if commands.len() > 1 && commands.iter().any(|c| matches!(c, Command::Sleep { .. })) {
+            return Err(err(line, "a sleep is a step of its own".into()));
+        }
         let mut expect = BTreeMap::new();
         for (actor, states) in raw_step.expect {
             if !actors.contains(&actor) {

@@ -32,6 +32,17 @@ pub struct Actor {
     pub fd: i32,
 }
 
+impl Actor {
+    pub fn ident(&self) -> super::check::Ident {
+        super::check::Ident {
+            listener: self.listener,
+            local: self.local,
+            remote: self.remote,
+            inode: self.inode,
+        }
+    }
+}
+
 /// What one call gave.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CallResult {
@@ -61,11 +72,6 @@ impl Player {
             actors: BTreeMap::new(),
             remap: remap_ports.then(HashMap::new),
         }
-    }
-
-    /// The lab's call log so far (this process's calls).
-    pub fn lab(&self) -> &Lab {
-        &self.lab
     }
 
     pub fn foreign_pid(&self) -> Option<i32> {
@@ -343,7 +349,7 @@ impl Player {
                 match rec {
                     Some(rec) => {
                         if let Err(e) = crate::actions::destroy::destroy(&rec, 1) {
-                            result.errno = Some(e.to_string());
+                            result.errno = Some(e.errno_name());
                         }
                     }
                     None => result.errno = Some("ENOENT".into()),
@@ -362,7 +368,7 @@ impl Player {
                     a.inode,
                     Shutdown::Both,
                 ) {
-                    result.errno = Some(e.to_string());
+                    result.errno = Some(e.errno_name());
                 }
                 Ok(())
             }

@@ -22,9 +22,6 @@ pub fn draw(f: &mut Frame<'_>, area: Rect, app: &App, sc: &ScenarioView, theme: 
         sc.steps.len()
     );
     let mut lines: Vec<Line<'_>> = Vec::new();
-    if let Some(why) = &sc.blocked {
-        lines.push(Line::styled(why.clone(), theme.warn()));
-    }
     match sc
         .played
         .checked_sub(1)

@@ -162,14 +162,14 @@ impl Lab {
             Call::Bind,
             socket.bind(&spec.addr.into()).map(|()| "= 0".to_string()),
         )
-        .inspect_err(|_| self.close_failed(id, socket_ref(&socket)))?;
+        .inspect_err(|_| self.close_failed(id, socket.as_raw_fd()))?;
         self.record(
             id,
             format!("listen({fd}, {})", spec.backlog),
             Call::Listen,
             socket.listen(spec.backlog).map(|()| "= 0".to_string()),
         )
-        .inspect_err(|_| self.close_failed(id, socket_ref(&socket)))?;
+        .inspect_err(|_| self.close_failed(id, socket.as_raw_fd()))?;
         self.nonblocking(id, &socket)?;
         let local = socket.local_addr().ok().and_then(|a| a.as_socket());
         self.push(id, Role::Listener, socket, local, None, spec);
@@ -188,7 +188,7 @@ impl Lab {
                 Call::Bind,
                 socket.bind(&from.into()).map(|()| "= 0".to_string()),
             )
-            .inspect_err(|_| self.close_failed(id, socket_ref(&socket)))?;
+            .inspect_err(|_| self.close_failed(id, socket.as_raw_fd()))?;
         }
         self.record(
             id,
@@ -198,7 +198,7 @@ impl Lab {
                 .connect_timeout(&spec.to.into(), CONNECT_TIMEOUT)
                 .map(|()| "= 0".to_string()),
         )
-        .inspect_err(|_| self.close_failed(id, socket_ref(&socket)))?;
+        .inspect_err(|_| self.close_failed(id, socket.as_raw_fd()))?;
         self.nonblocking(id, &socket)?;
         let local = socket.local_addr().ok().and_then(|a| a.as_socket());
         let opts = ListenSpec {
@@ -525,10 +525,6 @@ impl Drop for Lab {
     fn drop(&mut self) {
         self.close_all();
     }
-}
-
-fn socket_ref(s: &Socket) -> i32 {
-    s.as_raw_fd()
 }
 
 /// Data as a short quoted string for the log.
