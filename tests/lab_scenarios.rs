@@ -234,3 +234,121 @@ fn unprivileged_runs_check_what_they_can_and_skip_the_rest() {
     assert!(stdout.starts_with("SKIP abort-foreign"), "{stdout}");
     assert!(stdout.contains("needs root"), "{stdout}");
 }
+
+#[test]
+fn an_interrupted_run_deletes_its_namespace_and_says_so() {
+    let _serial = serial();
+    if !common::require_root("interrupts a scenario played in a namespace of its own") {
+        return;
+    }
+    /// The run this test started, killed, and its namespace deleted, should the test fail.
+    struct Started {
+        child: std::process::Child,
+        netns: String,
+    }
+    impl Drop for Started {
+        fn drop(&mut self) {
+            if self.child.try_wait().ok().flatten().is_none() {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+            }
+            let _ = Command::new("ip")
+                .args(["netns", "del", &self.netns])
+                .output();
+        }
+    }
+    // Its last step waits 65 s for TIME_WAIT to expire: it is still running when stopped.
+    let child = Command::new(env!("CARGO_BIN_EXE_tcpscope"))
+        .args(["lab", "run", "time-wait-expiry"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let mut run = Started {
+        child,
+        netns: format!("tcpscope-lab-{pid}-time-wait-expiry"),
+    };
+    let path = std::path::PathBuf::from("/run/netns").join(&run.netns);
+    assert!(
+        common::wait_until(std::time::Duration::from_secs(20), || path.exists()),
+        "{} never appeared",
+        run.netns
+    );
+    rustix::process::kill_process(
+        rustix::process::Pid::from_raw(i32::try_from(pid).unwrap()).unwrap(),
+        rustix::process::Signal::TERM,
+    )
+    .unwrap();
+    let mut status = None;
+    let exited = common::wait_until(std::time::Duration::from_secs(10), || {
+        status = run.child.try_wait().unwrap();
+        status.is_some()
+    });
+    assert!(exited, "lab run still runs 10 s after SIGTERM");
+    let mut stdout = String::new();
+    let mut stderr = String::new();
+    use std::io::Read;
+    run.child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut stdout)
+        .unwrap();
+    run.child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    assert_eq!(status.unwrap().code(), Some(130), "{stdout}\n{stderr}");
+    assert!(!path.exists(), "{} was left", run.netns);
+    assert!(stdout.starts_with("FAIL time-wait-expiry"), "{stdout}");
+    assert!(
+        stdout.contains("✗ not played to its end: interrupted"),
+        "{stdout}"
+    );
+    assert!(
+        stdout
+            .ends_with("1 scenario(s): 0 passed, 1 failed, 0 skipped; interrupted, 0 not played\n"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn a_run_deletes_the_namespace_a_dead_run_left() {
+    let _serial = serial();
+    if !common::require_root("makes a stale lab namespace") {
+        return;
+    }
+    // The largest pid there can be (pid_max is at most 2^22): not a running process.
+    let pid = 4_194_303;
+    assert!(
+        !std::path::Path::new(&format!("/proc/{pid}")).exists(),
+        "pid {pid} runs: the test needs a pid that does not"
+    );
+    /// The stale namespace, deleted should the test fail.
+    struct Stale(String);
+    impl Drop for Stale {
+        fn drop(&mut self) {
+            let _ = Command::new("ip").args(["netns", "del", &self.0]).output();
+        }
+    }
+    let stale = Stale(format!("tcpscope-lab-{pid}-x"));
+    let added = Command::new("ip")
+        .args(["netns", "add", &stale.0])
+        .output()
+        .unwrap();
+    assert!(
+        added.status.success(),
+        "{}",
+        String::from_utf8_lossy(&added.stderr)
+    );
+    let path = std::path::PathBuf::from("/run/netns").join(&stale.0);
+    assert!(path.exists());
+    let out = tcpscope(&["lab", "run", "active-close-client"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert!(!path.exists(), "{} was left\n{stderr}", stale.0);
+}

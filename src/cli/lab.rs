@@ -4,8 +4,15 @@
 use super::args::{LabAction, LabArgs, LabRunArgs};
 use crate::scenario::builtin;
 use crate::scenario::format::{Scenario, parse};
-use crate::scenario::run::{ScenarioReport, run as play};
+use crate::scenario::run::{ScenarioReport, remove_stale_namespaces, run as play};
+use anyhow::Context;
 use std::io::Write;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// The exit code of a `lab run` stopped by SIGINT or SIGTERM (the shell's 128 + SIGINT, for
+/// either: the run was interrupted, whichever way).
+pub const EXIT_INTERRUPTED: i32 = 130;
 
 pub fn run(args: &LabArgs) -> anyhow::Result<i32> {
     match &args.action {
@@ -35,6 +42,9 @@ pub fn run(args: &LabArgs) -> anyhow::Result<i32> {
                     scenario.name
                 );
                 return Ok(super::EXIT_USAGE);
+            }
+            if rustix::process::geteuid().is_root() {
+                clean_up_stale_namespaces();
             }
             crate::tui::run_lab(scenario).map(|()| 0)
         }
@@ -71,7 +81,19 @@ fn run_scenarios(args: &LabRunArgs) -> anyhow::Result<i32> {
             }
         }
     }
-    let mut events = if rustix::process::geteuid().is_root() {
+    // The first SIGINT or SIGTERM stops the run after the current step, so that its
+    // namespace is deleted and what was played is printed; a second one ends it at once.
+    let stop = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register_conditional_shutdown(signal, EXIT_INTERRUPTED, stop.clone())
+            .context("installing signal handlers")?;
+        signal_hook::flag::register(signal, stop.clone()).context("installing signal handlers")?;
+    }
+    let root = rustix::process::geteuid().is_root();
+    if root {
+        clean_up_stale_namespaces();
+    }
+    let mut events = if root {
         match crate::sources::trace::TraceSource::open() {
             Ok(t) => Some(t),
             Err(e) => {
@@ -85,11 +107,18 @@ fn run_scenarios(args: &LabRunArgs) -> anyhow::Result<i32> {
         None
     };
     let mut out = std::io::stdout().lock();
-    let mut failed = 0;
+    let (mut passed, mut failed, mut skipped) = (0, 0, 0);
+    let mut played = 0;
     for s in &chosen {
-        let report = play(s, &mut events);
-        if !report.pass {
-            failed += 1;
+        if stop.load(Ordering::Relaxed) {
+            break;
+        }
+        let report = play(s, &mut events, &stop);
+        played += 1;
+        match verdict(&report) {
+            Verdict::Pass => passed += 1,
+            Verdict::Skip => skipped += 1,
+            Verdict::Fail => failed += 1,
         }
         if args.json {
             writeln!(out, "{}", serde_json::to_string(&report)?)?;
@@ -98,31 +127,78 @@ fn run_scenarios(args: &LabRunArgs) -> anyhow::Result<i32> {
         }
         out.flush()?;
     }
+    let interrupted = stop.load(Ordering::Relaxed);
+    let not_played = chosen.len() - played;
     if !args.json {
-        writeln!(
+        write!(
             out,
-            "{} scenario(s): {} passed, {} failed",
-            chosen.len(),
-            chosen.len() - failed,
-            failed
+            "{} scenario(s): {passed} passed, {failed} failed, {skipped} skipped",
+            chosen.len()
         )?;
+        if interrupted {
+            write!(out, "; interrupted, {not_played} not played")?;
+        }
+        writeln!(out)?;
+        out.flush()?;
+    } else if interrupted {
+        eprintln!("tcpscope: interrupted: {not_played} scenario(s) not played");
     }
-    Ok(if failed == 0 { 0 } else { 1 })
+    Ok(if interrupted {
+        EXIT_INTERRUPTED
+    } else if failed == 0 {
+        0
+    } else {
+        1
+    })
+}
+
+/// Deletes the namespaces of earlier lab runs that were killed before they could; says so on
+/// stderr (stdout may be JSON).
+fn clean_up_stale_namespaces() {
+    let (removed, errors) = remove_stale_namespaces();
+    for name in removed {
+        eprintln!(
+            "tcpscope: deleted network namespace {name}, left by a lab run that no longer runs"
+        );
+    }
+    for e in errors {
+        eprintln!("tcpscope: a stale lab namespace was left: {e}");
+    }
+}
+
+enum Verdict {
+    Pass,
+    Skip,
+    Fail,
+}
+
+/// SKIP is for a scenario that cannot be played here and is no failure (unprivileged, it
+/// needs root). One that could not be played or was cut short where it should have been (as
+/// root: no namespace, interrupted) is not passed, so it is a FAIL, in the text, in the
+/// summary's counts and in the exit code alike.
+fn verdict(r: &ScenarioReport) -> Verdict {
+    match (&r.skipped, r.pass) {
+        (_, false) => Verdict::Fail,
+        (Some(_), true) => Verdict::Skip,
+        (None, true) => Verdict::Pass,
+    }
 }
 
 fn print_text(out: &mut impl Write, r: &ScenarioReport) -> std::io::Result<()> {
-    let verdict = match (&r.skipped, r.pass) {
-        (Some(_), _) => "SKIP",
-        (None, true) => "PASS",
-        (None, false) => "FAIL",
+    let verdict = match verdict(r) {
+        Verdict::Pass => "PASS",
+        Verdict::Skip => "SKIP",
+        Verdict::Fail => "FAIL",
     };
     writeln!(
         out,
         "{verdict} {} — {} ({}, {} ms)",
         r.name, r.title, r.mode, r.took_ms
     )?;
-    if let Some(why) = &r.skipped {
-        writeln!(out, "  skipped: {why}")?;
+    match (&r.skipped, r.pass) {
+        (Some(why), true) => writeln!(out, "  skipped: {why}")?,
+        (Some(why), false) => writeln!(out, "  ✗ not played to its end: {why}")?,
+        (None, _) => {}
     }
     for n in &r.not_checked {
         writeln!(out, "  not checked: {n}")?;

@@ -8,6 +8,7 @@ use super::player::Player;
 use crate::sources::trace::TraceSource;
 use serde::Serialize;
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 /// How often the observer looks while a step waits for its transitions.
@@ -41,7 +42,9 @@ pub struct ScenarioReport {
     /// where each actor ends up is checked).
     pub mode: &'static str,
     pub steps: Vec<StepReport>,
-    /// Why it was not played, when it was not.
+    /// Why it was not played, or not to its end: with `pass` true, it cannot be played here
+    /// (it needs root); with `pass` false, it could not be (no namespace) or was interrupted
+    /// (`interrupted …`).
     pub skipped: Option<String>,
     /// Checks not made in this mode.
     pub not_checked: Vec<String>,
@@ -53,9 +56,84 @@ fn is_root() -> bool {
     rustix::process::geteuid().is_root()
 }
 
+/// The prefix of the namespaces `run` (and the interactive lab) make:
+/// `tcpscope-lab-<pid>-<scenario>`.
+pub const NAMESPACE_PREFIX: &str = "tcpscope-lab-";
+
+/// How long a scenario's part of its namespace's name may be.
+const NAME_PART_MAX: usize = 40;
+
+/// The namespace for scenario `scenario` played by process `pid`. A scenario's name comes
+/// from its file (`lab run --file`), any text: it is cut to lowercase letters, digits and
+/// single dashes, at most [`NAME_PART_MAX`] of them.
+pub fn namespace_name(pid: u32, scenario: &str) -> String {
+    let mut part = String::new();
+    for c in scenario.chars().flat_map(char::to_lowercase) {
+        let c = if c.is_ascii_lowercase() || c.is_ascii_digit() {
+            c
+        } else {
+            '-'
+        };
+        if c == '-' && (part.is_empty() || part.ends_with('-')) {
+            continue;
+        }
+        if part.len() == NAME_PART_MAX {
+            break;
+        }
+        part.push(c);
+    }
+    let part = part.trim_end_matches('-');
+    let part = if part.is_empty() { "scenario" } else { part };
+    format!("{NAMESPACE_PREFIX}{pid}-{part}")
+}
+
+/// The process that made a namespace named by [`namespace_name`] (or the interactive lab's
+/// `tcpscope-lab-<pid>-tui`).
+fn namespace_owner(name: &str) -> Option<u32> {
+    let (pid, rest) = name.strip_prefix(NAMESPACE_PREFIX)?.split_once('-')?;
+    if rest.is_empty() || !pid.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    pid.parse().ok()
+}
+
+/// Deletes the lab namespaces left by tcpscope processes that no longer run (killed, or
+/// stopped twice with Ctrl-C before they could delete them). Returns their names, and the
+/// errors of those it could not delete. Needs root; namespaces of processes that still run
+/// (another `lab run`, an interactive lab) are left alone.
+pub fn remove_stale_namespaces() -> (Vec<String>, Vec<String>) {
+    let mut removed = Vec::new();
+    let mut errors = Vec::new();
+    let Ok(dir) = std::fs::read_dir("/run/netns") else {
+        return (removed, errors);
+    };
+    for entry in dir.flatten() {
+        let Ok(name) = entry.file_name().into_string() else {
+            continue;
+        };
+        let Some(pid) = namespace_owner(&name) else {
+            continue;
+        };
+        if pid == std::process::id() || std::path::Path::new(&format!("/proc/{pid}")).exists() {
+            continue;
+        }
+        match Namespace::delete(&name) {
+            Ok(()) => removed.push(name),
+            Err(e) => errors.push(e),
+        }
+    }
+    removed.sort();
+    (removed, errors)
+}
+
+/// What `ScenarioReport::skipped` says of a scenario stopped by `stop`.
+const INTERRUPTED: &str = "interrupted";
+
 /// Plays `s`: as root in a fresh namespace with kernel events; otherwise on this
-/// namespace's loopback, from snapshots, when the scenario allows.
-pub fn run(s: &Scenario, events: &mut Option<TraceSource>) -> ScenarioReport {
+/// namespace's loopback, from snapshots, when the scenario allows. Once `stop` is set (a
+/// signal), it stops between steps or while a step waits, and reports the scenario
+/// interrupted (not passed); the namespace is deleted all the same.
+pub fn run(s: &Scenario, events: &mut Option<TraceSource>, stop: &AtomicBool) -> ScenarioReport {
     let started = Instant::now();
     let mut report = ScenarioReport {
         name: s.name.clone(),
@@ -67,7 +145,9 @@ pub fn run(s: &Scenario, events: &mut Option<TraceSource>) -> ScenarioReport {
         pass: false,
         took_ms: 0,
     };
-    if !is_root() {
+    if stop.load(Ordering::Relaxed) {
+        report.skipped = Some(format!("{INTERRUPTED} before it started"));
+    } else if !is_root() {
         let needs = s.needs_root
             || s.steps
                 .iter()
@@ -78,9 +158,9 @@ pub fn run(s: &Scenario, events: &mut Option<TraceSource>) -> ScenarioReport {
             return report;
         }
         report.not_checked.push("the full sequences of states (kernel events need root): only where each actor ends up after each step is checked".into());
-        play(s, None, false, &mut report);
+        play(s, None, false, stop, &mut report);
     } else {
-        let name = format!("tcpscope-lab-{}-{}", std::process::id(), s.name);
+        let name = namespace_name(std::process::id(), &s.name);
         let ns = Namespace::create(&name);
         match ns {
             Err(e) => report.skipped = Some(format!("could not make a network namespace: {e}")),
@@ -93,7 +173,7 @@ pub fn run(s: &Scenario, events: &mut Option<TraceSource>) -> ScenarioReport {
                                 report.skipped = Some(format!("entering {}: {e}", ns.name));
                                 return taken;
                             }
-                            play(s, taken, true, &mut report)
+                            play(s, taken, true, stop, &mut report)
                         })
                         .join()
                         .ok()
@@ -104,6 +184,7 @@ pub fn run(s: &Scenario, events: &mut Option<TraceSource>) -> ScenarioReport {
             }
         }
     }
+    // As root, a scenario that could not be played (no namespace, no events) is not passed.
     report.pass = report.skipped.is_none()
         && report.steps.iter().all(|st| st.pass)
         && report.steps.len() == s.steps.len();
@@ -116,6 +197,7 @@ fn play(
     s: &Scenario,
     events: Option<TraceSource>,
     in_own_namespace: bool,
+    stop: &AtomicBool,
     report: &mut ScenarioReport,
 ) -> Option<TraceSource> {
     let mut observer = match Observer::new(events) {
@@ -135,14 +217,19 @@ fn play(
     }
     let mut player = Player::new(&s.foreign, !in_own_namespace);
     let mut known: Vec<String> = Vec::new();
+    let total = s.steps.len();
     for (i, step) in s.steps.iter().enumerate() {
+        if stop.load(Ordering::Relaxed) {
+            report.skipped = Some(format!("{INTERRUPTED} before step {} of {total}", i + 1));
+            break;
+        }
         let started = Instant::now();
         let _ = observer.poll();
         let from = observer.log.len();
         let mut calls = Vec::new();
         let mut problems = Vec::new();
-        let lines = step_lines(step);
-        for (cmd, line) in step.commands.iter().zip(&lines) {
+        let lines = &step.source_lines;
+        for (cmd, line) in step.commands.iter().zip(lines) {
             match player.play(cmd, line) {
                 Ok(c) => calls.push(c),
                 Err(e) => problems.push(format!("{line}: cannot play: {e}")),
@@ -155,7 +242,12 @@ fn play(
         }
         // Wait for what the step expects (or its timeout), then one more look.
         let deadline = started + Duration::from_secs_f64(step.timeout_s);
+        let mut interrupted = false;
         loop {
+            if stop.load(Ordering::Relaxed) {
+                interrupted = true;
+                break;
+            }
             if let Err(e) = observer.poll() {
                 problems.push(format!("observing: {e:#}"));
                 break;
@@ -169,7 +261,13 @@ fn play(
         let _ = observer.poll();
         let seen = check::by_actor(&observer.log[from..], observer.tracker(), &player.actors);
         let (actors, more) = check::check(step, &seen, &calls, &known, observer.traced());
-        problems.extend(more);
+        if interrupted {
+            // What was seen so far is reported; what the step expects was not waited for.
+            problems.push(format!("{INTERRUPTED} while waiting"));
+            report.skipped = Some(format!("{INTERRUPTED} during step {} of {total}", i + 1));
+        } else {
+            problems.extend(more);
+        }
         report.steps.push(StepReport {
             step: i + 1,
             line: step.line,
@@ -188,14 +286,12 @@ fn play(
             problems,
             took_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
         });
+        if interrupted {
+            break;
+        }
     }
     drop(player);
     observer.into_events()
-}
-
-/// The calls of a step as the file wrote them.
-fn step_lines(step: &super::format::Step) -> Vec<String> {
-    step.source_lines.clone()
 }
 
 /// A named network namespace made for one scenario, deleted when dropped.
@@ -227,12 +323,69 @@ impl Namespace {
         ip(&["-n", name, "link", "set", "lo", "up"])?;
         Ok(ns)
     }
+
+    /// `ip netns del NAME`.
+    fn delete(name: &str) -> Result<(), String> {
+        let out = std::process::Command::new("ip")
+            .args(["netns", "del", name])
+            .output()
+            .map_err(|e| format!("ip: {e} (install iproute2)"))?;
+        if out.status.success() {
+            Ok(())
+        } else {
+            Err(format!(
+                "ip netns del {name}: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            ))
+        }
+    }
 }
 
 impl Drop for Namespace {
     fn drop(&mut self) {
-        let _ = std::process::Command::new("ip")
-            .args(["netns", "del", &self.name])
-            .output();
+        let _ = Namespace::delete(&self.name);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn namespace_names_are_plain_and_short() {
+        assert_eq!(
+            namespace_name(42, "time-wait-expiry"),
+            "tcpscope-lab-42-time-wait-expiry"
+        );
+        assert_eq!(
+            namespace_name(7, "../../etc/Passwd; rm -rf /"),
+            "tcpscope-lab-7-etc-passwd-rm-rf"
+        );
+        assert_eq!(namespace_name(7, " /// "), "tcpscope-lab-7-scenario");
+        assert_eq!(namespace_name(7, "état"), "tcpscope-lab-7-tat");
+        let long = namespace_name(7, &"ab-".repeat(50));
+        let part = long.strip_prefix("tcpscope-lab-7-").unwrap();
+        assert!(
+            part.len() <= NAME_PART_MAX && !part.ends_with('-'),
+            "{long}"
+        );
+        for name in [long.as_str(), "tcpscope-lab-7-x"] {
+            assert!(
+                name.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'),
+                "{name}"
+            );
+        }
+    }
+
+    #[test]
+    fn only_lab_namespaces_name_an_owner() {
+        assert_eq!(namespace_owner("tcpscope-lab-123-tui"), Some(123));
+        assert_eq!(namespace_owner(&namespace_name(9, "half-close")), Some(9));
+        assert_eq!(namespace_owner("tcpscope-lab-123-"), None);
+        assert_eq!(namespace_owner("tcpscope-lab-12a-x"), None);
+        assert_eq!(namespace_owner("tcpscope-lab--x"), None);
+        assert_eq!(namespace_owner("tcpscope-test-foo-123"), None);
+        assert_eq!(namespace_owner("other"), None);
     }
 }
