@@ -275,6 +275,8 @@ pub fn parse(line: &str) -> Result<Command, String> {
                 return Err("send ACTOR (N|TEXT)".into());
             }
             let data = match what.parse::<usize>() {
+                // More than a socket buffer or two teaches nothing more.
+                Ok(n) if n > 16 << 20 => return Err("send: at most 16 MiB".into()),
                 Ok(n) => vec![b'x'; n],
                 Err(_) => what.into_bytes(),
             };
@@ -380,6 +382,7 @@ mod tests {
             Command::Listen { backlog: 1, .. }
         ));
         assert!(parse("shutdown c sideways").is_err());
+        assert!(parse("send c 99999999999").is_err());
         assert!(parse("listen l 8080 SO_EXCLUSIVEADDRUSE").is_err());
         assert!(parse("sysctl kernel.panic=1").is_err());
         assert!(parse("fly away").is_err());
