@@ -4,23 +4,7 @@
 
 mod common;
 
-use common::{Netns, require_root, tcpscope};
-use std::process::Command;
-
-/// The real binary, run as nobody without capabilities.
-fn tcpscope_as_nobody(args: &[&str]) -> std::process::Output {
-    Command::new("setpriv")
-        .args([
-            "--reuid=65534",
-            "--regid=65534",
-            "--clear-groups",
-            "--inh-caps=-all",
-        ])
-        .arg(env!("CARGO_BIN_EXE_tcpscope"))
-        .args(args)
-        .output()
-        .expect("setpriv (util-linux)")
-}
+use common::{Netns, require_root, tcpscope, tcpscope_as_nobody};
 
 fn assert_usage_error(args: &[&str], mentions: &str) {
     let out = tcpscope(args);

@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{is_root, tcpscope};
+use common::{is_root, tcpscope, tcpscope_as_nobody};
 use serde_json::Value;
 use std::process::Command;
 
@@ -20,20 +20,6 @@ fn serial() -> std::sync::MutexGuard<'static, ()> {
     ONE_AT_A_TIME
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
-fn tcpscope_as_nobody(args: &[&str]) -> std::process::Output {
-    Command::new("setpriv")
-        .args([
-            "--reuid=65534",
-            "--regid=65534",
-            "--clear-groups",
-            "--inh-caps=-all",
-        ])
-        .arg(env!("CARGO_BIN_EXE_tcpscope"))
-        .args(args)
-        .output()
-        .expect("setpriv (util-linux)")
 }
 
 /// A scenario file of this test's, removed on drop.

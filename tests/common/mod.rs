@@ -42,6 +42,21 @@ pub fn tcpscope(args: &[&str]) -> Output {
         .expect("run tcpscope")
 }
 
+/// The real binary, run as nobody without capabilities.
+pub fn tcpscope_as_nobody(args: &[&str]) -> Output {
+    Command::new("setpriv")
+        .args([
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            "--inh-caps=-all",
+        ])
+        .arg(env!("CARGO_BIN_EXE_tcpscope"))
+        .args(args)
+        .output()
+        .expect("setpriv (util-linux)")
+}
+
 /// `tcpscope list --json ARGS`, parsed; panics with stderr on failure.
 pub fn list_json(args: &[&str]) -> Vec<Value> {
     let mut all = vec!["list", "--json"];
