@@ -385,13 +385,13 @@ impl Player {
                     }
                     None => args.extend(["del", "dev", "lo", "root"].map(String::from)),
                 }
-                run_tool("tc", &args)
+                super::run_tool("tc", &args)
             }
             Command::Sleep { duration } => {
                 std::thread::sleep(*duration);
                 Ok(())
             }
-            Command::Mtu { bytes } => run_tool(
+            Command::Mtu { bytes } => super::run_tool(
                 "ip",
                 &["link", "set", "dev", "lo", "mtu", &bytes.to_string()].map(String::from),
             ),
@@ -495,20 +495,4 @@ fn connect_line(spec: &ConnectSpec) -> String {
         s.push_str(" reuseport");
     }
     s
-}
-
-fn run_tool(tool: &str, args: &[String]) -> Result<(), String> {
-    let out = std::process::Command::new(tool)
-        .args(args)
-        .output()
-        .map_err(|e| format!("{tool}: {e}"))?;
-    if out.status.success() {
-        Ok(())
-    } else {
-        Err(format!(
-            "{tool} {}: {}",
-            args.join(" "),
-            String::from_utf8_lossy(&out.stderr).trim()
-        ))
-    }
 }

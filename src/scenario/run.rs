@@ -301,21 +301,7 @@ pub struct Namespace {
 
 impl Namespace {
     pub fn create(name: &str) -> Result<Namespace, String> {
-        let ip = |args: &[&str]| -> Result<(), String> {
-            let out = std::process::Command::new("ip")
-                .args(args)
-                .output()
-                .map_err(|e| format!("ip: {e} (install iproute2)"))?;
-            if out.status.success() {
-                Ok(())
-            } else {
-                Err(format!(
-                    "ip {}: {}",
-                    args.join(" "),
-                    String::from_utf8_lossy(&out.stderr).trim()
-                ))
-            }
-        };
+        let ip = |args: &[&str]| super::run_tool("ip", args);
         ip(&["netns", "add", name])?;
         let ns = Namespace {
             name: name.to_string(),
@@ -326,18 +312,7 @@ impl Namespace {
 
     /// `ip netns del NAME`.
     fn delete(name: &str) -> Result<(), String> {
-        let out = std::process::Command::new("ip")
-            .args(["netns", "del", name])
-            .output()
-            .map_err(|e| format!("ip: {e} (install iproute2)"))?;
-        if out.status.success() {
-            Ok(())
-        } else {
-            Err(format!(
-                "ip netns del {name}: {}",
-                String::from_utf8_lossy(&out.stderr).trim()
-            ))
-        }
+        super::run_tool("ip", &["netns", "del", name])
     }
 }
 

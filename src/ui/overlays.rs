@@ -26,14 +26,7 @@ pub fn help(f: &mut Frame<'_>, area: Rect, theme: Theme) {
         "inferred: from two snapshots (kernel events off)",
         theme.dim(),
     ));
-    let height = (lines.len() as u16 + 2).min(area.height);
-    let width = 76.min(area.width);
-    let r = Rect {
-        x: area.x + (area.width - width) / 2,
-        y: area.y + (area.height - height) / 2,
-        width,
-        height,
-    };
+    let r = centered(area, 76, lines.len() as u16 + 2);
     f.render_widget(Clear, r);
     f.render_widget(
         Paragraph::new(lines).block(
