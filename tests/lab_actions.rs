@@ -1320,3 +1320,52 @@ fn a_connect_timeout_is_named_etimedout() {
         );
     });
 }
+
+/// The interactive view's connect never waits: EINPROGRESS, and the socket shows SYN_SENT
+/// for as long as the handshake takes; against a full accept queue that is until the client
+/// gives up (a retransmit timer runs meanwhile).
+#[test]
+fn a_background_connect_returns_at_once_and_shows_syn_sent_while_unanswered() {
+    scenario("bgconnect", |env| {
+        let mut lab = Lab::new();
+        let l = lab
+            .listen(&ListenSpec {
+                backlog: 0,
+                ..ListenSpec::on(env.v4(PORT))
+            })
+            .unwrap();
+        let laddr = local(&lab, l);
+        // The first one completes (the queue has room for one): ESTABLISHED.
+        let c1 = lab.connect_in_background(&ConnectSpec::to(laddr)).unwrap();
+        assert!(wait_until(DEADLINE, || state(
+            find(&dump(), local(&lab, c1), laddr).as_ref()
+        ) == Some(TcpState::Established)));
+        // The second one's SYN is dropped: the call returns at once, SYN_SENT stays.
+        let started = std::time::Instant::now();
+        let c2 = lab.connect_in_background(&ConnectSpec::to(laddr)).unwrap();
+        assert!(
+            started.elapsed() < tcpscope::actions::lab::CONNECT_TIMEOUT,
+            "it waited {:?}",
+            started.elapsed()
+        );
+        let line = lab
+            .log()
+            .iter()
+            .rev()
+            .find(|c| c.call.starts_with("connect("))
+            .unwrap()
+            .line();
+        assert!(line.contains("EINPROGRESS"), "{line}");
+        let r = find(&dump(), local(&lab, c2), laddr).unwrap();
+        assert_eq!(r.state, TcpState::SynSent);
+        assert_eq!(r.timer.map(|t| t.kind), Some(TimerKind::Retransmit));
+        // accept() makes room; the retransmitted SYN then completes the handshake.
+        lab.accept(l).unwrap();
+        assert!(
+            wait_until(Duration::from_secs(8), || state(
+                find(&dump(), local(&lab, c2), laddr).as_ref()
+            ) == Some(TcpState::Established)),
+            "the second client never got in"
+        );
+    });
+}

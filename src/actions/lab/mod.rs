@@ -2,9 +2,10 @@
 //! does. Every system call is logged with its arguments and result, and on failure the errno
 //! by name with what it means for that call. Options are set one setsockopt() call each.
 //!
-//! Sockets are non-blocking once made, so a call never hangs the interface: accept() on an
-//! empty queue and recv() with nothing received say EAGAIN. connect() waits at most
-//! [`CONNECT_TIMEOUT`].
+//! Sockets are non-blocking once made: accept() on an empty queue and recv() with nothing
+//! received say EAGAIN. [`Lab::connect`] waits for the handshake at most [`CONNECT_TIMEOUT`]
+//! (scenarios want it done); [`Lab::connect_in_background`], for the interactive view, never
+//! waits (EINPROGRESS; the socket shows SYN_SENT until the handshake completes).
 
 mod call;
 pub mod spec;
@@ -178,6 +179,17 @@ impl Lab {
 
     /// socket(), the options, bind() if asked, connect().
     pub fn connect(&mut self, spec: &ConnectSpec) -> Result<LabId, LabError> {
+        self.connect_as(spec, true)
+    }
+
+    /// socket(), the options, bind() if asked, O_NONBLOCK, connect(): returns at once with
+    /// EINPROGRESS while the handshake goes on, so that an interface never waits for it
+    /// (the socket shows SYN_SENT until it completes; a refusal shows on the next call).
+    pub fn connect_in_background(&mut self, spec: &ConnectSpec) -> Result<LabId, LabError> {
+        self.connect_as(spec, false)
+    }
+
+    fn connect_as(&mut self, spec: &ConnectSpec, wait: bool) -> Result<LabId, LabError> {
         let id = self.new_id();
         let socket = self.open(id, spec.to, spec.reuseaddr, spec.reuseport)?;
         let fd = socket.as_raw_fd();
@@ -190,16 +202,31 @@ impl Lab {
             )
             .inspect_err(|_| self.close_failed(id, socket.as_raw_fd()))?;
         }
-        self.record(
-            id,
-            format!("connect({fd}, {})", spec.to),
-            Call::Connect,
-            socket
-                .connect_timeout(&spec.to.into(), CONNECT_TIMEOUT)
-                .map(|()| "= 0".to_string()),
-        )
-        .inspect_err(|_| self.close_failed(id, socket.as_raw_fd()))?;
-        self.nonblocking(id, &socket)?;
+        let call = format!("connect({fd}, {})", spec.to);
+        if wait {
+            self.record(
+                id,
+                call,
+                Call::Connect,
+                socket
+                    .connect_timeout(&spec.to.into(), CONNECT_TIMEOUT)
+                    .map(|()| "= 0".to_string()),
+            )
+            .inspect_err(|_| self.close_failed(id, socket.as_raw_fd()))?;
+            self.nonblocking(id, &socket)?;
+        } else {
+            self.nonblocking(id, &socket)?;
+            let result = match socket.connect(&spec.to.into()) {
+                Ok(()) => Ok("= 0".to_string()),
+                Err(e) if e.raw_os_error() == Some(115) => Ok(
+                    "= -1 EINPROGRESS (the handshake goes on in the kernel: SYN_SENT until it completes)"
+                        .to_string(),
+                ),
+                Err(e) => Err(e),
+            };
+            self.record(id, call, Call::Connect, result)
+                .inspect_err(|_| self.close_failed(id, socket.as_raw_fd()))?;
+        }
         let local = socket.local_addr().ok().and_then(|a| a.as_socket());
         let opts = ListenSpec {
             addr: spec.to,
