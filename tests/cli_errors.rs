@@ -140,3 +140,9 @@ fn acting_without_the_capability_names_it() {
     let still = common::list_json(&["--sport", &port, "--state", "listen"]);
     assert_eq!(still.len(), 1);
 }
+
+#[test]
+fn a_missing_argument_is_named_on_the_one_line() {
+    assert_usage_error(&["lab", "run"], "<NAMES>");
+    assert_usage_error(&["lab", "run", "no-such-scenario"], "no-such-scenario");
+}

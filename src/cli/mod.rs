@@ -25,8 +25,15 @@ pub fn main() -> i32 {
         }
         Err(e) => {
             let text = e.to_string();
-            let first = text.lines().next().unwrap_or("bad arguments");
-            eprintln!("tcpscope: {}", first.trim_start_matches("error: "));
+            // One line: clap's first, and the next when the first only announces it
+            // ("the following required arguments were not provided:").
+            let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
+            let first = lines.next().unwrap_or("bad arguments");
+            let first = first.trim_start_matches("error: ");
+            match (first.ends_with(':'), lines.next()) {
+                (true, Some(next)) => eprintln!("tcpscope: {first} {next}"),
+                _ => eprintln!("tcpscope: {first}"),
+            }
             return EXIT_USAGE;
         }
     };
