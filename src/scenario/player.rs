@@ -112,6 +112,16 @@ impl Player {
         f.call(line).map_err(|e| e.to_string())
     }
 
+    /// A call of the other process that makes a socket: `Ok(Err(errno))` when the call
+    /// failed, `Err` when it could not be made at all.
+    fn foreign_made(&mut self, line: &str) -> Result<Result<(Made, Home), String>, String> {
+        match self.foreign_call(line)? {
+            Answer::Made(m) => Ok(Ok((m, Home::Foreign(m.id)))),
+            Answer::Failed(e) => Ok(Err(e)),
+            other => Err(format!("unexpected answer {other:?}")),
+        }
+    }
+
     fn actor(&self, name: &str) -> Result<&Actor, String> {
         self.actors
             .get(name)
@@ -199,11 +209,7 @@ impl Player {
                     reuseport: options.reuseport,
                 };
                 let made = if self.is_foreign(actor) {
-                    match self.foreign_call(&connect_line(&spec))? {
-                        Answer::Made(m) => Ok((m, Home::Foreign(m.id))),
-                        Answer::Failed(e) => Err(e),
-                        other => Err(format!("unexpected answer {other:?}")),
-                    }
+                    self.foreign_made(&connect_line(&spec))?
                 } else {
                     self.lab
                         .connect(&spec)
@@ -259,11 +265,7 @@ impl Player {
             Command::Accept { listener, actor } => {
                 let l = self.actor(listener)?.clone();
                 let made = match l.home {
-                    Home::Foreign(id) => match self.foreign_call(&format!("accept {id}"))? {
-                        Answer::Made(m) => Ok((m, Home::Foreign(m.id))),
-                        Answer::Failed(e) => Err(e),
-                        other => Err(format!("unexpected answer {other:?}")),
-                    },
+                    Home::Foreign(id) => self.foreign_made(&format!("accept {id}"))?,
                     Home::Lab(id) => self
                         .lab
                         .accept(id)
@@ -416,11 +418,7 @@ impl Player {
             reuseport: options.reuseport,
         };
         let made = if self.is_foreign(actor) {
-            match self.foreign_call(&listen_line(&spec))? {
-                Answer::Made(m) => Ok((m, Home::Foreign(m.id))),
-                Answer::Failed(e) => Err(e),
-                other => Err(format!("unexpected answer {other:?}")),
-            }
+            self.foreign_made(&listen_line(&spec))?
         } else {
             self.lab
                 .listen(&spec)
