@@ -22,6 +22,7 @@
 //!                              within the sleep is not seen
 //! ```
 
+use crate::actions::lab::spec;
 use std::net::{Shutdown, SocketAddr};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -177,30 +178,22 @@ impl Command {
     }
 }
 
+/// `reuseaddr`, `reuseport` and the `KEY=VALUE` words `keyed` takes: the lab's own option
+/// grammar (`actions::lab::spec`).
 fn options(
     words: &[&str],
-    extra: &mut dyn FnMut(&str) -> Result<bool, String>,
+    known: &str,
+    keyed: impl FnMut(&str, &str) -> Result<bool, String>,
 ) -> Result<Options, String> {
-    let mut o = Options {
-        reuseaddr: false,
-        reuseport: false,
-    };
-    for w in words {
-        match *w {
-            "reuseaddr" => o.reuseaddr = true,
-            "reuseport" => o.reuseport = true,
-            _ => {
-                if !extra(w)? {
-                    return Err(format!("unknown word {w:?}"));
-                }
-            }
-        }
-    }
-    Ok(o)
+    let (reuseaddr, reuseport) = spec::parse_options(words.iter().copied(), known, keyed)?;
+    Ok(Options {
+        reuseaddr,
+        reuseport,
+    })
 }
 
 fn addr(s: &str) -> Result<SocketAddr, String> {
-    crate::actions::lab::spec::parse_addr(s)
+    spec::parse_addr(s)
 }
 
 /// Parses one line.
@@ -215,21 +208,16 @@ pub fn parse(line: &str) -> Result<Command, String> {
     let verb = *words.first().ok_or("empty call")?;
     let cmd = match verb {
         "listen" => {
-            let mut backlog = crate::actions::lab::spec::DEFAULT_BACKLOG;
-            let opts = options(words.get(3..).unwrap_or_default(), &mut |w| match w
-                .strip_prefix("backlog=")
-            {
-                Some(n) => {
-                    backlog = n.parse().map_err(|_| format!("backlog {n:?}"))?;
-                    Ok(true)
-                }
-                None => Ok(false),
-            })?;
+            // The lab prompt's grammar after the actor: ADDR [backlog=N] [reuseaddr] [reuseport].
+            let spec = spec::ListenSpec::parse(&words.get(2..).unwrap_or_default().join(" "))?;
             Command::Listen {
                 actor: name(1)?,
-                addr: addr(&name(2)?)?,
-                backlog,
-                options: opts,
+                addr: spec.addr,
+                backlog: spec.backlog,
+                options: Options {
+                    reuseaddr: spec.reuseaddr,
+                    reuseport: spec.reuseport,
+                },
             }
         }
         "connect" => {
@@ -245,12 +233,12 @@ pub fn parse(line: &str) -> Result<Command, String> {
                 rest = &rest[2..];
             }
             let mut from = None;
-            let opts = options(rest, &mut |w| match w.strip_prefix("from=") {
-                Some(a) => {
-                    from = Some(addr(a)?);
-                    Ok(true)
+            let opts = options(rest, "from=PORT, reuseaddr, reuseport", |key, value| {
+                if key != "from" {
+                    return Ok(false);
                 }
-                None => Ok(false),
+                from = Some(addr(value)?);
+                Ok(true)
             })?;
             Command::Connect {
                 actor: name(1)?,
@@ -301,7 +289,11 @@ pub fn parse(line: &str) -> Result<Command, String> {
             Command::Rebind {
                 actor: name(1)?,
                 like: name(3)?,
-                options: options(words.get(4..).unwrap_or_default(), &mut |_| Ok(false))?,
+                options: options(
+                    words.get(4..).unwrap_or_default(),
+                    "reuseaddr, reuseport",
+                    |_, _| Ok(false),
+                )?,
             }
         }
         "read" | "close" | "close-rst" | "abort" | "shutdown-foreign" => {

@@ -38,20 +38,18 @@ impl ListenSpec {
         let mut words = text.split_whitespace();
         let addr = parse_addr(words.next().ok_or("give an address: PORT or IP:PORT")?)?;
         let mut spec = ListenSpec::on(addr);
-        for w in words {
-            match w {
-                "reuseaddr" => spec.reuseaddr = true,
-                "reuseport" => spec.reuseport = true,
-                _ => match w.strip_prefix("backlog=") {
-                    Some(n) => {
-                        spec.backlog = n
-                            .parse()
-                            .map_err(|_| format!("backlog {n:?} is not a number"))?;
-                    }
-                    None => return Err(unknown(w, "backlog=N, reuseaddr, reuseport")),
-                },
-            }
-        }
+        let mut backlog = spec.backlog;
+        (spec.reuseaddr, spec.reuseport) =
+            parse_options(words, "backlog=N, reuseaddr, reuseport", |key, value| {
+                if key != "backlog" {
+                    return Ok(false);
+                }
+                backlog = value
+                    .parse()
+                    .map_err(|_| format!("backlog {value:?} is not a number"))?;
+                Ok(true)
+            })?;
+        spec.backlog = backlog;
         Ok(spec)
     }
 }
@@ -71,24 +69,54 @@ impl ConnectSpec {
         let mut words = text.split_whitespace();
         let to = parse_addr(words.next().ok_or("give an address: PORT or IP:PORT")?)?;
         let mut spec = ConnectSpec::to(to);
-        for w in words {
-            match w {
-                "reuseaddr" => spec.reuseaddr = true,
-                "reuseport" => spec.reuseport = true,
-                _ => match w.strip_prefix("from=") {
-                    Some(a) => {
-                        let from = parse_addr(a)?;
-                        if from.is_ipv4() != to.is_ipv4() {
-                            return Err("from= and the destination must be the same family".into());
-                        }
-                        spec.from = Some(from);
-                    }
-                    None => return Err(unknown(w, "from=PORT, reuseaddr, reuseport")),
-                },
-            }
-        }
+        let mut from = None;
+        (spec.reuseaddr, spec.reuseport) =
+            parse_options(words, "from=PORT, reuseaddr, reuseport", |key, value| {
+                if key != "from" {
+                    return Ok(false);
+                }
+                from = Some(parse_from(value, to)?);
+                Ok(true)
+            })?;
+        spec.from = from;
         Ok(spec)
     }
+}
+
+/// A `from=` address, of the destination's family.
+pub fn parse_from(text: &str, to: SocketAddr) -> Result<SocketAddr, String> {
+    let from = parse_addr(text)?;
+    if from.is_ipv4() != to.is_ipv4() {
+        return Err("from= and the destination must be the same family".into());
+    }
+    Ok(from)
+}
+
+/// The words after an address: `reuseaddr` and `reuseport` (returned, in that order), and
+/// `KEY=VALUE` words that `keyed` takes (false for a key it does not know). `known` lists
+/// every word, for the error.
+pub fn parse_options<'a>(
+    words: impl IntoIterator<Item = &'a str>,
+    known: &str,
+    mut keyed: impl FnMut(&str, &str) -> Result<bool, String>,
+) -> Result<(bool, bool), String> {
+    let (mut reuseaddr, mut reuseport) = (false, false);
+    for w in words {
+        match w {
+            "reuseaddr" => reuseaddr = true,
+            "reuseport" => reuseport = true,
+            _ => {
+                let taken = match w.split_once('=') {
+                    Some((key, value)) => keyed(key, value)?,
+                    None => false,
+                };
+                if !taken {
+                    return Err(unknown(w, known));
+                }
+            }
+        }
+    }
+    Ok((reuseaddr, reuseport))
 }
 
 /// `8080` (127.0.0.1), `0.0.0.0:8080`, `[::1]:8080`.
