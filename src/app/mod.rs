@@ -194,6 +194,8 @@ pub struct App {
     pub lab: LabView,
     pub lab_open: bool,
     pub lab_sel: usize,
+    /// Inodes of the rows shown as lab sockets, as of the last rebuild.
+    lab_marked: std::collections::HashSet<u64>,
     /// The teardown scenario being played (`tcpscope lab NAME`).
     pub scenario: Option<scenario::ScenarioView>,
     pub sort: SortKey,
@@ -245,6 +247,7 @@ impl App {
             lab: LabView::default(),
             lab_open: false,
             lab_sel: 0,
+            lab_marked: std::collections::HashSet::new(),
             scenario: None,
             sort: SortKey::Local,
             sort_desc: false,
@@ -289,17 +292,11 @@ impl App {
         // A lab socket not yet on screen may have just got its inode (an accepted socket has
         // none until accept()): rebuild so that it shows as the lab's.
         if self.lab.sockets.iter().any(|e| e.open) {
-            let marked: std::collections::HashSet<u64> = self
-                .rows
-                .iter()
-                .filter(|r| r.lab.is_some())
-                .map(|r| r.inode)
-                .collect();
             let unmarked: std::collections::HashSet<u64> = self
                 .lab
                 .sockets
                 .iter()
-                .filter(|e| e.open && e.inode != 0 && !marked.contains(&e.inode))
+                .filter(|e| e.open && e.inode != 0 && !self.lab_marked.contains(&e.inode))
                 .map(|e| e.inode)
                 .collect();
             if !unmarked.is_empty() && sockets.iter().any(|s| unmarked.contains(&s.inode)) {
@@ -351,13 +348,19 @@ impl App {
         let selected = self.selected_row().map(|r| r.id);
         let port = self.selected_port().map(|p| p.port);
         let (mut rows, ports) = view::build(&self.tracker);
-        for r in &mut rows {
-            r.lab = self
-                .lab
-                .sockets
-                .iter()
-                .find(|e| e.open && e.inode != 0 && e.inode == r.inode)
-                .map(|e| e.id);
+        self.lab_marked.clear();
+        if self.lab.sockets.iter().any(|e| e.open) {
+            for r in &mut rows {
+                r.lab = self
+                    .lab
+                    .sockets
+                    .iter()
+                    .find(|e| e.open && e.inode != 0 && e.inode == r.inode)
+                    .map(|e| e.id);
+                if r.lab.is_some() {
+                    self.lab_marked.insert(r.inode);
+                }
+            }
         }
         self.rows = rows;
         self.ports = ports;
