@@ -222,6 +222,7 @@ fn tracker_alone() -> f64 {
             remote,
             pid: 1,
             kind,
+            ..KernelEvent::default()
         };
         let st = |old, new| KernelEventKind::SetState { old, new };
         let zero: SocketAddr = SocketAddr::new(server.ip(), 0);

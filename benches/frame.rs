@@ -12,7 +12,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
 use tcpscope::app::{App, SourceInfo};
 use tcpscope::model::{Family, Filter, Owner, SocketRecord, TcpState};
-use tcpscope::tracker::{Mode, Tracker, TrackerConfig};
+use tcpscope::tracker::{Mode, Snapshot, Tracker, TrackerConfig};
 use tcpscope::ui::{self, theme::Theme};
 
 fn sockets(n: usize) -> Vec<SocketRecord> {
@@ -64,6 +64,7 @@ fn main() {
             host: "bench".into(),
             netns: "-".into(),
             source: "netlink".into(),
+            event_source: None,
             inferred_reason: None,
             interval_ms: 1000,
         };
@@ -73,7 +74,9 @@ fn main() {
         });
         let mut app = App::new(info, tracker, Filter::default());
         let socks = sockets(n);
-        app.on_snapshot(1_000_000_000, &socks, &|_| owner.clone());
+        app.on_snapshot(Snapshot::full(1_000_000_000, socks.clone(), &|_| {
+            owner.clone()
+        }));
         app.now_ns = 2_000_000_000;
         let mut rebuilds = Vec::new();
         for _ in 0..5 {

@@ -1,4 +1,4 @@
-//! The kernel event source cleans up after itself: its tracefs instance is gone after a normal
+//! The kernel event sources clean up after themselves: the tracefs instance is gone after a normal
 //! end and after SIGTERM, and instances left by crashed runs are removed on start. Needs root.
 
 #![allow(clippy::unwrap_used)] // Tests fail loudly by design.
@@ -38,7 +38,7 @@ fn stale_instances_are_removed_and_our_own_on_exit() {
         .unwrap_or_else(std::sync::PoisonError::into_inner);
     // Make sure tracefs is mounted (tcpscope mounts it when it is not).
     let first = Command::new(env!("CARGO_BIN_EXE_tcpscope"))
-        .args(["watch", "--events", "on", "--duration", "0.2"])
+        .args(["watch", "--events", "tracefs", "--duration", "0.2"])
         .output()
         .unwrap();
     assert!(
@@ -50,7 +50,7 @@ fn stale_instances_are_removed_and_our_own_on_exit() {
     let stale = instances().join("tcpscope-4194305");
     std::fs::create_dir(&stale).unwrap();
     let child = Command::new(env!("CARGO_BIN_EXE_tcpscope"))
-        .args(["watch", "--events", "on", "--duration", "0.5"])
+        .args(["watch", "--events", "tracefs", "--duration", "0.5"])
         .spawn()
         .unwrap();
     let pid = child.id();
@@ -71,18 +71,81 @@ fn sigterm_ends_watch_and_removes_its_instance() {
     let _serial = SERIAL
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tcpscope"))
-        .args(["watch", "--events", "on"])
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let dir = instance_of(child.id());
+    let mut child = Reaped(
+        Command::new(env!("CARGO_BIN_EXE_tcpscope"))
+            .args(["watch", "--events", "tracefs"])
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let dir = instance_of(child.0.id());
     assert!(wait_until(Duration::from_secs(10), || Path::new(&dir)
         .join("trace_clock")
         .exists()));
-    let pid = rustix::process::Pid::from_raw(i32::try_from(child.id()).unwrap()).unwrap();
-    rustix::process::kill_process(pid, rustix::process::Signal::TERM).unwrap();
-    let status = child.wait().unwrap();
+    terminate(&child.0);
+    let status = child.0.wait().unwrap();
     assert!(status.success(), "{status:?}");
     assert!(!dir.exists(), "{} is still there", dir.display());
+}
+
+/// A child killed and reaped however the test ends.
+struct Reaped(std::process::Child);
+
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn terminate(child: &std::process::Child) {
+    let pid = rustix::process::Pid::from_raw(i32::try_from(child.id()).unwrap()).unwrap();
+    rustix::process::kill_process(pid, rustix::process::Signal::TERM).unwrap();
+}
+
+/// How many eBPF programs with our program's name are loaded, as bpftool lists them.
+fn our_programs() -> usize {
+    let out = Command::new("bpftool")
+        .args(["prog", "list", "--json"])
+        .output()
+        .expect("bpftool");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+    v.as_array().map_or(0, |all| {
+        all.iter().filter(|p| p["name"] == "set_state").count()
+    })
+}
+
+#[test]
+fn ebpf_programs_go_with_the_process() {
+    if !require_root("ebpf_programs_go_with_the_process") {
+        return;
+    }
+    if Command::new("bpftool").arg("version").output().is_err() {
+        println!(
+            "skipped ebpf_programs_go_with_the_process: bpftool (Debian package bpftool) missing"
+        );
+        return;
+    }
+    let _serial = SERIAL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let before = our_programs();
+    let mut child = Reaped(
+        Command::new(env!("CARGO_BIN_EXE_tcpscope"))
+            .args(["watch", "--events", "bpf"])
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    assert!(
+        wait_until(Duration::from_secs(10), || our_programs() > before),
+        "the program never showed in bpftool"
+    );
+    terminate(&child.0);
+    let status = child.0.wait().unwrap();
+    assert!(status.success(), "{status:?}");
+    assert!(
+        wait_until(Duration::from_secs(5), || our_programs() == before),
+        "programs left loaded"
+    );
 }

@@ -20,6 +20,11 @@ struct Scenario {
     expect: Vec<String>,
     #[serde(default)]
     expect_unconfirmed_dropped: u64,
+    /// The namespace followed (events of others are ignored).
+    #[serde(default)]
+    netns: u32,
+    #[serde(default)]
+    expect_stale_records: Option<u64>,
 }
 
 #[derive(Deserialize)]
@@ -45,6 +50,12 @@ struct Ev {
     remote: SocketAddr,
     #[serde(default)]
     pid: i32,
+    /// The socket's namespace, as the eBPF source gives it (0: unknown, as from tracefs).
+    #[serde(default)]
+    netns: u32,
+    /// Whether the peer's FIN had arrived (eBPF source only).
+    #[serde(default)]
+    fin: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -83,6 +94,9 @@ fn event(e: &Ev) -> KernelEvent {
         remote: e.remote,
         pid: e.pid,
         kind,
+        netns: e.netns,
+        fin_received: e.fin,
+        comm: [0; 16],
     }
 }
 
@@ -115,6 +129,7 @@ fn run(path: &std::path::Path) -> Result<(), String> {
         } else {
             Mode::Inferred
         },
+        netns: sc.netns,
         ..TrackerConfig::default()
     };
     if let Some(c) = sc.confirm_ns {
@@ -188,6 +203,15 @@ fn run(path: &std::path::Path) -> Result<(), String> {
             "{}: {dropped} unconfirmed dropped, expected {}",
             path.display(),
             sc.expect_unconfirmed_dropped
+        ));
+    }
+    if let Some(stale) = sc.expect_stale_records
+        && tracker.stats().stale_records != stale
+    {
+        return Err(format!(
+            "{}: {} stale records skipped, expected {stale}",
+            path.display(),
+            tracker.stats().stale_records
         ));
     }
     Ok(())

@@ -7,7 +7,7 @@ use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use tcpscope::app::{Action, App, SourceInfo};
 use tcpscope::model::{Family, Filter, Owner, SocketRecord, TcpState, Timer, TimerKind};
-use tcpscope::tracker::{KernelEvent, KernelEventKind, Mode, Tracker, TrackerConfig};
+use tcpscope::tracker::{KernelEvent, KernelEventKind, Mode, Snapshot, Tracker, TrackerConfig};
 use tcpscope::ui::{self, theme::Theme};
 
 const S: u64 = 1_000_000_000;
@@ -68,6 +68,7 @@ fn app(mode: Mode) -> App {
         host: "testhost".into(),
         netns: "(this one)".into(),
         source: "netlink".into(),
+        event_source: None,
         inferred_reason: reason,
         interval_ms: 1000,
     };
@@ -133,7 +134,9 @@ fn app(mode: Mode) -> App {
             None,
         ),
     ];
-    app.on_snapshot(10 * S, &sockets, &owners);
+    app.on_snapshot(Snapshot::full(10 * S, sockets.clone(), &owners));
+    // Every event up to the snapshot is in (there were none): it applies.
+    app.on_events(&[], 10 * S, &mut |_| true);
     if mode == Mode::Traced {
         // The client connection closes: a flash.
         let ev = |ts, old, new| KernelEvent {
@@ -144,12 +147,14 @@ fn app(mode: Mode) -> App {
             remote: "93.184.216.34:443".parse().unwrap(),
             pid: 777,
             kind: KernelEventKind::SetState { old, new },
+            ..KernelEvent::default()
         };
         app.on_events(
             &[
                 ev(11 * S, TcpState::Established, TcpState::FinWait1),
                 ev(11 * S + 5_000_000, TcpState::FinWait1, TcpState::FinWait2),
             ],
+            11 * S + 5_000_000,
             &mut |_| true,
         );
     }
@@ -161,7 +166,11 @@ fn app(mode: Mode) -> App {
             .filter(|s| s.local.port() == 41000)
             .for_each(|s| s.state = TcpState::FinWait2);
     }
-    app.on_snapshot(12 * S, &sockets, &owners);
+    app.on_snapshot(Snapshot::full(12 * S, sockets.clone(), &owners));
+    app.on_events(&[], 12 * S, &mut |_| true);
+    // With events, a socket is gone once two snapshots miss it (a dump can skip a socket).
+    app.on_snapshot(Snapshot::full(12 * S + 100_000_000, sockets, &owners));
+    app.on_events(&[], 12 * S + 100_000_000, &mut |_| true);
     app.refresh_view();
     app.now_ns = 12 * S + 500_000_000;
     app

@@ -10,7 +10,7 @@ pub mod view;
 
 use crate::cli::args::FilterArgs;
 use crate::model::{Filter, TcpState};
-use crate::tracker::{ConnId, KernelEvent, Step, Tracker, Transition};
+use crate::tracker::{ConnId, Feed, KernelEvent, Snapshot, Step, Tracker, Transition};
 use clap::Parser;
 use confirm::Confirm;
 use effect::{Effect, EffectDone, LabCall, LabView};
@@ -155,6 +155,8 @@ pub struct SourceInfo {
     pub source: String,
     /// `None` when traced; otherwise why events are off and how to turn them on.
     pub inferred_reason: Option<String>,
+    /// Which event source runs (`ebpf`, `tracefs` and its limit), when one does.
+    pub event_source: Option<String>,
     pub interval_ms: u64,
 }
 
@@ -167,7 +169,7 @@ pub const FLASH_NS: u64 = 3_000_000_000;
 
 pub struct App {
     pub info: SourceInfo,
-    pub tracker: Tracker,
+    feed: Feed,
     pub rows: Vec<Row>,
     pub ports: Vec<PortSummary>,
     /// Indices into `rows` that pass the filter and port selection, sorted.
@@ -226,7 +228,7 @@ impl App {
     pub fn new(info: SourceInfo, tracker: Tracker, filter: Filter) -> App {
         App {
             info,
-            tracker,
+            feed: Feed::new(tracker),
             rows: Vec::new(),
             ports: Vec::new(),
             visible: Vec::new(),
@@ -262,33 +264,27 @@ impl App {
         }
     }
 
-    /// Kernel events arrived.
-    pub fn on_events(&mut self, events: &[KernelEvent], is_local_pid: &mut dyn FnMut(i32) -> bool) {
-        self.tracker.apply_events(events, is_local_pid);
+    /// The tracker, as the feed keeps it.
+    pub fn tracker(&self) -> &Tracker {
+        self.feed.tracker()
+    }
+
+    /// Kernel events arrived, every one up to `watermark`.
+    pub fn on_events(
+        &mut self,
+        events: &[KernelEvent],
+        watermark: u64,
+        is_local_pid: &mut dyn FnMut(i32) -> bool,
+    ) {
+        self.feed.on_events(events, watermark, is_local_pid);
         self.take_transitions();
     }
 
-    /// A snapshot arrived (its sockets already joined with owners by the caller).
-    pub fn on_snapshot(
-        &mut self,
-        ts_ns: u64,
-        sockets: &[crate::model::SocketRecord],
-        owners_of: &dyn Fn(u64) -> Vec<crate::model::Owner>,
-    ) {
-        self.on_partial_snapshot(ts_ns, sockets, crate::model::StateSet::ALL, owners_of);
-    }
-
-    /// A snapshot of the sockets in `states` only arrived (see `Tracker::apply_partial_snapshot`).
-    pub fn on_partial_snapshot(
-        &mut self,
-        ts_ns: u64,
-        sockets: &[crate::model::SocketRecord],
-        states: crate::model::StateSet,
-        owners_of: &dyn Fn(u64) -> Vec<crate::model::Owner>,
-    ) {
-        self.tracker
-            .apply_partial_snapshot(ts_ns, sockets, states, owners_of);
-        self.tracker.expire(ts_ns);
+    /// A snapshot arrived (with the owners of its sockets new to us). The feed applies it
+    /// once the events have caught up with it.
+    pub fn on_snapshot(&mut self, snapshot: Snapshot) {
+        let ts_ns = snapshot.ts_ns;
+        let sockets = &snapshot.sockets;
         // A lab socket not yet on screen may have just got its inode (an accepted socket has
         // none until accept()): rebuild so that it shows as the lab's.
         if self.lab.sockets.iter().any(|e| e.open) {
@@ -311,12 +307,13 @@ impl App {
         while self.history.len() > HISTORY {
             self.history.pop_front();
         }
+        self.feed.on_snapshot(snapshot);
         self.take_transitions();
     }
 
     fn take_transitions(&mut self) {
-        let transitions = self.tracker.take_transitions();
-        let structure = self.tracker.changes();
+        let transitions = self.feed.take_transitions();
+        let structure = self.feed.tracker().changes();
         // Rows change when a connection comes, goes or changes state; queues and timers are
         // read fresh when drawn, unless the table is sorted by them.
         let changed = !transitions.is_empty()
@@ -347,7 +344,7 @@ impl App {
         self.dirty = false;
         let selected = self.selected_row().map(|r| r.id);
         let port = self.selected_port().map(|p| p.port);
-        let (mut rows, ports) = view::build(&self.tracker);
+        let (mut rows, ports) = view::build(self.feed.tracker());
         self.lab_marked.clear();
         if self.lab.sockets.iter().any(|e| e.open) {
             for r in &mut rows {

@@ -31,7 +31,7 @@ pub struct TuiArgs {
     /// Seconds closed connections stay visible, greyed.
     #[arg(long, value_name = "N", default_value_t = 60)]
     pub ghost_secs: u64,
-    /// Kernel events: auto, on or off.
+    /// Kernel events: auto (eBPF, else tracefs, else none), bpf, tracefs or off.
     #[arg(long, value_enum, default_value_t = EventsMode::Auto)]
     pub events: EventsMode,
     /// With kernel events, dump the whole table every N seconds; in between only teardown
@@ -110,16 +110,7 @@ pub struct CanBindArgs {
     pub netns: Option<String>,
 }
 
-/// Where transitions come from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum EventsMode {
-    /// Kernel events if they can be had, snapshot diffs otherwise (said once on stderr).
-    Auto,
-    /// Kernel events, or fail.
-    On,
-    /// Snapshot diffs only.
-    Off,
-}
+pub use crate::sources::events::EventsMode;
 
 #[derive(Debug, Clone, Args)]
 pub struct WatchArgs {
@@ -134,7 +125,7 @@ pub struct WatchArgs {
     /// Stop after this many seconds.
     #[arg(long, value_name = "S", value_parser = positive_seconds)]
     pub duration: Option<f64>,
-    /// Kernel events: auto, on or off.
+    /// Kernel events: auto (eBPF, else tracefs, else none), bpf, tracefs or off.
     #[arg(long, value_enum, default_value_t = EventsMode::Auto)]
     pub events: EventsMode,
     /// Seconds closed connections are remembered (for their timelines).

@@ -94,15 +94,17 @@ fn run_scenarios(args: &LabRunArgs) -> anyhow::Result<i32> {
         clean_up_stale_namespaces();
     }
     let mut events = if root {
-        match crate::sources::trace::TraceSource::open() {
-            Ok(t) => Some(t),
-            Err(e) => {
-                eprintln!(
-                    "tcpscope: kernel events off, only where each actor ends up is checked: {e}"
-                );
-                None
-            }
+        // Each scenario plays in a namespace of its own: the observer points the source at it.
+        let opened = crate::sources::events::open(crate::sources::events::EventsMode::Auto, 0)
+            .context("kernel events")?;
+        match (&opened.events, opened.caveat) {
+            (None, Some(why)) => eprintln!(
+                "tcpscope: kernel events off, only where each actor ends up is checked: {why}"
+            ),
+            (Some(_), Some(why)) => eprintln!("tcpscope: events from tracefs: {why}"),
+            _ => {}
         }
+        opened.events
     } else {
         None
     };

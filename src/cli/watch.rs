@@ -2,15 +2,17 @@
 //! both, and every transition printed as it is known.
 
 use super::args::{EventsMode, WatchArgs};
-use crate::model::{Filter, SocketRecord, StateSet};
+use crate::model::{Filter, StateSet};
 use crate::output::transitions::{write_json_line, write_text_line};
+use crate::sources::events::{self, KernelEvents, current_netns};
 use crate::sources::monotonic_ns;
 use crate::sources::netns::LocalPids;
-use crate::sources::owners::{OwnerLookup, ProcfsOwners};
-use crate::sources::trace::{TraceSource, cutoff_now};
+use crate::sources::owners::{NewOwners, ProcfsOwners};
+use crate::sources::trace::cutoff_now;
 use crate::sources::{Query, open_source};
-use crate::tracker::{KernelEvent, Mode, Step, Tracker, TrackerConfig, Transition};
+use crate::tracker::{Feed, KernelEvent, Mode, Snapshot, Step, Tracker, TrackerConfig, Transition};
 use anyhow::Context;
+use std::collections::HashMap;
 use std::io::Write;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -29,38 +31,38 @@ pub fn run(args: &WatchArgs) -> anyhow::Result<()> {
         signal_hook::flag::register(signal, stop.clone()).context("installing signal handlers")?;
     }
 
-    let events = match args.events {
-        EventsMode::Off => None,
-        EventsMode::On => Some(TraceSource::open().context("kernel events (--events on)")?),
-        EventsMode::Auto => match TraceSource::open() {
-            Ok(source) => Some(source),
-            Err(e) => {
-                eprintln!(
-                    "tcpscope: kernel events off, transitions are inferred from snapshots: {e}"
-                );
-                None
-            }
-        },
-    };
-    let mode = if events.is_some() {
+    let netns = current_netns();
+    let opened = events::open(args.events, netns)
+        .with_context(|| format!("kernel events (--events {})", events_flag(args.events)))?;
+    match (&opened.events, &opened.caveat) {
+        (Some(_), Some(why)) => eprintln!("tcpscope: events from tracefs: {why}"),
+        (None, Some(why)) if args.events != EventsMode::Off => {
+            eprintln!(
+                "tcpscope: kernel events off, transitions are inferred from snapshots: {why}"
+            );
+        }
+        _ => {}
+    }
+    let mode = if opened.events.is_some() {
         Mode::Traced
     } else {
         Mode::Inferred
     };
-    let mut events = events.map(|source| Events {
+    let mut events = opened.events.map(|source| Events {
         source,
         lost_reported: 0,
     });
     let interval = Duration::from_millis(args.interval);
-    let mut tracker = Tracker::new(TrackerConfig {
+    let mut feed = Feed::new(Tracker::new(TrackerConfig {
         mode,
         ghost_ns: args.ghost_secs.saturating_mul(1_000_000_000),
         confirm_ns: duration_ns(interval * 3).max(2_000_000_000),
+        netns,
         ..TrackerConfig::default()
-    });
+    }));
     let mut source = open_source(args.filter.source)?;
-    let mut owners = ProcfsOwners::new();
-    let mut netns = LocalPids::new();
+    let mut owners = NewOwners::new(ProcfsOwners::new());
+    let mut local = LocalPids::new();
     // The tracker needs every socket; the filter applies to what is printed.
     let query = Query::states(StateSet::ALL, false);
     let wall_offset = wall_minus_monotonic_ns();
@@ -71,37 +73,43 @@ pub fn run(args: &WatchArgs) -> anyhow::Result<()> {
         .and_then(|d| Instant::now().checked_add(d));
     let stdout = std::io::stdout();
     let mut printer = Printer {
-        out: stdout.lock(),
+        // Written in batches and flushed when a batch is done: a line-buffered stdout scans
+        // and writes every line on its own.
+        out: std::io::BufWriter::with_capacity(1 << 16, stdout.lock()),
         json: args.json,
         wall_offset,
         filter,
     };
     let mut batch: Vec<KernelEvent> = Vec::new();
-    let mut sockets: Vec<SocketRecord> = Vec::new();
 
     while !stop.load(Ordering::Relaxed) && deadline.is_none_or(|d| Instant::now() < d) {
         let tick = Instant::now();
-        let ts = monotonic_ns();
-        sockets.clear();
+        let ts_ns = monotonic_ns();
+        let mut sockets = Vec::new();
         source
             .snapshot(&query, &mut sockets)
             .context("reading the socket table")?;
-        if !args.filter.no_owners {
-            owners.refresh(&sockets);
-        }
-        // Changes made while the dump ran may show in it: apply every event up to its end
-        // first, once they are surely committed, or such a change shows twice (observed, then
-        // traced).
+        let end_ns = monotonic_ns();
+        let owner_map = if args.filter.no_owners {
+            HashMap::new()
+        } else {
+            owners.of(&sockets, true)
+        };
+        feed.on_snapshot(Snapshot {
+            ts_ns,
+            end_ns,
+            sockets,
+            owners: owner_map,
+            states: StateSet::ALL,
+        });
+        // The snapshot waits for every event up to its end, once they are surely committed.
         if let Some(ev) = events.as_mut() {
-            let end = monotonic_ns();
-            while cutoff_now() < end {
+            while cutoff_now() < end_ns {
                 std::thread::sleep(Duration::from_micros(200));
             }
-            ev.feed(&mut tracker, &mut netns, &mut batch, end)?;
+            ev.feed(&mut feed, &mut local, &mut batch, cutoff_now())?;
         }
-        tracker.apply_snapshot(ts, &sockets, &|inode| owners.owners_of(inode).to_vec());
-        tracker.expire(ts);
-        if !printer.print(tracker.take_transitions())? {
+        if !printer.print(feed.take_transitions())? {
             return Ok(());
         }
 
@@ -117,8 +125,8 @@ pub fn run(args: &WatchArgs) -> anyhow::Result<()> {
             match events.as_mut() {
                 Some(ev) => {
                     if ev.source.wait(wait) {
-                        ev.feed(&mut tracker, &mut netns, &mut batch, cutoff_now())?;
-                        if !printer.print(tracker.take_transitions())? {
+                        ev.feed(&mut feed, &mut local, &mut batch, cutoff_now())?;
+                        if !printer.print(feed.take_transitions())? {
                             return Ok(());
                         }
                         std::thread::sleep(
@@ -130,25 +138,39 @@ pub fn run(args: &WatchArgs) -> anyhow::Result<()> {
             }
         }
     }
-    let dropped = tracker.stats().unconfirmed_dropped;
-    if dropped > 0 && std::env::var_os("TCPSCOPE_DEBUG").is_some() {
-        eprintln!("tcpscope: {dropped} connections of other network namespaces ignored");
+    if std::env::var_os("TCPSCOPE_DEBUG").is_some() {
+        let stats = feed.tracker().stats();
+        eprintln!(
+            "tcpscope: ignored {} connections never placed in this namespace, {} events of other namespaces, {} stale dump records",
+            stats.unconfirmed_dropped, stats.other_netns_events, stats.stale_records
+        );
     }
     Ok(())
 }
 
+/// How the user spelt `--events` (for messages).
+fn events_flag(mode: EventsMode) -> &'static str {
+    match mode {
+        EventsMode::Auto => "auto",
+        EventsMode::Bpf => "bpf",
+        EventsMode::Tracefs => "tracefs",
+        EventsMode::Off => "off",
+        EventsMode::On => "on",
+    }
+}
+
 /// The kernel event source and what was said of its losses.
 struct Events {
-    source: TraceSource,
+    source: KernelEvents,
     lost_reported: u64,
 }
 
 impl Events {
-    /// Reads what the kernel has and hands it to the tracker; says so when records were lost.
+    /// Reads what the kernel has and hands it to the feed; says so when records were lost.
     fn feed(
         &mut self,
-        tracker: &mut Tracker,
-        netns: &mut LocalPids,
+        feed: &mut Feed,
+        local: &mut LocalPids,
         batch: &mut Vec<KernelEvent>,
         cutoff_ns: u64,
     ) -> anyhow::Result<()> {
@@ -156,12 +178,11 @@ impl Events {
         self.source
             .drain(batch, cutoff_ns)
             .context("reading kernel events")?;
-        tracker.apply_events(batch, &mut |pid| netns.is_local(pid));
-        let lost = self.source.stats().lost;
+        feed.on_events(batch, cutoff_ns, &mut |pid| local.is_local(pid));
+        let lost = self.source.lost();
         if lost > self.lost_reported {
             eprintln!(
-                "tcpscope: the kernel dropped {} events so far: the reader fell behind, transitions of some connections are missing",
-                lost
+                "tcpscope: the kernel dropped {lost} events so far: the reader fell behind, transitions of some connections are missing"
             );
             self.lost_reported = lost;
         }

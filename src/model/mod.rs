@@ -1,10 +1,12 @@
 //! Plain data: states, socket records, owners and filters. No I/O.
 
+pub mod event;
 pub mod filter;
 pub mod owner;
 pub mod socket;
 pub mod state;
 
+pub use event::{KernelEvent, KernelEventKind};
 pub use filter::Filter;
 pub use owner::Owner;
 pub use socket::{Family, SocketRecord, TcpInfo, Timer, TimerKind};

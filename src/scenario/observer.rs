@@ -1,19 +1,19 @@
 //! What the tracker sees while a scenario plays: kernel events when they can be had,
-//! snapshots of the scenario's namespace always, joined as `watch` joins them.
+//! snapshots of the scenario's namespace always, joined by the same feed as `watch`'s.
 
-use crate::model::{SocketRecord, StateSet};
+use crate::model::StateSet;
+use crate::sources::events::{KernelEvents, current_netns};
 use crate::sources::netns::LocalPids;
-use crate::sources::trace::{TraceSource, cutoff_now};
+use crate::sources::trace::cutoff_now;
 use crate::sources::{Query, SnapshotSource, SourceKind, monotonic_ns, open_source};
-use crate::tracker::{KernelEvent, Mode, Tracker, TrackerConfig, Transition};
+use crate::tracker::{Feed, KernelEvent, Mode, Snapshot, Tracker, TrackerConfig, Transition};
 
 pub struct Observer {
-    events: Option<TraceSource>,
+    events: Option<KernelEvents>,
     source: Box<dyn SnapshotSource>,
-    tracker: Tracker,
+    feed: Feed,
     local: LocalPids,
     batch: Vec<KernelEvent>,
-    sockets: Vec<SocketRecord>,
     /// Every transition seen, in order.
     pub log: Vec<Transition>,
 }
@@ -21,9 +21,11 @@ pub struct Observer {
 impl Observer {
     /// Starts observing the calling thread's network namespace. Events from before now
     /// (another scenario's) are read and dropped.
-    pub fn new(mut events: Option<TraceSource>) -> anyhow::Result<Observer> {
+    pub fn new(mut events: Option<KernelEvents>) -> anyhow::Result<Observer> {
+        let netns = current_netns();
         let mut batch = Vec::new();
         if let Some(ev) = events.as_mut() {
+            ev.set_namespace(netns)?;
             ev.drain(&mut batch, cutoff_now())?;
             batch.clear();
         }
@@ -35,15 +37,15 @@ impl Observer {
         Ok(Observer {
             events,
             source: open_source(SourceKind::Netlink)?,
-            tracker: Tracker::new(TrackerConfig {
+            feed: Feed::new(Tracker::new(TrackerConfig {
                 mode,
                 // Scenarios are short: remember every connection for their whole length.
                 ghost_ns: 600_000_000_000,
+                netns,
                 ..TrackerConfig::default()
-            }),
+            })),
             local: LocalPids::new(),
             batch,
-            sockets: Vec::new(),
             log: Vec::new(),
         })
     }
@@ -53,39 +55,38 @@ impl Observer {
     }
 
     pub fn tracker(&self) -> &Tracker {
-        &self.tracker
+        self.feed.tracker()
     }
 
     /// Hands the event source back (for the next scenario).
-    pub fn into_events(self) -> Option<TraceSource> {
+    pub fn into_events(self) -> Option<KernelEvents> {
         self.events
     }
 
     /// A snapshot and the events up to it.
     pub fn poll(&mut self) -> anyhow::Result<()> {
-        let ts = monotonic_ns();
-        self.sockets.clear();
+        let ts_ns = monotonic_ns();
+        let mut sockets = Vec::new();
         self.source
-            .snapshot(&Query::states(StateSet::ALL, false), &mut self.sockets)?;
+            .snapshot(&Query::states(StateSet::ALL, false), &mut sockets)?;
+        let end_ns = monotonic_ns();
+        let mut snapshot = Snapshot::full(ts_ns, sockets, &|_| Vec::new());
+        snapshot.end_ns = end_ns;
+        self.feed.on_snapshot(snapshot);
         if let Some(ev) = self.events.as_mut() {
-            // The dump may already show changes made while it ran, after `ts`: apply every
-            // event up to its end first (the tracker then lets those events win over it),
-            // once they are surely committed. Otherwise a change seen by the dump is
-            // reported twice: observed now, traced at the next poll.
-            let end = monotonic_ns();
-            while cutoff_now() < end {
+            // The snapshot waits for every event up to the end of its dump, once they are
+            // surely committed.
+            while cutoff_now() < end_ns {
                 std::thread::sleep(std::time::Duration::from_micros(200));
             }
             self.batch.clear();
-            ev.drain(&mut self.batch, end)?;
+            let cutoff = cutoff_now();
+            ev.drain(&mut self.batch, cutoff)?;
             let local = &mut self.local;
-            self.tracker
-                .apply_events(&self.batch, &mut |pid| local.is_local(pid));
+            self.feed
+                .on_events(&self.batch, cutoff, &mut |pid| local.is_local(pid));
         }
-        self.tracker
-            .apply_snapshot(ts, &self.sockets, &|_| Vec::new());
-        self.tracker.expire(ts);
-        self.log.extend(self.tracker.take_transitions());
+        self.log.extend(self.feed.take_transitions());
         Ok(())
     }
 }

@@ -5,7 +5,7 @@ use super::check::{self, ActorCheck};
 use super::format::Scenario;
 use super::observer::Observer;
 use super::player::Player;
-use crate::sources::trace::TraceSource;
+use crate::sources::events::KernelEvents;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -133,7 +133,7 @@ const INTERRUPTED: &str = "interrupted";
 /// namespace's loopback, from snapshots, when the scenario allows. Once `stop` is set (a
 /// signal), it stops between steps or while a step waits, and reports the scenario
 /// interrupted (not passed); the namespace is deleted all the same.
-pub fn run(s: &Scenario, events: &mut Option<TraceSource>, stop: &AtomicBool) -> ScenarioReport {
+pub fn run(s: &Scenario, events: &mut Option<KernelEvents>, stop: &AtomicBool) -> ScenarioReport {
     let started = Instant::now();
     let mut report = ScenarioReport {
         name: s.name.clone(),
@@ -195,11 +195,11 @@ pub fn run(s: &Scenario, events: &mut Option<TraceSource>, stop: &AtomicBool) ->
 /// Plays every step in the calling thread's namespace; returns the event source.
 fn play(
     s: &Scenario,
-    events: Option<TraceSource>,
+    events: Option<KernelEvents>,
     in_own_namespace: bool,
     stop: &AtomicBool,
     report: &mut ScenarioReport,
-) -> Option<TraceSource> {
+) -> Option<KernelEvents> {
     let mut observer = match Observer::new(events) {
         Ok(o) => o,
         Err(e) => {

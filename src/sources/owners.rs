@@ -329,6 +329,49 @@ pub fn parse_socket_link(target: &[u8]) -> Option<u64> {
     std::str::from_utf8(digits).ok()?.parse().ok()
 }
 
+/// The owners of the sockets a snapshot shows that were not handed on before: the tracker
+/// keeps a socket's owners (its inode, and so its owner, does not change while it lives), so
+/// each goes once. Cloning 200k owner lists a second showed as an eighth of the TUI's CPU.
+pub struct NewOwners<L: OwnerLookup> {
+    lookup: L,
+    sent: std::collections::HashSet<u64>,
+}
+
+impl<L: OwnerLookup> NewOwners<L> {
+    pub fn new(lookup: L) -> Self {
+        NewOwners {
+            lookup,
+            sent: std::collections::HashSet::new(),
+        }
+    }
+
+    /// Refreshes the lookup for `sockets` and returns the owners of the inodes new to us.
+    /// `full`: the snapshot holds every socket, so inodes it lacks can be forgotten.
+    pub fn of(
+        &mut self,
+        sockets: &[SocketRecord],
+        full: bool,
+    ) -> std::collections::HashMap<u64, Vec<Owner>> {
+        self.lookup.refresh(sockets);
+        let mut map = std::collections::HashMap::new();
+        for s in sockets
+            .iter()
+            .filter(|s| s.inode != 0 && !self.sent.contains(&s.inode))
+        {
+            let o = self.lookup.owners_of(s.inode);
+            if !o.is_empty() {
+                map.insert(s.inode, o.to_vec());
+            }
+        }
+        self.sent.extend(map.keys().copied());
+        if full && self.sent.len() > 2 * sockets.len() + 1024 {
+            let live: std::collections::HashSet<u64> = sockets.iter().map(|s| s.inode).collect();
+            self.sent.retain(|i| live.contains(i));
+        }
+        map
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

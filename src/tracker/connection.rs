@@ -100,6 +100,10 @@ pub struct Connection {
     pub(super) reset_sent_pending: Option<u64>,
     /// The snapshot generation that last showed it.
     pub(super) seen_gen: u64,
+    /// When a snapshot first failed to show it (see `Tracker::apply_partial_snapshot`).
+    pub(super) missed_ns: Option<u64>,
+    /// For a timewait socket: when its timer runs out, as the last snapshot showed it.
+    pub(super) expires_ns: u64,
 }
 
 impl Connection {
@@ -137,6 +141,8 @@ impl Connection {
             reset_received: None,
             reset_sent_pending: None,
             seen_gen: 0,
+            missed_ns: None,
+            expires_ns: 0,
         }
     }
 

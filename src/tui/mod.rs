@@ -5,13 +5,13 @@ mod effects;
 mod terminal;
 
 use crate::app::{Action, App, Overlay, SourceInfo, keys};
-use crate::cli::args::{EventsMode, TuiArgs};
-use crate::model::{Owner, SocketRecord, StateSet, TcpState};
+use crate::cli::args::TuiArgs;
+use crate::model::{StateSet, TcpState};
+use crate::sources::events::{self, KernelEvents, current_netns};
 use crate::sources::netns::LocalPids;
-use crate::sources::owners::{OwnerLookup, ProcfsOwners};
-use crate::sources::trace::TraceSource;
+use crate::sources::owners::{NewOwners, ProcfsOwners};
 use crate::sources::{Query, open_source};
-use crate::tracker::{KernelEvent, Mode, Tracker, TrackerConfig};
+use crate::tracker::{KernelEvent, Mode, Snapshot, Tracker, TrackerConfig};
 use crate::ui::{self, theme::Theme};
 use anyhow::Context;
 use crossterm::event::{Event, KeyEventKind, MouseEventKind};
@@ -20,19 +20,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, Sender, channel};
 use std::time::Duration;
-
-/// A snapshot with the owners of its sockets.
-struct Snapshot {
-    ts_ns: u64,
-    /// When the dump ended: changes made while it ran may show in it, so it is applied only
-    /// once every event up to here has been (or a change would show twice, observed and then
-    /// traced).
-    end_ns: u64,
-    sockets: Vec<SocketRecord>,
-    owners: HashMap<u64, Vec<Owner>>,
-    /// The states dumped (all, or the partial set between full dumps).
-    states: StateSet,
-}
 
 /// What the threads send the main loop.
 enum Msg {
@@ -70,21 +57,21 @@ fn run_with(
     ] {
         signal_hook::flag::register(signal, stop.clone()).context("installing signal handlers")?;
     }
-    let (events, inferred_reason) = match args.events {
-        EventsMode::Off => (None, Some("--events off".to_string())),
-        EventsMode::On => (
-            Some(TraceSource::open().context("kernel events (--events on)")?),
-            None,
-        ),
-        EventsMode::Auto => match TraceSource::open() {
-            Ok(s) => (Some(s), None),
-            Err(e) => (None, Some(short_reason(&e.to_string()))),
-        },
-    };
+    let netns_inode = current_netns();
+    let opened = events::open(args.events, netns_inode).context("kernel events")?;
+    let events = opened.events;
     let mode = if events.is_some() {
         Mode::Traced
     } else {
         Mode::Inferred
+    };
+    let (inferred_reason, event_source) = match (&events, opened.caveat) {
+        (Some(e), None) => (None, Some(e.kind().name().to_string())),
+        (Some(e), Some(_)) => (
+            None,
+            Some(format!("{}: namespaces not told apart", e.kind().name())),
+        ),
+        (None, why) => (why.map(|w| short_reason(&w)), None),
     };
     let source = open_source(args.filter.source)?;
     let info = SourceInfo {
@@ -95,12 +82,14 @@ fn run_with(
         netns: netns.to_string(),
         source: format!("{:?}", args.filter.source).to_lowercase(),
         inferred_reason,
+        event_source,
         interval_ms: args.interval,
     };
     let tracker = Tracker::new(TrackerConfig {
         mode,
         ghost_ns: args.ghost_secs.saturating_mul(1_000_000_000),
         confirm_ns: args.interval.saturating_mul(3_000_000).max(2_000_000_000),
+        netns: netns_inode,
         ..TrackerConfig::default()
     });
     let mut app = App::new(info, tracker, args.filter.filter());
@@ -147,7 +136,7 @@ fn short_reason(error: &str) -> String {
         || error.contains("not permitted")
         || error.contains("need root")
     {
-        "kernel events need root: run as root, or grant CAP_SYS_ADMIN and tracefs access".into()
+        "kernel events need root (or CAP_BPF and CAP_PERFMON for eBPF)".into()
     } else {
         error.to_string()
     }
@@ -163,11 +152,6 @@ fn main_loop(
     let mut term = terminal::setup().context("setting up the terminal")?;
     let theme = Theme::from_env();
     let mut local = LocalPids::new();
-    let traced = app.info.inferred_reason.is_none();
-    // A snapshot waits until every event before it has been applied (events win over older
-    // snapshots, never the other way round).
-    let mut waiting: Option<Snapshot> = None;
-    let mut watermark = 0u64;
     // tcpscope's own lab sockets: they live as long as the view, and close with it.
     let mut lab = crate::actions::lab::Lab::new();
     let result = (|| -> anyhow::Result<()> {
@@ -187,10 +171,9 @@ fn main_loop(
             // Apply everything that is waiting before the next frame.
             while let Some(m) = msg.take() {
                 match m {
-                    Msg::Snapshot(snapshot) => waiting = Some(snapshot),
+                    Msg::Snapshot(snapshot) => app.on_snapshot(snapshot),
                     Msg::Events(batch, mark) => {
-                        watermark = mark;
-                        app.on_events(&batch, &mut |pid| local.is_local(pid));
+                        app.on_events(&batch, mark, &mut |pid| local.is_local(pid));
                     }
                     Msg::Input(ev) => {
                         if let Some(action) = action_for(&ev, app, &areas) {
@@ -206,15 +189,6 @@ fn main_loop(
                 let done = effects::run(effect, &mut lab, session);
                 app.on_effect_done(done);
                 dump_now.store(true, Ordering::Relaxed);
-            }
-            if waiting
-                .as_ref()
-                .is_some_and(|s| !traced || watermark >= s.end_ns)
-                && let Some(s) = waiting.take()
-            {
-                app.on_partial_snapshot(s.ts_ns, &s.sockets, s.states, &|inode| {
-                    s.owners.get(&inode).cloned().unwrap_or_default()
-                });
             }
         }
         Ok(())
@@ -278,8 +252,7 @@ fn collect(
     dump_now: &AtomicBool,
 ) {
     let interval = pacing.interval;
-    let mut owners = ProcfsOwners::new();
-    let mut sent: std::collections::HashSet<u64> = std::collections::HashSet::new();
+    let mut owners = NewOwners::new(ProcfsOwners::new());
     let mut last_full: Option<std::time::Instant> = None;
     while !stop.load(Ordering::Relaxed) {
         let started = std::time::Instant::now();
@@ -304,28 +277,11 @@ fn collect(
             return;
         }
         let end_ns = crate::sources::monotonic_ns();
-        // Owners go once per socket: the tracker keeps them (a socket's inode, and so its
-        // owner, does not change while it lives). Cloning 200k owner lists a second showed
-        // as an eighth of the TUI's CPU.
-        let mut map = HashMap::new();
-        if with_owners {
-            owners.refresh(&sockets);
-            for s in sockets
-                .iter()
-                .filter(|s| s.inode != 0 && !sent.contains(&s.inode))
-            {
-                let o = owners.owners_of(s.inode);
-                if !o.is_empty() {
-                    map.insert(s.inode, o.to_vec());
-                }
-            }
-            sent.extend(map.keys().copied());
-            if full && sent.len() > 2 * sockets.len() + 1024 {
-                let live: std::collections::HashSet<u64> =
-                    sockets.iter().map(|s| s.inode).collect();
-                sent.retain(|i| live.contains(i));
-            }
-        }
+        let map = if with_owners {
+            owners.of(&sockets, full)
+        } else {
+            HashMap::new()
+        };
         if tx
             .send(Msg::Snapshot(Snapshot {
                 ts_ns,
@@ -349,7 +305,7 @@ fn collect(
     }
 }
 
-fn read_events(mut source: TraceSource, tx: &Sender<Msg>, stop: &AtomicBool) {
+fn read_events(mut source: KernelEvents, tx: &Sender<Msg>, stop: &AtomicBool) {
     let mut batch = Vec::new();
     while !stop.load(Ordering::Relaxed) {
         if source.wait(Duration::from_millis(50)) {

@@ -25,7 +25,10 @@ pub fn draw(f: &mut Frame<'_>, area: Rect, app: &App, theme: Theme) {
         )),
     ];
     match &i.inferred_reason {
-        None => spans.push(Span::raw("events: traced")),
+        None => match &i.event_source {
+            Some(by) => spans.push(Span::raw(format!("events: traced ({by})"))),
+            None => spans.push(Span::raw("events: traced")),
+        },
         Some(reason) => spans.push(Span::styled(
             format!("events: inferred ({reason})"),
             theme.warn(),

@@ -40,7 +40,7 @@ pub fn help(f: &mut Frame<'_>, area: Rect, theme: Theme) {
 
 pub fn details(f: &mut Frame<'_>, area: Rect, app: &App, id: ConnId, theme: Theme) {
     f.render_widget(Clear, area);
-    let Some(conn) = app.tracker.connection(id) else {
+    let Some(conn) = app.tracker().connection(id) else {
         f.render_widget(
             Paragraph::new("this connection is no longer remembered (ghost time passed)").block(
                 Block::default()

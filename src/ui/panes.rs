@@ -153,7 +153,7 @@ pub fn connections(f: &mut Frame<'_>, area: Rect, app: &App, theme: Theme) {
             };
             // Queues and timers as the latest snapshot has them (rows are rebuilt less often).
             let seen = app
-                .tracker
+                .tracker()
                 .connection(r.id)
                 .and_then(|c| c.last_seen.as_ref());
             let optional_cells = [

@@ -50,7 +50,7 @@ pub fn draw(f: &mut Frame<'_>, area: Rect, app: &App, sc: &ScenarioView, theme: 
     }
     lines.push(Line::raw(""));
     for actor in &sc.actors {
-        let (path, now) = sc.path(actor, &app.tracker);
+        let (path, now) = sc.path(actor, app.tracker());
         let mut spans = vec![Span::raw(format!("{:<10} ", actor.name))];
         match now {
             Some(s) => spans.push(Span::styled(s.name(), theme.state(s))),
@@ -81,7 +81,7 @@ pub fn draw(f: &mut Frame<'_>, area: Rect, app: &App, sc: &ScenarioView, theme: 
     );
 
     let actor = sc.actors.get(sc.diagram_actor);
-    let (path, now) = actor.map_or((Vec::new(), None), |a| sc.path(a, &app.tracker));
+    let (path, now) = actor.map_or((Vec::new(), None), |a| sc.path(a, app.tracker()));
     let title = match actor {
         Some(a) => format!(" {}: its path ", a.name),
         None => " state diagram ".to_string(),

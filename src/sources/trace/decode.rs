@@ -3,7 +3,7 @@
 
 use super::format::{EventFormat, Field, FormatError};
 use crate::model::{Family, TcpState};
-use crate::tracker::{KernelEvent, KernelEventKind};
+use crate::model::{KernelEvent, KernelEventKind};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 const AF_INET: u16 = 2;
@@ -191,6 +191,7 @@ impl Decoder {
             remote,
             pid,
             kind,
+            ..KernelEvent::default()
         })
     }
 }

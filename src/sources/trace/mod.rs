@@ -9,7 +9,7 @@ mod decode;
 pub mod format;
 pub mod ring;
 
-use crate::tracker::KernelEvent;
+use crate::model::KernelEvent;
 use decode::Decoder;
 use format::EventFormat;
 use rustix::event::{PollFd, PollFlags};
@@ -241,7 +241,7 @@ fn read_format(instance: &Path, event: &str) -> Result<EventFormat, TraceError> 
 }
 
 /// Where tracefs is, mounting it at /sys/kernel/tracing if it is not mounted anywhere.
-fn tracefs_root() -> Result<PathBuf, TraceError> {
+pub(crate) fn tracefs_root() -> Result<PathBuf, TraceError> {
     for candidate in ["/sys/kernel/tracing", "/sys/kernel/debug/tracing"] {
         let p = Path::new(candidate);
         match std::fs::read_dir(p) {

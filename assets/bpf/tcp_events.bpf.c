@@ -1,0 +1,303 @@
+// SPDX-License-Identifier: GPL-2.0
+// tcpscope's kernel event source: the TCP tracepoints the tracker needs, each event with the
+// network namespace of its socket (which the tracefs record lacks), read by user space from one
+// ring buffer. Built by build.sh with Debian's clang; the object beside this file is committed.
+//
+// The types below are the few kernel types this program reads, declared by hand with
+// preserve_access_index: field offsets are relocated against the running kernel's BTF at load
+// time (CO-RE), so no vmlinux.h is needed and the object does not depend on the build host.
+
+#include <linux/types.h>
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+
+#define AF_INET 2
+#define AF_INET6 10
+#define IPPROTO_TCP 6
+
+// The trace record header: `flags` tells interrupt context apart (TRACE_FLAG_*).
+struct trace_entry {
+	unsigned short type;
+	unsigned char flags;
+	unsigned char preempt_count;
+	int pid;
+} __attribute__((preserve_access_index));
+
+struct trace_event_raw_inet_sock_set_state {
+	struct trace_entry ent;
+	const void *skaddr;
+	int oldstate;
+	int newstate;
+	__u16 sport;
+	__u16 dport;
+	__u16 family;
+	__u16 protocol;
+	__u8 saddr[4];
+	__u8 daddr[4];
+	__u8 saddr_v6[16];
+	__u8 daddr_v6[16];
+} __attribute__((preserve_access_index));
+
+// tcp_receive_reset, tcp_destroy_sock.
+struct trace_event_raw_tcp_event_sk {
+	struct trace_entry ent;
+	const void *skaddr;
+	__u16 sport;
+	__u16 dport;
+	__u16 family;
+	__u8 saddr[4];
+	__u8 daddr[4];
+	__u8 saddr_v6[16];
+	__u8 daddr_v6[16];
+} __attribute__((preserve_access_index));
+
+// tcp_send_reset (Linux 6.10 and later): the ends as struct sockaddr_in / sockaddr_in6.
+struct trace_event_raw_tcp_send_reset {
+	struct trace_entry ent;
+	const void *skbaddr;
+	const void *skaddr;
+	int state;
+	__u8 saddr[28];
+	__u8 daddr[28];
+} __attribute__((preserve_access_index));
+
+struct ns_common {
+	unsigned int inum;
+} __attribute__((preserve_access_index));
+
+struct net {
+	struct ns_common ns;
+} __attribute__((preserve_access_index));
+
+typedef struct {
+	struct net *net;
+} possible_net_t;
+
+struct sock_common {
+	possible_net_t skc_net;
+	unsigned long skc_flags; // Linux 6.13 and later
+} __attribute__((preserve_access_index));
+
+struct sock {
+	struct sock_common __sk_common;
+	unsigned long sk_flags; // before Linux 6.13
+} __attribute__((preserve_access_index));
+
+// enum sock_flags: SOCK_DEAD = 0, SOCK_DONE = 1 (set by tcp_fin(): the peer's FIN arrived).
+#define SOCK_DONE_BIT 1
+
+enum kind { SET_STATE = 0, SEND_RESET = 1, RECEIVE_RESET = 2, DESTROY = 3 };
+
+#define FLAG_FIN_RECEIVED 1
+
+// 88 bytes; decoded by src/sources/bpf/record.rs, which must change with it.
+struct event {
+	__u64 ts_ns;
+	__u64 skaddr;
+	__u32 netns;
+	__u32 tgid;
+	__u8 kind;
+	__u8 oldstate;
+	__u8 newstate;
+	__u8 flags;
+	__u16 family;
+	__u16 sport;
+	__u16 dport;
+	__u8 trace_flags;
+	__u8 pad0;
+	__u32 pad1;
+	__u8 saddr[16];
+	__u8 daddr[16];
+	char comm[16];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 16 << 20);
+} EVENTS SEC(".maps");
+
+// [0]: the network namespace inode to report (0: every namespace).
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} TARGET_NETNS SEC(".maps");
+
+// [0]: events the ring buffer had no room for.
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} LOST SEC(".maps");
+
+// Wake the reader only when this much waits: it reads on its own every few milliseconds, and
+// a wake-up per event would cost more than the event.
+#define WAKEUP_BYTES (1 << 20)
+
+static __always_inline __u32 netns_of(const void *skaddr)
+{
+	const struct sock *sk = skaddr;
+	if (!sk)
+		return 0;
+	return BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
+}
+
+// 0 when the event is not to be reported (another namespace's).
+static __always_inline int wanted(__u32 netns)
+{
+	__u32 zero = 0;
+	__u32 *target = bpf_map_lookup_elem(&TARGET_NETNS, &zero);
+	return !target || *target == 0 || netns == 0 || *target == netns;
+}
+
+static __always_inline struct event *reserve(void)
+{
+	struct event *e = bpf_ringbuf_reserve(&EVENTS, sizeof(*e), 0);
+	if (!e) {
+		__u32 zero = 0;
+		__u64 *lost = bpf_map_lookup_elem(&LOST, &zero);
+		if (lost)
+			*lost += 1;
+	}
+	return e;
+}
+
+static __always_inline void submit(struct event *e)
+{
+	__u64 avail = bpf_ringbuf_query(&EVENTS, BPF_RB_AVAIL_DATA);
+	bpf_ringbuf_submit(e, avail >= WAKEUP_BYTES ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
+}
+
+static __always_inline void fill_common(struct event *e, const void *skaddr, __u32 netns,
+					unsigned char trace_flags)
+{
+	e->ts_ns = bpf_ktime_get_ns();
+	e->skaddr = (__u64)skaddr;
+	e->netns = netns;
+	e->tgid = bpf_get_current_pid_tgid() >> 32;
+	e->trace_flags = trace_flags;
+	e->pad0 = 0;
+	e->pad1 = 0;
+	e->flags = 0;
+	e->oldstate = 0;
+	e->newstate = 0;
+	bpf_get_current_comm(&e->comm, sizeof(e->comm));
+}
+
+SEC("tracepoint/sock/inet_sock_set_state")
+int set_state(struct trace_event_raw_inet_sock_set_state *ctx)
+{
+	if (BPF_CORE_READ(ctx, protocol) != IPPROTO_TCP)
+		return 0;
+	const void *skaddr = BPF_CORE_READ(ctx, skaddr);
+	__u32 netns = netns_of(skaddr);
+	if (!wanted(netns))
+		return 0;
+	struct event *e = reserve();
+	if (!e)
+		return 0;
+	fill_common(e, skaddr, netns, BPF_CORE_READ(ctx, ent.flags));
+	e->kind = SET_STATE;
+	e->oldstate = BPF_CORE_READ(ctx, oldstate);
+	e->newstate = BPF_CORE_READ(ctx, newstate);
+	const struct sock *sk = skaddr;
+	unsigned long sk_flags = 0;
+	if (bpf_core_field_exists(sk->__sk_common.skc_flags))
+		sk_flags = BPF_CORE_READ(sk, __sk_common.skc_flags);
+	else if (bpf_core_field_exists(sk->sk_flags))
+		sk_flags = BPF_CORE_READ(sk, sk_flags);
+	if (sk_flags & (1UL << SOCK_DONE_BIT))
+		e->flags |= FLAG_FIN_RECEIVED;
+	e->family = BPF_CORE_READ(ctx, family);
+	e->sport = BPF_CORE_READ(ctx, sport);
+	e->dport = BPF_CORE_READ(ctx, dport);
+	if (e->family == AF_INET6) {
+		BPF_CORE_READ_INTO(&e->saddr, ctx, saddr_v6);
+		BPF_CORE_READ_INTO(&e->daddr, ctx, daddr_v6);
+	} else {
+		__builtin_memset(e->saddr, 0, sizeof(e->saddr));
+		__builtin_memset(e->daddr, 0, sizeof(e->daddr));
+		BPF_CORE_READ_INTO((__u32 *)e->saddr, ctx, saddr);
+		BPF_CORE_READ_INTO((__u32 *)e->daddr, ctx, daddr);
+	}
+	submit(e);
+	return 0;
+}
+
+static __always_inline int sk_event(struct trace_event_raw_tcp_event_sk *ctx, __u8 kind)
+{
+	const void *skaddr = BPF_CORE_READ(ctx, skaddr);
+	__u32 netns = netns_of(skaddr);
+	if (!wanted(netns))
+		return 0;
+	struct event *e = reserve();
+	if (!e)
+		return 0;
+	fill_common(e, skaddr, netns, BPF_CORE_READ(ctx, ent.flags));
+	e->kind = kind;
+	e->family = BPF_CORE_READ(ctx, family);
+	e->sport = BPF_CORE_READ(ctx, sport);
+	e->dport = BPF_CORE_READ(ctx, dport);
+	if (e->family == AF_INET6) {
+		BPF_CORE_READ_INTO(&e->saddr, ctx, saddr_v6);
+		BPF_CORE_READ_INTO(&e->daddr, ctx, daddr_v6);
+	} else {
+		__builtin_memset(e->saddr, 0, sizeof(e->saddr));
+		__builtin_memset(e->daddr, 0, sizeof(e->daddr));
+		BPF_CORE_READ_INTO((__u32 *)e->saddr, ctx, saddr);
+		BPF_CORE_READ_INTO((__u32 *)e->daddr, ctx, daddr);
+	}
+	submit(e);
+	return 0;
+}
+
+SEC("tracepoint/tcp/tcp_receive_reset")
+int receive_reset(struct trace_event_raw_tcp_event_sk *ctx)
+{
+	return sk_event(ctx, RECEIVE_RESET);
+}
+
+SEC("tracepoint/tcp/tcp_destroy_sock")
+int destroy_sock(struct trace_event_raw_tcp_event_sk *ctx)
+{
+	return sk_event(ctx, DESTROY);
+}
+
+// The ends come as sockaddrs: the family, then the port and the address where each family
+// keeps them. A reset for a segment that matched no socket has no skaddr, hence no namespace.
+SEC("tracepoint/tcp/tcp_send_reset")
+int send_reset(struct trace_event_raw_tcp_send_reset *ctx)
+{
+	const void *skaddr = BPF_CORE_READ(ctx, skaddr);
+	__u32 netns = netns_of(skaddr);
+	if (!wanted(netns))
+		return 0;
+	__u8 src[28], dst[28];
+	BPF_CORE_READ_INTO(&src, ctx, saddr);
+	BPF_CORE_READ_INTO(&dst, ctx, daddr);
+	struct event *e = reserve();
+	if (!e)
+		return 0;
+	fill_common(e, skaddr, netns, BPF_CORE_READ(ctx, ent.flags));
+	e->kind = SEND_RESET;
+	__u16 family = *(__u16 *)src;
+	e->family = family;
+	e->sport = __builtin_bswap16(*(__u16 *)&src[2]);
+	e->dport = __builtin_bswap16(*(__u16 *)&dst[2]);
+	__builtin_memset(e->saddr, 0, sizeof(e->saddr));
+	__builtin_memset(e->daddr, 0, sizeof(e->daddr));
+	if (family == AF_INET6) {
+		__builtin_memcpy(e->saddr, &src[8], 16);
+		__builtin_memcpy(e->daddr, &dst[8], 16);
+	} else {
+		__builtin_memcpy(e->saddr, &src[4], 4);
+		__builtin_memcpy(e->daddr, &dst[4], 4);
+	}
+	submit(e);
+	return 0;
+}
+
+char LICENSE[] SEC("license") = "GPL";

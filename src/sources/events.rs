@@ -1,0 +1,169 @@
+//! Kernel events: the eBPF source where it loads, the tracefs reader where it does not, and
+//! which one runs, and why, in words for the user.
+
+use super::bpf::{BpfError, BpfSource};
+use super::trace::{TraceError, TraceSource};
+use crate::model::KernelEvent;
+use std::time::Duration;
+
+/// Where transitions come from (`--events`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum EventsMode {
+    /// eBPF if it loads, else tracefs, else snapshot diffs (said once, with the reason).
+    Auto,
+    /// The eBPF program on the TCP tracepoints (root, or CAP_BPF and CAP_PERFMON), or fail.
+    Bpf,
+    /// The tracefs reader (root), or fail: events carry no network namespace.
+    Tracefs,
+    /// Snapshot diffs only.
+    Off,
+    /// Kernel events of either source, or fail.
+    #[value(hide = true)]
+    On,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventSourceKind {
+    Bpf,
+    Tracefs,
+}
+
+impl EventSourceKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            EventSourceKind::Bpf => "ebpf",
+            EventSourceKind::Tracefs => "tracefs",
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum EventsError {
+    #[error(transparent)]
+    Bpf(#[from] BpfError),
+    #[error(transparent)]
+    Trace(#[from] TraceError),
+}
+
+enum Inner {
+    Bpf(Box<BpfSource>),
+    Tracefs(Box<TraceSource>),
+}
+
+/// The running event source.
+pub struct KernelEvents {
+    inner: Inner,
+}
+
+/// What `open` found: the source, if any, and what to tell the user.
+pub struct Opened {
+    pub events: Option<KernelEvents>,
+    /// Why the source that runs was chosen (the reason the better ones could not run);
+    /// `None` when eBPF runs.
+    pub caveat: Option<String>,
+}
+
+/// The inode of the calling thread's network namespace (0 if it cannot be read).
+pub fn current_netns() -> u32 {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata("/proc/thread-self/ns/net")
+        .map(|m| u32::try_from(m.ino()).unwrap_or(0))
+        .unwrap_or(0)
+}
+
+const TRACEFS_LIMIT: &str = "tracefs events carry no network namespace: another namespace's connection with the same addresses can show briefly";
+
+/// Opens the source `mode` asks for, watching the namespace with inode `netns`. Errors only
+/// for a source asked for by name (or `on`) that cannot run.
+pub fn open(mode: EventsMode, netns: u32) -> Result<Opened, EventsError> {
+    let bpf = || {
+        BpfSource::open(netns).map(|s| KernelEvents {
+            inner: Inner::Bpf(Box::new(s)),
+        })
+    };
+    let tracefs = || {
+        TraceSource::open().map(|s| KernelEvents {
+            inner: Inner::Tracefs(Box::new(s)),
+        })
+    };
+    Ok(match mode {
+        EventsMode::Off => Opened {
+            events: None,
+            caveat: Some("--events off".into()),
+        },
+        EventsMode::Bpf => Opened {
+            events: Some(bpf()?),
+            caveat: None,
+        },
+        EventsMode::Tracefs => Opened {
+            events: Some(tracefs()?),
+            caveat: Some(format!("--events tracefs: {TRACEFS_LIMIT}")),
+        },
+        EventsMode::Auto | EventsMode::On => match bpf() {
+            Ok(s) => Opened {
+                events: Some(s),
+                caveat: None,
+            },
+            Err(bpf_error) => match tracefs() {
+                Ok(s) => Opened {
+                    events: Some(s),
+                    caveat: Some(format!("{bpf_error}; using tracefs: {TRACEFS_LIMIT}")),
+                },
+                Err(e) if mode == EventsMode::On => return Err(e.into()),
+                Err(trace_error) => Opened {
+                    events: None,
+                    caveat: Some(format!("{bpf_error}; and tracefs: {trace_error}")),
+                },
+            },
+        },
+    })
+}
+
+impl KernelEvents {
+    pub fn kind(&self) -> EventSourceKind {
+        match self.inner {
+            Inner::Bpf(_) => EventSourceKind::Bpf,
+            Inner::Tracefs(_) => EventSourceKind::Tracefs,
+        }
+    }
+
+    /// Whether each event carries its socket's network namespace.
+    pub fn places_namespaces(&self) -> bool {
+        self.kind() == EventSourceKind::Bpf
+    }
+
+    /// Follows another namespace from now on (a scenario's fresh one).
+    pub fn set_namespace(&mut self, netns: u32) -> Result<(), EventsError> {
+        match &mut self.inner {
+            Inner::Bpf(s) => Ok(s.set_namespace(netns)?),
+            Inner::Tracefs(_) => Ok(()),
+        }
+    }
+
+    /// Appends the events up to `cutoff_ns`, in time order; later ones wait for the next call.
+    pub fn drain(&mut self, out: &mut Vec<KernelEvent>, cutoff_ns: u64) -> Result<(), EventsError> {
+        match &mut self.inner {
+            Inner::Bpf(s) => {
+                s.drain(out, cutoff_ns);
+                Ok(())
+            }
+            Inner::Tracefs(s) => Ok(s.drain(out, cutoff_ns)?),
+        }
+    }
+
+    /// Waits a little for events; true when some may be there.
+    pub fn wait(&self, timeout: Duration) -> bool {
+        match &self.inner {
+            Inner::Bpf(s) => s.wait(timeout),
+            Inner::Tracefs(s) => s.wait(timeout),
+        }
+    }
+
+    /// Events the kernel dropped because the reader fell behind.
+    pub fn lost(&self) -> u64 {
+        match &self.inner {
+            Inner::Bpf(s) => s.lost(),
+            Inner::Tracefs(s) => s.stats().lost,
+        }
+    }
+}
