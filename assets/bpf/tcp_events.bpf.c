@@ -184,36 +184,56 @@ static __always_inline void fill_common(struct event *e, const void *skaddr, __u
 	e->flags = 0;
 	e->oldstate = 0;
 	e->newstate = 0;
-	bpf_get_current_comm(&e->comm, sizeof(e->comm));
+	__builtin_memset(e->comm, 0, sizeof(e->comm));
 }
 
+// Only these transitions are made by a system call of the socket's owner (connect, listen,
+// close, shutdown): the running task's name is worth reading for them alone.
+static __always_inline int by_syscall(int old, int new)
+{
+	return (old == 7 /* CLOSE */ && (new == 2 /* SYN_SENT */ || new == 10 /* LISTEN */)) ||
+	       (old == 1 /* ESTABLISHED */ && new == 4 /* FIN_WAIT1 */) ||
+	       (old == 8 /* CLOSE_WAIT */ && new == 9 /* LAST_ACK */);
+}
+
+// The context is read directly (its offsets relocated like the rest), but for its common
+// header, which tracepoint programs may not load from, and the socket through CO-RE reads: a
+// probe read costs more than a load, and this runs for every state change.
 SEC("tracepoint/sock/inet_sock_set_state")
 int set_state(struct trace_event_raw_inet_sock_set_state *ctx)
 {
-	if (BPF_CORE_READ(ctx, protocol) != IPPROTO_TCP)
+	if (ctx->protocol != IPPROTO_TCP)
 		return 0;
-	const void *skaddr = BPF_CORE_READ(ctx, skaddr);
+	const void *skaddr = ctx->skaddr;
 	__u32 netns = netns_of(skaddr);
 	if (!wanted(netns))
 		return 0;
 	struct event *e = reserve();
 	if (!e)
 		return 0;
+	int old = ctx->oldstate, new = ctx->newstate;
 	fill_common(e, skaddr, netns, BPF_CORE_READ(ctx, ent.flags));
+	if (by_syscall(old, new))
+		bpf_get_current_comm(&e->comm, sizeof(e->comm));
 	e->kind = SET_STATE;
-	e->oldstate = BPF_CORE_READ(ctx, oldstate);
-	e->newstate = BPF_CORE_READ(ctx, newstate);
-	const struct sock *sk = skaddr;
-	unsigned long sk_flags = 0;
-	if (bpf_core_field_exists(sk->__sk_common.skc_flags))
-		sk_flags = BPF_CORE_READ(sk, __sk_common.skc_flags);
-	else if (bpf_core_field_exists(sk->sk_flags))
-		sk_flags = BPF_CORE_READ(sk, sk_flags);
-	if (sk_flags & (1UL << SOCK_DONE_BIT))
-		e->flags |= FLAG_FIN_RECEIVED;
-	e->family = BPF_CORE_READ(ctx, family);
-	e->sport = BPF_CORE_READ(ctx, sport);
-	e->dport = BPF_CORE_READ(ctx, dport);
+	e->oldstate = old;
+	e->newstate = new;
+	// Only a change to CLOSE needs to know whether the peer's FIN had arrived.
+	if (new == 7) {
+		const struct sock *sk = skaddr;
+		unsigned long sk_flags = 0;
+		if (bpf_core_field_exists(sk->__sk_common.skc_flags))
+			sk_flags = BPF_CORE_READ(sk, __sk_common.skc_flags);
+		else if (bpf_core_field_exists(sk->sk_flags))
+			sk_flags = BPF_CORE_READ(sk, sk_flags);
+		if (sk_flags & (1UL << SOCK_DONE_BIT))
+			e->flags |= FLAG_FIN_RECEIVED;
+	}
+	e->family = ctx->family;
+	e->sport = ctx->sport;
+	e->dport = ctx->dport;
+	// Arrays of the context are copied with probe reads: the verifier refuses loads through a
+	// pointer computed from the context.
 	if (e->family == AF_INET6) {
 		BPF_CORE_READ_INTO(&e->saddr, ctx, saddr_v6);
 		BPF_CORE_READ_INTO(&e->daddr, ctx, daddr_v6);
@@ -229,7 +249,7 @@ int set_state(struct trace_event_raw_inet_sock_set_state *ctx)
 
 static __always_inline int sk_event(struct trace_event_raw_tcp_event_sk *ctx, __u8 kind)
 {
-	const void *skaddr = BPF_CORE_READ(ctx, skaddr);
+	const void *skaddr = ctx->skaddr;
 	__u32 netns = netns_of(skaddr);
 	if (!wanted(netns))
 		return 0;
@@ -238,9 +258,11 @@ static __always_inline int sk_event(struct trace_event_raw_tcp_event_sk *ctx, __
 		return 0;
 	fill_common(e, skaddr, netns, BPF_CORE_READ(ctx, ent.flags));
 	e->kind = kind;
-	e->family = BPF_CORE_READ(ctx, family);
-	e->sport = BPF_CORE_READ(ctx, sport);
-	e->dport = BPF_CORE_READ(ctx, dport);
+	e->family = ctx->family;
+	e->sport = ctx->sport;
+	e->dport = ctx->dport;
+	// Arrays of the context are copied with probe reads: the verifier refuses loads through a
+	// pointer computed from the context.
 	if (e->family == AF_INET6) {
 		BPF_CORE_READ_INTO(&e->saddr, ctx, saddr_v6);
 		BPF_CORE_READ_INTO(&e->daddr, ctx, daddr_v6);
@@ -271,7 +293,7 @@ int destroy_sock(struct trace_event_raw_tcp_event_sk *ctx)
 SEC("tracepoint/tcp/tcp_send_reset")
 int send_reset(struct trace_event_raw_tcp_send_reset *ctx)
 {
-	const void *skaddr = BPF_CORE_READ(ctx, skaddr);
+	const void *skaddr = ctx->skaddr;
 	__u32 netns = netns_of(skaddr);
 	if (!wanted(netns))
 		return 0;

@@ -45,18 +45,20 @@ fn classify(what: &str, err: &dyn std::error::Error) -> BpfError {
     let mut denied = false;
     while let Some(s) = source {
         if let Some(io) = s.downcast_ref::<std::io::Error>() {
-            denied |= matches!(io.raw_os_error(), Some(1 | 13));
+            // EPERM: no privilege. (EACCES from BPF_PROG_LOAD is the verifier refusing the
+            // program, not a missing capability.)
+            denied |= io.raw_os_error() == Some(1);
         }
         text = format!("{text}: {s}");
         source = s.source();
     }
-    denied |= text.contains("Operation not permitted") || text.contains("Permission denied");
+    denied |= text.contains("Operation not permitted");
+    if std::env::var_os("TCPSCOPE_DEBUG").is_some() {
+        eprintln!("tcpscope: {text}");
+    }
     if denied {
         BpfError::Permission(what.to_string())
     } else {
-        if std::env::var_os("TCPSCOPE_DEBUG").is_some() {
-            eprintln!("tcpscope: {text}");
-        }
         // Verifier logs run to pages: the first line says what failed.
         BpfError::Other(text.lines().next().unwrap_or_default().to_string())
     }
