@@ -225,9 +225,10 @@ fn check(what: &str, ns: &Netns, events: &str, load: &dyn Fn()) {
     let off = t.time_wait.abs_diff(tw) as f64 / tw as f64;
     assert!(
         off <= 0.005,
-        "{what} ({events}): → TIME_WAIT {} vs TcpExtTW {tw} ({:.2} % off)",
+        "{what} ({events}): → TIME_WAIT {} vs TcpExtTW {tw} ({:.2} % off); → ESTABLISHED {} vs opens {opens}; stderr: {stderr}",
         t.time_wait,
-        off * 100.0
+        off * 100.0,
+        t.established
     );
     assert_eq!(
         t.established, opens,

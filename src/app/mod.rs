@@ -269,6 +269,12 @@ impl App {
         self.feed.tracker()
     }
 
+    /// The namespace's TcpExtTCPTimeWaitOverflow, read after the next events were drained
+    /// (see `Feed::note_timewait_overflows`).
+    pub fn note_timewait_overflows(&mut self, count: u64) {
+        self.feed.note_timewait_overflows(count);
+    }
+
     /// Kernel events arrived, every one up to `watermark`.
     pub fn on_events(
         &mut self,

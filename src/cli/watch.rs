@@ -7,6 +7,7 @@ use crate::output::transitions::{write_json_line, write_text_line};
 use crate::sources::events::{self, KernelEvents, current_netns};
 use crate::sources::monotonic_ns;
 use crate::sources::netns::LocalPids;
+use crate::sources::netstat;
 use crate::sources::owners::{NewOwners, ProcfsOwners};
 use crate::sources::trace::cutoff_now;
 use crate::sources::{Query, open_source};
@@ -178,6 +179,10 @@ impl Events {
         self.source
             .drain(batch, cutoff_ns)
             .context("reading kernel events")?;
+        // Read after the drain, so that it covers the events drained.
+        if let Some(n) = netstat::tcp_ext("TCPTimeWaitOverflow") {
+            feed.note_timewait_overflows(n);
+        }
         feed.on_events(batch, cutoff_ns, &mut |pid| local.is_local(pid));
         let lost = self.source.lost();
         if lost > self.lost_reported {

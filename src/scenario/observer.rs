@@ -82,6 +82,9 @@ impl Observer {
             self.batch.clear();
             let cutoff = cutoff_now();
             ev.drain(&mut self.batch, cutoff)?;
+            if let Some(n) = crate::sources::netstat::tcp_ext("TCPTimeWaitOverflow") {
+                self.feed.note_timewait_overflows(n);
+            }
             let local = &mut self.local;
             self.feed
                 .on_events(&self.batch, cutoff, &mut |pid| local.is_local(pid));

@@ -3,6 +3,7 @@
 pub mod bpf;
 pub mod events;
 pub mod netns;
+pub mod netstat;
 pub mod owners;
 pub mod proc_net;
 pub mod sock_diag;

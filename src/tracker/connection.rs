@@ -21,10 +21,11 @@ pub(super) enum Phase {
     Live,
     /// The tracepoint said FIN_WAIT2→CLOSE or CLOSING→CLOSE: a timewait socket may have
     /// taken over (the tracepoint never reports TIME_WAIT). The next snapshot decides.
+    /// `maybe_closed`: the kernel was out of timewait sockets then, so it may be a real close.
     AwaitingTimewait {
         at_ns: u64,
         from: TcpState,
-        destroyed_ns: Option<u64>,
+        maybe_closed: bool,
     },
     /// A timewait socket (TIME_WAIT, or FIN_WAIT2 after close()): no events, snapshots only.
     Timewait,
@@ -79,31 +80,38 @@ pub struct Connection {
     /// The owners last seen; kept after the socket loses its inode (TIME_WAIT has none).
     pub owners: Vec<Owner>,
     pub timeline: Vec<TimelineEntry>,
-    /// The socket as the last snapshot showed it (queues, timer, tcp_info).
-    pub last_seen: Option<SocketRecord>,
+    /// The socket as the last snapshot showed it (queues, timer, tcp_info); boxed, as most
+    /// connections a busy host churns through are never in a snapshot.
+    pub last_seen: Option<Box<SocketRecord>>,
     pub timeline_dropped: usize,
     pub first_seen_ns: u64,
     /// When it went GONE; a ghost until `closed_ns + ghost time`.
     pub closed_ns: Option<u64>,
     pub(super) phase: Phase,
     pub(super) skaddr: u64,
-    /// Its key in the tracker's 4-tuple map.
-    pub(super) key: TupleKey,
+    /// With its ends, its key in the tracker's 4-tuple map (listeners of a SO_REUSEPORT group
+    /// share an address and are told apart by inode).
+    pub(super) listener_inode: u64,
     pub(super) last_event_ns: u64,
     /// A snapshot or a process of this namespace vouched for it (see `Tracker`).
     pub(super) confirmed: bool,
-    /// Transitions held back until the connection is confirmed.
-    pub(super) pending: Vec<Transition>,
-    /// When a reset was received, until a →CLOSE within the reset window takes it.
-    pub(super) reset_received: Option<u64>,
-    /// When a reset was sent with no →CLOSE to attach it to yet.
-    pub(super) reset_sent_pending: Option<u64>,
+    /// Transitions held back until the connection is confirmed (tracefs events only). Boxed:
+    /// one pointer in every connection instead of a Vec's three, for the few that wait.
+    #[allow(clippy::box_collection)]
+    pub(super) pending: Option<Box<Vec<Transition>>>,
+    /// When a reset was received, until a →CLOSE within the reset window takes it (0: none).
+    pub(super) reset_received: u64,
+    /// When a reset was sent with no →CLOSE to attach it to yet (0: none).
+    pub(super) reset_sent_pending: u64,
     /// The snapshot generation that last showed it.
     pub(super) seen_gen: u64,
-    /// When a snapshot first failed to show it (see `Tracker::apply_partial_snapshot`).
-    pub(super) missed_ns: Option<u64>,
+    /// When a snapshot first failed to show it (see `Tracker::apply_partial_snapshot`; 0:
+    /// none did).
+    pub(super) missed_ns: u64,
     /// For a timewait socket: when its timer runs out, as the last snapshot showed it.
     pub(super) expires_ns: u64,
+    /// The connection this one displaced from its 4-tuple (0: none).
+    pub(super) prev_on_tuple: ConnId,
 }
 
 impl Connection {
@@ -123,26 +131,32 @@ impl Connection {
             state: Step::State(state),
             inode: 0,
             owners: Vec::new(),
-            timeline: Vec::with_capacity(8),
+            timeline: Vec::new(),
             last_seen: None,
             timeline_dropped: 0,
             first_seen_ns: ts_ns,
             closed_ns: None,
             phase: Phase::Live,
             skaddr: 0,
-            key: TupleKey {
-                local,
-                remote,
-                listener_inode: 0,
-            },
+            listener_inode: 0,
             last_event_ns: 0,
             confirmed: false,
-            pending: Vec::new(),
-            reset_received: None,
-            reset_sent_pending: None,
+            pending: None,
+            reset_received: 0,
+            reset_sent_pending: 0,
             seen_gen: 0,
-            missed_ns: None,
+            missed_ns: 0,
             expires_ns: 0,
+            prev_on_tuple: 0,
+        }
+    }
+
+    /// Its key in the tracker's 4-tuple map.
+    pub(super) fn key(&self) -> TupleKey {
+        TupleKey {
+            local: self.local,
+            remote: self.remote,
+            listener_inode: self.listener_inode,
         }
     }
 
@@ -164,6 +178,10 @@ impl Connection {
         if to == Step::Gone {
             self.phase = Phase::Gone;
             self.closed_ns = Some(ts_ns);
+            // A ghost changes no more: give back what it does not use.
+            self.timeline.shrink_to_fit();
+            self.last_seen = None;
+            self.pending = None;
         }
         if self.timeline.len() == TIMELINE_CAP {
             self.timeline.remove(0);
@@ -176,6 +194,10 @@ impl Connection {
             source,
             reset,
         });
+        // A TIME_WAIT changes once more at most: give back the room it will not use.
+        if to == Step::State(TcpState::TimeWait) {
+            self.timeline.shrink_to_fit();
+        }
         let t = Transition {
             ts_ns,
             conn: self.id,
@@ -191,7 +213,7 @@ impl Connection {
         if self.confirmed {
             out.push(t);
         } else {
-            self.pending.push(t);
+            self.pending.get_or_insert_default().push(t);
         }
     }
 
@@ -199,7 +221,7 @@ impl Connection {
     pub(super) fn confirm(&mut self, out: &mut Vec<Transition>) {
         if !self.confirmed {
             self.confirmed = true;
-            for mut t in self.pending.drain(..) {
+            for mut t in self.pending.take().map(|p| *p).unwrap_or_default() {
                 if t.owners.is_empty() {
                     t.owners.clone_from(&self.owners);
                 }

@@ -61,6 +61,8 @@ pub struct Feed {
     out: Vec<Transition>,
     /// The time of the latest transition that left.
     last_ts: u64,
+    /// TcpExtTCPTimeWaitOverflow as the latest snapshot read it.
+    overflows: Option<u64>,
 }
 
 impl Feed {
@@ -71,6 +73,7 @@ impl Feed {
             watermark: 0,
             out: Vec::new(),
             last_ts: 0,
+            overflows: None,
         }
     }
 
@@ -80,6 +83,15 @@ impl Feed {
 
     fn traced(&self) -> bool {
         self.tracker.config().mode == Mode::Traced
+    }
+
+    /// The namespace's TcpExtTCPTimeWaitOverflow, read right after the events that come next
+    /// were drained: when it moved, the kernel had no room for some timewait socket, and
+    /// those events' hand-overs may be real closes (the next snapshot decides).
+    pub fn note_timewait_overflows(&mut self, count: u64) {
+        let moved = self.overflows.is_some_and(|before| count > before);
+        self.tracker.set_timewait_overflow(moved);
+        self.overflows = Some(count);
     }
 
     /// Events in time order, every one up to `watermark` included.

@@ -74,6 +74,9 @@ impl Default for TrackerConfig {
 pub struct TrackerStats {
     /// Connections dropped to respect `max_connections`.
     pub evicted: u64,
+    /// Ghosts dropped because a newer connection on the same 4-tuple ended too (one ghost per
+    /// 4-tuple is kept: under churn that reuses 4-tuples they would pile up).
+    pub reused_ghosts_dropped: u64,
     /// Connections whose events no snapshot or local process vouched for.
     pub unconfirmed_dropped: u64,
     /// Events of other network namespaces, ignored.
@@ -106,6 +109,8 @@ pub struct Tracker {
     stats: TrackerStats,
     /// Bumped when a connection is added or removed (transitions show in `out`).
     changes: u64,
+    /// The namespace ran out of timewait sockets lately (TcpExtTCPTimeWaitOverflow moved).
+    timewait_overflow: bool,
 }
 
 impl Tracker {
@@ -122,7 +127,15 @@ impl Tracker {
             out: Vec::new(),
             stats: TrackerStats::default(),
             changes: 0,
+            timewait_overflow: false,
         }
+    }
+
+    /// Whether the namespace ran out of timewait sockets lately (TcpExtTCPTimeWaitOverflow
+    /// moved): then FIN_WAIT2 or CLOSING → CLOSE without a reset may be a real close, and
+    /// the next snapshot decides (a timewait socket there, or none).
+    pub fn set_timewait_overflow(&mut self, overflowing: bool) {
+        self.timewait_overflow = overflowing;
     }
 
     pub fn config(&self) -> &TrackerConfig {
@@ -307,16 +320,17 @@ impl Tracker {
             return;
         };
         conn.last_event_ns = conn.last_event_ns.max(ev.ts_ns);
-        conn.missed_ns = None;
+        conn.missed_ns = 0;
         if local_pid {
             conn.confirm(&mut self.out);
         }
         match ev.kind {
             KernelEventKind::SetState { old, new } => {
-                let fresh =
-                    |at: Option<u64>| at.filter(|&t| ev.ts_ns.saturating_sub(t) <= RESET_WINDOW_NS);
-                let received = fresh(conn.reset_received.take());
-                let sent = fresh(conn.reset_sent_pending.take());
+                let fresh = |at: u64| {
+                    Some(at).filter(|&t| t != 0 && ev.ts_ns.saturating_sub(t) <= RESET_WINDOW_NS)
+                };
+                let received = fresh(std::mem::take(&mut conn.reset_received));
+                let sent = fresh(std::mem::take(&mut conn.reset_sent_pending));
                 if new == TcpState::Close
                     && matches!(old, TcpState::FinWait2 | TcpState::Closing)
                     && received.is_none()
@@ -334,6 +348,9 @@ impl Tracker {
                     let (local, remote) = (conn.local, conn.remote);
                     let fin_in =
                         fin_in.or_else(|| self.peer_sent_fin(local, remote).then_some(true));
+                    // With the timewait table full, whether a timewait socket took over at all
+                    // is for the next snapshot to say.
+                    let fin_in = fin_in.filter(|_| !self.timewait_overflow);
                     let Some(conn) = self.conns.get_mut(&id) else {
                         return;
                     };
@@ -353,7 +370,7 @@ impl Tracker {
                             conn.phase = Phase::AwaitingTimewait {
                                 at_ns: ev.ts_ns,
                                 from: old,
-                                destroyed_ns: None,
+                                maybe_closed: self.timewait_overflow,
                             }
                         }
                     }
@@ -392,7 +409,7 @@ impl Tracker {
                     self.fin_reaches_peer(local, remote, ev.ts_ns);
                 }
             }
-            KernelEventKind::ReceiveReset => conn.reset_received = Some(ev.ts_ns),
+            KernelEventKind::ReceiveReset => conn.reset_received = ev.ts_ns,
             // A reset from a timewait socket (its address is not the full socket's): the
             // timewait socket is killed right after sending it.
             KernelEventKind::SendReset
@@ -430,26 +447,20 @@ impl Tracker {
                         .out
                         .iter_mut()
                         .rev()
-                        .chain(conn.pending.iter_mut().rev())
+                        .chain(conn.pending.iter_mut().flat_map(|p| p.iter_mut().rev()))
                         .find(|t| recent(t))
                     {
                         t.reset = Some(Reset::Sent);
                     }
                 } else {
-                    conn.reset_sent_pending = Some(ev.ts_ns);
+                    conn.reset_sent_pending = ev.ts_ns;
                 }
             }
             KernelEventKind::Destroy => {
                 self.by_skaddr.remove(&ev.skaddr);
                 match conn.phase {
-                    Phase::AwaitingTimewait { at_ns, from, .. } => {
-                        conn.phase = Phase::AwaitingTimewait {
-                            at_ns,
-                            from,
-                            destroyed_ns: Some(ev.ts_ns),
-                        };
-                    }
-                    Phase::Timewait | Phase::Gone => {}
+                    // The full socket is freed; its timewait socket lives on.
+                    Phase::AwaitingTimewait { .. } | Phase::Timewait | Phase::Gone => {}
                     Phase::Live | Phase::Closed => {
                         conn.record(&mut self.out, ev.ts_ns, Step::Gone, Source::Traced, None);
                     }
@@ -501,7 +512,10 @@ impl Tracker {
         let Some(conn) = self.conns.get_mut(&id) else {
             return;
         };
-        let old = std::mem::replace(&mut conn.key, key);
+        let old = conn.key();
+        conn.local = key.local;
+        conn.remote = key.remote;
+        conn.listener_inode = key.listener_inode;
         if self.by_tuple.get(&old) == Some(&id) {
             self.by_tuple.remove(&old);
         }
@@ -523,12 +537,11 @@ impl Tracker {
         {
             return;
         }
-        conn.local = ev.local;
-        conn.remote = ev.remote;
+        // set_key moves its ends with its key.
         let key = TupleKey {
             local: ev.local,
             remote: ev.remote,
-            listener_inode: conn.key.listener_inode,
+            listener_inode: conn.listener_inode,
         };
         self.file_key(id, key, ev.ts_ns, Source::Traced);
     }
@@ -545,6 +558,18 @@ impl Tracker {
             && let Some(old) = self.conns.get_mut(&other)
         {
             match old.phase {
+                // The timewait table was full: most hand-overs then fail (the kernel counts
+                // them in TcpExtTCPTimeWaitOverflow), and the SYN cannot tell.
+                Phase::AwaitingTimewait {
+                    at_ns,
+                    maybe_closed: true,
+                    ..
+                } => {
+                    let close = Step::State(TcpState::Close);
+                    old.record(&mut self.out, at_ns, close, Source::Traced, None);
+                    old.phase = Phase::Closed;
+                    old.record(&mut self.out, ts_ns, Step::Gone, source, None);
+                }
                 Phase::AwaitingTimewait { at_ns, .. } => {
                     old.phase = Phase::Timewait;
                     let tw = Step::State(TcpState::TimeWait);
@@ -561,6 +586,15 @@ impl Tracker {
                     old.record(&mut self.out, ts_ns, Step::Gone, source, None);
                 }
                 _ => {}
+            }
+            // One ghost per 4-tuple: the one before the displaced connection goes now.
+            let older = std::mem::take(&mut old.prev_on_tuple);
+            if self.conns.get(&older).is_some_and(|c| c.is_ghost()) {
+                self.remove(older);
+                self.stats.reused_ghosts_dropped += 1;
+            }
+            if let Some(newcomer) = self.conns.get_mut(&id) {
+                newcomer.prev_on_tuple = other;
             }
         }
         self.set_key(id, key);
@@ -667,7 +701,6 @@ impl Tracker {
             return Ok(None);
         };
         if let Some(conn) = self.conns.get_mut(&id) {
-            conn.local = rec.local;
             conn.inode = rec.inode;
         }
         self.set_key(id, key);
@@ -754,11 +787,14 @@ impl Tracker {
                 continue;
             };
             conn.seen_gen = generation;
-            conn.missed_ns = None;
+            conn.missed_ns = 0;
             if let Some(t) = rec.timer.filter(|_| is_timewait(rec)) {
                 conn.expires_ns = ts_ns.saturating_add(t.remaining_ms.saturating_mul(1_000_000));
             }
-            conn.last_seen = Some(rec.clone());
+            match &mut conn.last_seen {
+                Some(seen) => **seen = rec.clone(),
+                None => conn.last_seen = Some(Box::new(rec.clone())),
+            }
             // Owners are looked up when the socket is new to us or has another inode; a
             // socket keeps its owners otherwise (and after it loses its inode).
             if rec.inode != 0 && (conn.inode != rec.inode || conn.owners.is_empty()) {
@@ -834,18 +870,18 @@ impl Tracker {
                 && conn.expires_ns <= ts_ns.saturating_add(SAME_MOMENT_NS);
             let missed_ns = match conn.missed_ns {
                 _ if self.config.mode != Mode::Traced || timer_out => ts_ns,
-                Some(first) => first,
-                None => {
+                0 => {
                     let ends_here =
                         matches!(conn.phase, Phase::Timewait | Phase::AwaitingTimewait { .. })
                             || (conn.phase == Phase::Live
                                 && conn.last_event_ns < ts_ns
                                 && conn.confirmed);
                     if ends_here {
-                        conn.missed_ns = Some(ts_ns);
+                        conn.missed_ns = ts_ns;
                     }
                     continue;
                 }
+                first => first,
             };
             let ts_ns = if timer_out {
                 let since = conn.timeline.last().map_or(0, |e| e.ts_ns);
@@ -861,11 +897,18 @@ impl Tracker {
                 Phase::AwaitingTimewait {
                     at_ns,
                     from,
-                    destroyed_ns,
+                    maybe_closed: true,
                 } if ts_ns > at_ns => {
+                    // The timewait table was full: no timewait socket took over, a real close.
+                    conn.state = Step::State(from);
+                    let close = Step::State(TcpState::Close);
+                    conn.record(&mut self.out, at_ns, close, Source::Traced, None);
+                    conn.phase = Phase::Closed;
+                    conn.record(&mut self.out, ts_ns, Step::Gone, source, None);
+                }
+                Phase::AwaitingTimewait { at_ns, from, .. } if ts_ns > at_ns => {
                     // The timewait socket that took over is gone already: a new SYN on its
                     // 4-tuple (of a connection we could not place) or a reset ended it.
-                    let _ = destroyed_ns;
                     conn.state = Step::State(from);
                     let tw = Step::State(TcpState::TimeWait);
                     conn.record(&mut self.out, at_ns, tw, Source::Traced, None);
@@ -890,8 +933,9 @@ impl Tracker {
     fn remove(&mut self, id: ConnId) {
         if let Some(conn) = self.conns.remove(&id) {
             self.changes += 1;
-            if self.by_tuple.get(&conn.key) == Some(&id) {
-                self.by_tuple.remove(&conn.key);
+            let key = conn.key();
+            if self.by_tuple.get(&key) == Some(&id) {
+                self.by_tuple.remove(&key);
             }
             if self.by_skaddr.get(&conn.skaddr) == Some(&id) {
                 self.by_skaddr.remove(&conn.skaddr);
@@ -974,7 +1018,7 @@ fn owner_of_syscall(ev: &KernelEvent, old: TcpState, new: TcpState) -> Option<Ow
 
 /// A reset the timewait socket sent (to a segment after close) marks its disappearance.
 fn conn_reset(conn: &mut Connection) -> Option<Reset> {
-    conn.reset_sent_pending.take().map(|_| Reset::Sent)
+    (std::mem::take(&mut conn.reset_sent_pending) != 0).then_some(Reset::Sent)
 }
 
 #[cfg(test)]
@@ -1021,6 +1065,47 @@ mod tests {
         assert_eq!(t.connections().count(), 1);
         assert!(!t.connections().any(|c| c.is_ghost()));
         assert_eq!(t.stats().evicted, 0);
+    }
+
+    #[test]
+    fn ghosts_of_a_reused_4_tuple_do_not_pile_up() {
+        let mut t = Tracker::new(TrackerConfig {
+            netns: 7,
+            ..TrackerConfig::default()
+        });
+        let server: std::net::SocketAddr = "127.0.0.1:8080".parse().unwrap();
+        let client: std::net::SocketAddr = "127.0.0.1:40000".parse().unwrap();
+        let mut events = Vec::new();
+        for round in 0..5u64 {
+            let ev = |dt: u64, old, new, fin| KernelEvent {
+                ts_ns: 1_000 + round * 100 + dt,
+                skaddr: 10 + round,
+                family: Family::Inet,
+                local: server,
+                remote: client,
+                kind: KernelEventKind::SetState { old, new },
+                netns: 7,
+                fin_received: Some(fin),
+                ..KernelEvent::default()
+            };
+            events.push(ev(0, TcpState::Listen, TcpState::SynRecv, false));
+            events.push(ev(1, TcpState::SynRecv, TcpState::Established, false));
+            events.push(ev(2, TcpState::Established, TcpState::FinWait1, false));
+            events.push(ev(3, TcpState::FinWait1, TcpState::FinWait2, false));
+            events.push(ev(4, TcpState::FinWait2, TcpState::Close, true));
+        }
+        t.apply_events(&events, &mut |_| true);
+        let out = t.take_transitions();
+        let count = |to: TcpState| out.iter().filter(|x| x.to == Step::State(to)).count();
+        assert_eq!(count(TcpState::TimeWait), 5, "every TIME_WAIT reported");
+        assert_eq!(
+            out.iter().filter(|x| x.to == Step::Gone).count(),
+            4,
+            "four ended by reuse"
+        );
+        // The live TIME_WAIT and one ghost; three older ghosts dropped and counted.
+        assert_eq!(t.connections().count(), 2);
+        assert_eq!(t.stats().reused_ghosts_dropped, 3);
     }
 
     #[test]

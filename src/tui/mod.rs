@@ -24,8 +24,9 @@ use std::time::Duration;
 /// What the threads send the main loop.
 enum Msg {
     Snapshot(Snapshot),
-    /// Events up to the watermark (every earlier event has been sent).
-    Events(Vec<KernelEvent>, u64),
+    /// Events up to the watermark (every earlier event has been sent), and the namespace's
+    /// TcpExtTCPTimeWaitOverflow read after they were drained.
+    Events(Vec<KernelEvent>, u64, Option<u64>),
     Input(Event),
     Failed(String),
 }
@@ -172,7 +173,10 @@ fn main_loop(
             while let Some(m) = msg.take() {
                 match m {
                     Msg::Snapshot(snapshot) => app.on_snapshot(snapshot),
-                    Msg::Events(batch, mark) => {
+                    Msg::Events(batch, mark, overflows) => {
+                        if let Some(n) = overflows {
+                            app.note_timewait_overflows(n);
+                        }
                         app.on_events(&batch, mark, &mut |pid| local.is_local(pid));
                     }
                     Msg::Input(ev) => {
@@ -320,7 +324,11 @@ fn read_events(mut source: KernelEvents, tx: &Sender<Msg>, stop: &AtomicBool) {
         }
         // Sent even when empty: the watermark lets waiting snapshots through.
         if tx
-            .send(Msg::Events(std::mem::take(&mut batch), cutoff))
+            .send(Msg::Events(
+                std::mem::take(&mut batch),
+                cutoff,
+                crate::sources::netstat::tcp_ext("TCPTimeWaitOverflow"),
+            ))
             .is_err()
         {
             return;
