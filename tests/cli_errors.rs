@@ -102,6 +102,25 @@ fn watch_without_privileges_infers_and_says_why() {
 }
 
 #[test]
+fn ebpf_as_nobody_is_refused_with_the_capabilities_to_grant() {
+    if !require_root("ebpf_as_nobody_is_refused_with_the_capabilities_to_grant") {
+        return;
+    }
+    let out = tcpscope_as_nobody(&["watch", "--events", "bpf", "--duration", "0.3"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    for needed in ["--events bpf", "CAP_BPF", "CAP_PERFMON", "CAP_DAC_READ_SEARCH", "setcap"] {
+        assert!(stderr.contains(needed), "{needed} missing: {stderr}");
+    }
+    // tracefs by name: refused too, naming root.
+    let out = tcpscope_as_nobody(&["watch", "--events", "tracefs", "--duration", "0.3"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("root"), "{stderr}");
+}
+
+#[test]
 fn watch_rejects_bad_intervals_and_durations() {
     assert_usage_error(&["watch", "--interval", "0"], "--interval");
     assert_usage_error(&["watch", "--duration=-1"], "--duration");
