@@ -110,7 +110,13 @@ fn ebpf_as_nobody_is_refused_with_the_capabilities_to_grant() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
-    for needed in ["--events bpf", "CAP_BPF", "CAP_PERFMON", "CAP_DAC_READ_SEARCH", "setcap"] {
+    for needed in [
+        "--events bpf",
+        "CAP_BPF",
+        "CAP_PERFMON",
+        "CAP_DAC_READ_SEARCH",
+        "setcap",
+    ] {
         assert!(stderr.contains(needed), "{needed} missing: {stderr}");
     }
     // tracefs by name: refused too, naming root.

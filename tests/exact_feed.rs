@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::{Netns, in_ns, require_root};
+use common::{Netns, Reaped, in_ns, require_root};
 use serde_json::Value;
 use socket2::{Domain, Socket, Type};
 use std::io::{BufRead, BufReader};
@@ -101,24 +101,13 @@ impl Drop for Watch {
 
 /// A process of the namespace spinning on the CPU (softirq work of the other namespace then
 /// runs in its context), ended on drop.
-struct Busy(Child);
-
-impl Busy {
-    fn start(ns: &Netns) -> Busy {
-        Busy(
-            Command::new("ip")
-                .args(["netns", "exec", &ns.name, "sh", "-c", "while :; do :; done"])
-                .spawn()
-                .unwrap(),
-        )
-    }
-}
-
-impl Drop for Busy {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
+fn busy(ns: &Netns) -> Reaped {
+    Reaped(
+        Command::new("ip")
+            .args(["netns", "exec", &ns.name, "sh", "-c", "while :; do :; done"])
+            .spawn()
+            .unwrap(),
+    )
 }
 
 fn listener() -> Socket {
@@ -184,7 +173,7 @@ fn run(events: &str) {
     let la = in_ns(Some(&a), listener);
     let lb = in_ns(Some(&b), listener);
     let mut watch = Watch::start(&a, events);
-    let busy = Busy::start(&a);
+    let busy = busy(&a);
     let (done_tx, done_rx) = channel::<()>();
     let (made_tx, made_rx) = channel::<()>();
     let (a, la) = (&a, &la);
@@ -217,7 +206,7 @@ fn run(events: &str) {
     });
 }
 
-fn check(a: &Netns, watch: &mut Watch, busy: Busy, events: &str) {
+fn check(a: &Netns, watch: &mut Watch, busy: Reaped, events: &str) {
     let refused = refused_connects(a);
     let a_ports = CLIENT_PORTS.count();
     let placed = events != "tracefs";

@@ -10,7 +10,7 @@
 
 mod common;
 
-use common::{Netns, in_ns, require_root, wait_until};
+use common::{Netns, Reaped, in_ns, require_root, wait_until};
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read};
 use std::net::TcpListener;
@@ -64,26 +64,16 @@ fn counters(ns: &Netns) -> HashMap<String, u64> {
 }
 
 /// A server process of the test's, ended on drop.
-struct Server(Child);
-
-impl Server {
-    fn start(ns: &Netns, cmd: &[&str]) -> Server {
-        let child = Command::new("ip")
+fn server(ns: &Netns, cmd: &[&str]) -> Reaped {
+    Reaped(
+        Command::new("ip")
             .args(["netns", "exec", &ns.name])
             .args(cmd)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .unwrap();
-        Server(child)
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
+            .unwrap(),
+    )
 }
 
 /// What the watch printed, counted as it comes (the runs print hundreds of thousands of lines).
@@ -269,7 +259,7 @@ impl Drop for Dir {
     }
 }
 
-fn nginx(ns: &Netns, dir: &Dir) -> Server {
+fn nginx(ns: &Netns, dir: &Dir) -> Reaped {
     let prefix = dir.0.display().to_string();
     let conf = dir.write(
         "nginx.conf",
@@ -279,7 +269,7 @@ fn nginx(ns: &Netns, dir: &Dir) -> Server {
              http {{ access_log off; server {{ listen 127.0.0.1:8080; location / {{ return 200 \"ok\\n\"; }} }} }}\n"
         ),
     );
-    let s = Server::start(
+    let s = server(
         ns,
         &["nginx", "-p", &prefix, "-c", &conf, "-g", "daemon off;"],
     );
@@ -329,7 +319,7 @@ fn haproxy_run(events: &str) {
          frontend front\n  bind 127.0.0.1:8081\n  default_backend back\n\
          backend back\n  server nginx 127.0.0.1:8080\n",
     );
-    let _haproxy = Server::start(&ns, &["haproxy", "-db", "-f", &conf]);
+    let _haproxy = server(&ns, &["haproxy", "-db", "-f", &conf]);
     wait_for_port(&ns, 8081);
     check("haproxy + nginx + wrk", &ns, events, &|| {
         wrk(&ns, "http://127.0.0.1:8081/");
@@ -342,7 +332,7 @@ fn redis_run(events: &str) {
         .unwrap_or_else(std::sync::PoisonError::into_inner);
     let ns = Netns::new(&format!("redis-{events}"));
     let dir = Dir::new(&format!("redis-{events}"));
-    let _redis = Server::start(
+    let _redis = server(
         &ns,
         &[
             "redis-server",

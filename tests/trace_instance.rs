@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{require_root, wait_until};
+use common::{Reaped, require_root, wait_until};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
@@ -86,16 +86,6 @@ fn sigterm_ends_watch_and_removes_its_instance() {
     let status = child.0.wait().unwrap();
     assert!(status.success(), "{status:?}");
     assert!(!dir.exists(), "{} is still there", dir.display());
-}
-
-/// A child killed and reaped however the test ends.
-struct Reaped(std::process::Child);
-
-impl Drop for Reaped {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 fn terminate(child: &std::process::Child) {

@@ -13,11 +13,12 @@
 
 mod common;
 
-use common::{Netns, in_ns, wait_until};
+use common::tmux::Tmux;
+use common::{Netns, Reaped, in_ns, wait_until};
 use rustix::thread::{CpuSet, sched_getaffinity, sched_setaffinity};
 use socket2::{Domain, Socket, Type};
 use std::net::{SocketAddr, TcpListener};
-use std::process::{Child, Command};
+use std::process::Command;
 use std::sync::{Arc, mpsc};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -27,87 +28,6 @@ const SERVER: &str = "127.0.0.1:8080";
 const CLIENT_PORTS: [u16; 3] = [42001, 42002, 42003];
 /// B's short connections, from ephemeral ports.
 const CHURN: usize = 300;
-
-struct Tmux {
-    session: String,
-}
-
-impl Tmux {
-    /// Starts tcpscope with `args` in a 120x50 tmux pane; the pane prints `EXIT:<code>` when
-    /// it ends and stays open to be read.
-    fn start(tag: &str, args: &str) -> Option<Tmux> {
-        if Command::new("tmux").arg("-V").output().is_err() {
-            println!("skipped: tmux is not installed (.ci/run installs it)");
-            return None;
-        }
-        let session = format!("tcpscope-{tag}-{}", std::process::id());
-        let bin = env!("CARGO_BIN_EXE_tcpscope");
-        let script = format!("{bin} {args}; echo EXIT:$?; sleep 600");
-        let ok = Command::new("tmux")
-            .args([
-                "new-session",
-                "-d",
-                "-s",
-                &session,
-                "-x",
-                "120",
-                "-y",
-                "50",
-                "sh",
-                "-c",
-                &script,
-            ])
-            .status()
-            .unwrap()
-            .success();
-        assert!(ok, "tmux new-session");
-        Some(Tmux { session })
-    }
-
-    fn screen(&self) -> String {
-        let out = Command::new("tmux")
-            .args(["capture-pane", "-p", "-t", &self.session])
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    /// Waits until the screen satisfies `cond`; fails with the screen after 30 s.
-    fn wait(&self, what: &str, cond: impl Fn(&str) -> bool) -> String {
-        let mut last = String::new();
-        let ok = wait_until(Duration::from_secs(30), || {
-            last = self.screen();
-            cond(&last)
-        });
-        assert!(ok, "timed out waiting for {what}; screen:\n{last}");
-        last
-    }
-
-    fn keys(&self, keys: &[&str]) {
-        let mut cmd = Command::new("tmux");
-        cmd.args(["send-keys", "-t", &self.session]);
-        cmd.args(keys);
-        assert!(cmd.status().unwrap().success());
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = Command::new("tmux")
-            .args(["kill-session", "-t", &self.session])
-            .status();
-    }
-}
-
-/// A process of this test, killed (by its pid) on drop.
-struct Busy(Child);
-
-impl Drop for Busy {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 type Job = Box<dyn FnOnce() -> Vec<Socket> + Send>;
 
@@ -275,7 +195,12 @@ fn netns_view_shows_exactly_its_namespace_while_another_churns_the_same_tuples()
     let listener_a = in_ns(Some(&a), listen);
     let listener_b = in_ns(Some(&b), listen);
 
-    let Some(tui) = Tmux::start("netns", &format!("--netns {} --interval 200", a.name)) else {
+    let Some(tui) = Tmux::start_sized(
+        "netns",
+        &format!("--netns {} --interval 200", a.name),
+        120,
+        50,
+    ) else {
         return;
     };
     tui.wait("A's listener", |s| {
@@ -288,7 +213,7 @@ fn netns_view_shows_exactly_its_namespace_while_another_churns_the_same_tuples()
         .args(["netns", "exec", &a.name, "sh", "-c", "while :; do :; done"])
         .spawn()
         .unwrap();
-    let busy = Busy(busy);
+    let busy = Reaped(busy);
     let pid = busy.0.id();
     sched_setaffinity(rustix::process::Pid::from_raw(pid as i32), &cpu).unwrap();
     let ns_of = |pid: String| std::fs::read_link(format!("/proc/{pid}/ns/net")).ok();

@@ -6,118 +6,12 @@
 
 mod common;
 
+use common::tmux::Tmux;
 use common::wait_until;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::process::Command;
 use std::time::Duration;
-
-struct Tmux {
-    session: String,
-}
-
-impl Tmux {
-    /// Starts tcpscope with `args` in a 120x32 tmux pane; the pane prints `EXIT:<code>` when
-    /// it ends and stays open to be read.
-    fn start(tag: &str, args: &str) -> Option<Tmux> {
-        if Command::new("tmux").arg("-V").output().is_err() {
-            println!("skipped: tmux is not installed (.ci/run installs it)");
-            return None;
-        }
-        let session = format!("tcpscope-{tag}-{}", std::process::id());
-        let bin = env!("CARGO_BIN_EXE_tcpscope");
-        let script = format!("{bin} {args}; echo EXIT:$?; sleep 600");
-        let ok = Command::new("tmux")
-            .args([
-                "new-session",
-                "-d",
-                "-s",
-                &session,
-                "-x",
-                "120",
-                "-y",
-                "32",
-                "sh",
-                "-c",
-                &script,
-            ])
-            .status()
-            .unwrap()
-            .success();
-        assert!(ok, "tmux new-session");
-        Some(Tmux { session })
-    }
-
-    fn screen(&self) -> String {
-        let out = Command::new("tmux")
-            .args(["capture-pane", "-p", "-t", &self.session])
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    /// Waits until the screen satisfies `cond`; fails with the screen after 20 s.
-    fn wait(&self, what: &str, cond: impl Fn(&str) -> bool) -> String {
-        let mut last = String::new();
-        let ok = wait_until(Duration::from_secs(20), || {
-            last = self.screen();
-            cond(&last)
-        });
-        assert!(ok, "timed out waiting for {what}; screen:\n{last}");
-        last
-    }
-
-    fn keys(&self, keys: &[&str]) {
-        let mut cmd = Command::new("tmux");
-        cmd.args(["send-keys", "-t", &self.session]);
-        cmd.args(keys);
-        assert!(cmd.status().unwrap().success());
-    }
-
-    /// Literal text, typed.
-    fn type_text(&self, text: &str) {
-        assert!(
-            Command::new("tmux")
-                .args(["send-keys", "-l", "-t", &self.session, "--", text])
-                .status()
-                .unwrap()
-                .success()
-        );
-    }
-
-    fn alternate_on(&self) -> bool {
-        let out = Command::new("tmux")
-            .args([
-                "display-message",
-                "-p",
-                "-t",
-                &self.session,
-                "#{alternate_on}",
-            ])
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&out.stdout).trim() == "1"
-    }
-
-    /// The pid of tcpscope: the child of the pane's shell.
-    fn tcpscope_pid(&self) -> i32 {
-        let out = Command::new("tmux")
-            .args(["display-message", "-p", "-t", &self.session, "#{pane_pid}"])
-            .output()
-            .unwrap();
-        let sh: i32 = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
-        let children = std::fs::read_to_string(format!("/proc/{sh}/task/{sh}/children")).unwrap();
-        children.split_whitespace().next().unwrap().parse().unwrap()
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = Command::new("tmux")
-            .args(["kill-session", "-t", &self.session])
-            .status();
-    }
-}
 
 /// The line of the connections table whose Local column is `local` (e.g. `127.0.0.1:40000`).
 fn row<'a>(screen: &'a str, local: &str) -> Option<&'a str> {

@@ -9,6 +9,18 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+pub mod tmux;
+
+/// A child process of the test, killed and reaped however the test ends.
+pub struct Reaped(pub Child);
+
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 pub fn is_root() -> bool {
     rustix::process::geteuid().is_root()
 }
