@@ -187,6 +187,25 @@ static __always_inline void fill_common(struct event *e, const void *skaddr, __u
 	__builtin_memset(e->comm, 0, sizeof(e->comm));
 }
 
+// The family, ports and addresses of the two contexts that store them alike
+// (inet_sock_set_state and the tcp_event_sk class). Arrays of the context are copied with
+// probe reads: the verifier refuses loads through a pointer computed from the context.
+#define COPY_ENDS(e, ctx)                                                     \
+	do {                                                                  \
+		(e)->family = (ctx)->family;                                  \
+		(e)->sport = (ctx)->sport;                                    \
+		(e)->dport = (ctx)->dport;                                    \
+		if ((e)->family == AF_INET6) {                                \
+			BPF_CORE_READ_INTO(&(e)->saddr, ctx, saddr_v6);       \
+			BPF_CORE_READ_INTO(&(e)->daddr, ctx, daddr_v6);       \
+		} else {                                                      \
+			__builtin_memset((e)->saddr, 0, sizeof((e)->saddr));  \
+			__builtin_memset((e)->daddr, 0, sizeof((e)->daddr));  \
+			BPF_CORE_READ_INTO((__u32 *)(e)->saddr, ctx, saddr);  \
+			BPF_CORE_READ_INTO((__u32 *)(e)->daddr, ctx, daddr);  \
+		}                                                             \
+	} while (0)
+
 // Only these transitions are made by a system call of the socket's owner (connect, listen,
 // close, shutdown): the running task's name is worth reading for them alone.
 static __always_inline int by_syscall(int old, int new)
@@ -229,20 +248,7 @@ int set_state(struct trace_event_raw_inet_sock_set_state *ctx)
 		if (sk_flags & (1UL << SOCK_DONE_BIT))
 			e->flags |= FLAG_FIN_RECEIVED;
 	}
-	e->family = ctx->family;
-	e->sport = ctx->sport;
-	e->dport = ctx->dport;
-	// Arrays of the context are copied with probe reads: the verifier refuses loads through a
-	// pointer computed from the context.
-	if (e->family == AF_INET6) {
-		BPF_CORE_READ_INTO(&e->saddr, ctx, saddr_v6);
-		BPF_CORE_READ_INTO(&e->daddr, ctx, daddr_v6);
-	} else {
-		__builtin_memset(e->saddr, 0, sizeof(e->saddr));
-		__builtin_memset(e->daddr, 0, sizeof(e->daddr));
-		BPF_CORE_READ_INTO((__u32 *)e->saddr, ctx, saddr);
-		BPF_CORE_READ_INTO((__u32 *)e->daddr, ctx, daddr);
-	}
+	COPY_ENDS(e, ctx);
 	submit(e);
 	return 0;
 }
@@ -258,20 +264,7 @@ static __always_inline int sk_event(struct trace_event_raw_tcp_event_sk *ctx, __
 		return 0;
 	fill_common(e, skaddr, netns, BPF_CORE_READ(ctx, ent.flags));
 	e->kind = kind;
-	e->family = ctx->family;
-	e->sport = ctx->sport;
-	e->dport = ctx->dport;
-	// Arrays of the context are copied with probe reads: the verifier refuses loads through a
-	// pointer computed from the context.
-	if (e->family == AF_INET6) {
-		BPF_CORE_READ_INTO(&e->saddr, ctx, saddr_v6);
-		BPF_CORE_READ_INTO(&e->daddr, ctx, daddr_v6);
-	} else {
-		__builtin_memset(e->saddr, 0, sizeof(e->saddr));
-		__builtin_memset(e->daddr, 0, sizeof(e->daddr));
-		BPF_CORE_READ_INTO((__u32 *)e->saddr, ctx, saddr);
-		BPF_CORE_READ_INTO((__u32 *)e->daddr, ctx, daddr);
-	}
+	COPY_ENDS(e, ctx);
 	submit(e);
 	return 0;
 }

@@ -101,7 +101,7 @@ fn run_scenarios(args: &LabRunArgs) -> anyhow::Result<i32> {
             (None, Some(why)) => eprintln!(
                 "tcpscope: kernel events off, only where each actor ends up is checked: {why}"
             ),
-            (Some(_), Some(why)) => eprintln!("tcpscope: events from tracefs: {why}"),
+            (Some(_), Some(why)) => eprintln!("tcpscope: {why}"),
             _ => {}
         }
         opened.events

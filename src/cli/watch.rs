@@ -36,7 +36,7 @@ pub fn run(args: &WatchArgs) -> anyhow::Result<()> {
     let opened = events::open(args.events, netns)
         .with_context(|| format!("kernel events (--events {})", events_flag(args.events)))?;
     match (&opened.events, &opened.caveat) {
-        (Some(_), Some(why)) => eprintln!("tcpscope: events from tracefs: {why}"),
+        (Some(_), Some(why)) => eprintln!("tcpscope: {why}"),
         (None, Some(why)) if args.events != EventsMode::Off => {
             eprintln!(
                 "tcpscope: kernel events off, transitions are inferred from snapshots: {why}"

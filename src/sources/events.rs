@@ -71,7 +71,7 @@ pub fn current_netns() -> u32 {
         .unwrap_or(0)
 }
 
-const TRACEFS_LIMIT: &str = "tracefs events carry no network namespace: another namespace's connection with the same addresses can show briefly";
+const TRACEFS_LIMIT: &str = "its events carry no network namespace: another namespace's connection with the same addresses can show as this one's";
 
 /// Opens the source `mode` asks for, watching the namespace with inode `netns`. Errors only
 /// for a source asked for by name (or `on`) that cannot run.
@@ -97,7 +97,9 @@ pub fn open(mode: EventsMode, netns: u32) -> Result<Opened, EventsError> {
         },
         EventsMode::Tracefs => Opened {
             events: Some(tracefs()?),
-            caveat: Some(format!("--events tracefs: {TRACEFS_LIMIT}")),
+            caveat: Some(format!(
+                "events from tracefs (--events tracefs): {TRACEFS_LIMIT}"
+            )),
         },
         EventsMode::Auto | EventsMode::On => match bpf() {
             Ok(s) => Opened {
@@ -107,7 +109,9 @@ pub fn open(mode: EventsMode, netns: u32) -> Result<Opened, EventsError> {
             Err(bpf_error) => match tracefs() {
                 Ok(s) => Opened {
                     events: Some(s),
-                    caveat: Some(format!("{bpf_error}; using tracefs: {TRACEFS_LIMIT}")),
+                    caveat: Some(format!(
+                        "events from tracefs, as eBPF did not load ({bpf_error}): {TRACEFS_LIMIT}"
+                    )),
                 },
                 Err(e) if mode == EventsMode::On => return Err(e.into()),
                 Err(trace_error) => Opened {
