@@ -83,7 +83,7 @@ pub struct Connection {
     /// The socket as the last snapshot showed it (queues, timer, tcp_info); boxed, as most
     /// connections a busy host churns through are never in a snapshot.
     pub last_seen: Option<Box<SocketRecord>>,
-    pub timeline_dropped: usize,
+    pub timeline_dropped: u32,
     pub first_seen_ns: u64,
     /// When it went GONE; a ghost until `closed_ns + ghost time`.
     pub closed_ns: Option<u64>,
@@ -104,7 +104,7 @@ pub struct Connection {
     /// When a reset was sent with no →CLOSE to attach it to yet (0: none).
     pub(super) reset_sent_pending: u64,
     /// The snapshot generation that last showed it.
-    pub(super) seen_gen: u64,
+    pub(super) seen_gen: u32,
     /// When a snapshot first failed to show it (see `Tracker::apply_partial_snapshot`; 0:
     /// none did).
     pub(super) missed_ns: u64,
@@ -131,7 +131,8 @@ impl Connection {
             state: Step::State(state),
             inode: 0,
             owners: Vec::new(),
-            timeline: Vec::new(),
+            // A whole life (handshake, teardown, gone) is six entries: no regrowth.
+            timeline: Vec::with_capacity(6),
             last_seen: None,
             timeline_dropped: 0,
             first_seen_ns: ts_ns,
@@ -179,7 +180,6 @@ impl Connection {
             self.phase = Phase::Gone;
             self.closed_ns = Some(ts_ns);
             // A ghost changes no more: give back what it does not use.
-            self.timeline.shrink_to_fit();
             self.last_seen = None;
             self.pending = None;
         }
@@ -194,10 +194,6 @@ impl Connection {
             source,
             reset,
         });
-        // A TIME_WAIT changes once more at most: give back the room it will not use.
-        if to == Step::State(TcpState::TimeWait) {
-            self.timeline.shrink_to_fit();
-        }
         let t = Transition {
             ts_ns,
             conn: self.id,

@@ -23,6 +23,7 @@
 mod connection;
 pub mod feed;
 pub mod transition;
+mod tuple_index;
 
 pub use crate::model::{KernelEvent, KernelEventKind};
 pub use connection::{Connection, TIMELINE_CAP, TimelineEntry};
@@ -34,6 +35,7 @@ use connection::{Phase, TupleKey, is_timewait};
 use rustc_hash::FxHashMap as HashMap;
 use std::collections::{HashSet, VecDeque};
 use std::net::SocketAddr;
+use tuple_index::{Conns, TupleIndex};
 
 /// How transitions are learnt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -94,9 +96,9 @@ const RESET_WINDOW_NS: u64 = 10_000_000;
 
 pub struct Tracker {
     config: TrackerConfig,
-    conns: HashMap<ConnId, Box<Connection>>,
+    conns: Conns,
     by_skaddr: HashMap<u64, ConnId>,
-    by_tuple: HashMap<TupleKey, ConnId>,
+    by_tuple: TupleIndex,
     /// Connections in the order they went GONE, for expiry without a scan.
     gone: VecDeque<(u64, ConnId)>,
     /// Sockets met through events whose snapshot key is not known yet: clients at
@@ -104,7 +106,7 @@ pub struct Tracker {
     /// inode in events), by local address. A snapshot claims them one record each.
     unresolved: HashMap<(std::net::IpAddr, std::net::SocketAddr), Vec<ConnId>>,
     next_id: ConnId,
-    generation: u64,
+    generation: u32,
     out: Vec<Transition>,
     stats: TrackerStats,
     /// Bumped when a connection is added or removed (transitions show in `out`).
@@ -119,7 +121,7 @@ impl Tracker {
             config,
             conns: HashMap::default(),
             by_skaddr: HashMap::default(),
-            by_tuple: HashMap::default(),
+            by_tuple: TupleIndex::default(),
             gone: VecDeque::new(),
             unresolved: HashMap::default(),
             next_id: 1,
@@ -223,7 +225,7 @@ impl Tracker {
     }
 
     /// Takes the first still-unresolved candidate for a snapshot record, if any.
-    fn claim(&mut self, rec: &SocketRecord, generation: u64) -> Option<ConnId> {
+    fn claim(&mut self, rec: &SocketRecord, generation: u32) -> Option<ConnId> {
         let (wanted_state, remote) = match rec.state {
             TcpState::SynSent => (TcpState::SynSent, rec.remote),
             TcpState::Listen => (TcpState::Listen, rec.local),
@@ -299,7 +301,7 @@ impl Tracker {
                     remote: ev.remote,
                     listener_inode: 0,
                 };
-                let Some(&id) = self.by_tuple.get(&key) else {
+                let Some(id) = self.by_tuple.get(&key, &self.conns) else {
                     return;
                 };
                 let Some(conn) = self.conns.get_mut(&id) else {
@@ -496,7 +498,7 @@ impl Tracker {
                 remote: ev.remote,
                 listener_inode: 0,
             };
-            let id = *self.by_tuple.get(&key)?;
+            let id = self.by_tuple.get(&key, &self.conns)?;
             self.conns.get(&id).filter(|c| c.skaddr == 0)?;
             id
         };
@@ -509,17 +511,17 @@ impl Tracker {
 
     /// Files a connection under a new snapshot key, dropping its old one.
     fn set_key(&mut self, id: ConnId, key: TupleKey) {
-        let Some(conn) = self.conns.get_mut(&id) else {
+        let Some(old) = self.conns.get(&id).map(|c| c.key()) else {
             return;
         };
-        let old = conn.key();
-        conn.local = key.local;
-        conn.remote = key.remote;
-        conn.listener_inode = key.listener_inode;
-        if self.by_tuple.get(&old) == Some(&id) {
-            self.by_tuple.remove(&old);
+        // Out of the index under its old ends before they change (see tuple_index).
+        self.by_tuple.remove(&old, id);
+        if let Some(conn) = self.conns.get_mut(&id) {
+            conn.local = key.local;
+            conn.remote = key.remote;
+            conn.listener_inode = key.listener_inode;
         }
-        self.by_tuple.insert(key, id);
+        self.by_tuple.insert(&key, id, &self.conns);
     }
 
     /// Follows a connection's 4-tuple as its state changes report it: a client gets its
@@ -552,7 +554,7 @@ impl Tracker {
     /// just loses its key and the next snapshot that lacks it ends it.
     fn file_key(&mut self, id: ConnId, key: TupleKey, ts_ns: u64, source: Source) {
         let newcomer_ours = self.conns.get(&id).is_some_and(|c| c.confirmed);
-        if let Some(&other) = self.by_tuple.get(&key)
+        if let Some(other) = self.by_tuple.get(&key, &self.conns)
             && other != id
             && newcomer_ours
             && let Some(old) = self.conns.get_mut(&other)
@@ -608,8 +610,8 @@ impl Tracker {
             listener_inode: 0,
         };
         self.by_tuple
-            .get(&key)
-            .and_then(|id| self.conns.get(id))
+            .get(&key, &self.conns)
+            .and_then(|id| self.conns.get(&id))
             .is_some_and(|c| c.state == Step::State(TcpState::LastAck))
     }
 
@@ -624,8 +626,8 @@ impl Tracker {
         };
         let Some(peer) = self
             .by_tuple
-            .get(&key)
-            .and_then(|id| self.conns.get_mut(id))
+            .get(&key, &self.conns)
+            .and_then(|id| self.conns.get_mut(&id))
         else {
             return;
         };
@@ -647,11 +649,11 @@ impl Tracker {
         &mut self,
         rec: &SocketRecord,
         ts_ns: u64,
-        generation: u64,
+        generation: u32,
         listener_inodes: &HashSet<u64>,
     ) -> Result<Option<ConnId>, Stale> {
         let key = TupleKey::of_record(rec);
-        if let Some(&id) = self.by_tuple.get(&key) {
+        if let Some(id) = self.by_tuple.get(&key, &self.conns) {
             let Some(conn) = self.conns.get(&id) else {
                 return Ok(None);
             };
@@ -734,7 +736,8 @@ impl Tracker {
             Mode::Inferred => Source::Inferred,
         };
         let baseline = self.generation == 0;
-        self.generation += 1;
+        // Wraps after 136 years of one snapshot a second; 0 stays the baseline's.
+        self.generation = self.generation.wrapping_add(1).max(1);
         let generation = self.generation;
         let from = self.out.len();
 
@@ -931,12 +934,11 @@ impl Tracker {
     }
 
     fn remove(&mut self, id: ConnId) {
+        if let Some(key) = self.conns.get(&id).map(|c| c.key()) {
+            self.by_tuple.remove(&key, id);
+        }
         if let Some(conn) = self.conns.remove(&id) {
             self.changes += 1;
-            let key = conn.key();
-            if self.by_tuple.get(&key) == Some(&id) {
-                self.by_tuple.remove(&key);
-            }
             if self.by_skaddr.get(&conn.skaddr) == Some(&id) {
                 self.by_skaddr.remove(&conn.skaddr);
             }
