@@ -40,7 +40,7 @@ impl TupleIndex {
             *slot = id;
             return;
         }
-        let hasher = self.hasher.clone();
+        let hasher = self.hasher;
         self.table.insert_unique(hash, id, move |other| {
             // Every entry's connection is in `conns` (see the module's rule); a missing one
             // would only be misplaced, never a panic.
