@@ -104,7 +104,7 @@ struct event {
 	__u16 family;
 	__u16 sport;
 	__u16 dport;
-	__u8 trace_flags;
+	__u8 pad2;
 	__u8 pad0;
 	__u32 pad1;
 	__u8 saddr[16];
@@ -133,9 +133,10 @@ struct {
 	__type(value, __u64);
 } LOST SEC(".maps");
 
-// Wake the reader only when this much waits: it reads on its own every few milliseconds, and
-// a wake-up per event would cost more than the event.
-#define WAKEUP_BYTES (1 << 20)
+// The reader is never woken: it reads every 10 ms on its own (16 MiB hold 190k events, a
+// third of a second at full churn). A wake-up per event would cost more than the event, and
+// even asking how much waits (bpf_ringbuf_query) costs a cache miss on the reader's position:
+// 340 ns per set_state run without it here, 635 ns with it.
 
 static __always_inline __u32 netns_of(const void *skaddr)
 {
@@ -167,18 +168,16 @@ static __always_inline struct event *reserve(void)
 
 static __always_inline void submit(struct event *e)
 {
-	__u64 avail = bpf_ringbuf_query(&EVENTS, BPF_RB_AVAIL_DATA);
-	bpf_ringbuf_submit(e, avail >= WAKEUP_BYTES ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
+	bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
 }
 
-static __always_inline void fill_common(struct event *e, const void *skaddr, __u32 netns,
-					unsigned char trace_flags)
+static __always_inline void fill_common(struct event *e, const void *skaddr, __u32 netns)
 {
 	e->ts_ns = bpf_ktime_get_ns();
 	e->skaddr = (__u64)skaddr;
 	e->netns = netns;
 	e->tgid = bpf_get_current_pid_tgid() >> 32;
-	e->trace_flags = trace_flags;
+	e->pad2 = 0;
 	e->pad0 = 0;
 	e->pad1 = 0;
 	e->flags = 0;
@@ -188,22 +187,27 @@ static __always_inline void fill_common(struct event *e, const void *skaddr, __u
 }
 
 // The family, ports and addresses of the two contexts that store them alike
-// (inet_sock_set_state and the tcp_event_sk class). Arrays of the context are copied with
-// probe reads: the verifier refuses loads through a pointer computed from the context.
-#define COPY_ENDS(e, ctx)                                                     \
-	do {                                                                  \
-		(e)->family = (ctx)->family;                                  \
-		(e)->sport = (ctx)->sport;                                    \
-		(e)->dport = (ctx)->dport;                                    \
-		if ((e)->family == AF_INET6) {                                \
-			BPF_CORE_READ_INTO(&(e)->saddr, ctx, saddr_v6);       \
-			BPF_CORE_READ_INTO(&(e)->daddr, ctx, daddr_v6);       \
-		} else {                                                      \
-			__builtin_memset((e)->saddr, 0, sizeof((e)->saddr));  \
-			__builtin_memset((e)->daddr, 0, sizeof((e)->daddr));  \
-			BPF_CORE_READ_INTO((__u32 *)(e)->saddr, ctx, saddr);  \
-			BPF_CORE_READ_INTO((__u32 *)(e)->daddr, ctx, daddr);  \
-		}                                                             \
+// (inet_sock_set_state and the tcp_event_sk class). The addresses are copied with one probe
+// read per family (the verifier refuses loads through a pointer computed from the context;
+// each end's two addresses lie side by side: saddr, daddr, then saddr_v6, daddr_v6).
+#define COPY_ENDS(e, ctx)                                                           \
+	do {                                                                        \
+		(e)->family = (ctx)->family;                                        \
+		(e)->sport = (ctx)->sport;                                          \
+		(e)->dport = (ctx)->dport;                                          \
+		if ((e)->family == AF_INET6) {                                      \
+			__u8 both[32];                                              \
+			bpf_probe_read_kernel(both, sizeof(both), &(ctx)->saddr_v6); \
+			__builtin_memcpy((e)->saddr, both, 16);                     \
+			__builtin_memcpy((e)->daddr, both + 16, 16);                \
+		} else {                                                            \
+			__u32 both[2];                                              \
+			bpf_probe_read_kernel(both, sizeof(both), &(ctx)->saddr);   \
+			__builtin_memset((e)->saddr, 0, sizeof((e)->saddr));        \
+			__builtin_memset((e)->daddr, 0, sizeof((e)->daddr));        \
+			*(__u32 *)(e)->saddr = both[0];                             \
+			*(__u32 *)(e)->daddr = both[1];                             \
+		}                                                                   \
 	} while (0)
 
 // Only these transitions are made by a system call of the socket's owner (connect, listen,
@@ -231,7 +235,7 @@ int set_state(struct trace_event_raw_inet_sock_set_state *ctx)
 	if (!e)
 		return 0;
 	int old = ctx->oldstate, new = ctx->newstate;
-	fill_common(e, skaddr, netns, BPF_CORE_READ(ctx, ent.flags));
+	fill_common(e, skaddr, netns);
 	if (by_syscall(old, new))
 		bpf_get_current_comm(&e->comm, sizeof(e->comm));
 	e->kind = SET_STATE;
@@ -262,7 +266,7 @@ static __always_inline int sk_event(struct trace_event_raw_tcp_event_sk *ctx, __
 	struct event *e = reserve();
 	if (!e)
 		return 0;
-	fill_common(e, skaddr, netns, BPF_CORE_READ(ctx, ent.flags));
+	fill_common(e, skaddr, netns);
 	e->kind = kind;
 	COPY_ENDS(e, ctx);
 	submit(e);
@@ -296,7 +300,7 @@ int send_reset(struct trace_event_raw_tcp_send_reset *ctx)
 	struct event *e = reserve();
 	if (!e)
 		return 0;
-	fill_common(e, skaddr, netns, BPF_CORE_READ(ctx, ent.flags));
+	fill_common(e, skaddr, netns);
 	e->kind = SEND_RESET;
 	__u16 family = *(__u16 *)src;
 	e->family = family;
