@@ -21,9 +21,6 @@ use std::time::{Duration, Instant};
 
 /// How often the loop looks for events (and for Ctrl-C) between snapshots.
 const EVENT_POLL: Duration = Duration::from_millis(20);
-/// After a batch of events, let more gather before reading again: fewer wake-ups and
-/// system calls under heavy churn, for 10 ms of latency.
-const BATCH_GAP: Duration = Duration::from_millis(10);
 
 pub fn run(args: &WatchArgs) -> anyhow::Result<()> {
     let filter = args.filter.filter();
@@ -130,9 +127,6 @@ pub fn run(args: &WatchArgs) -> anyhow::Result<()> {
                         if !printer.print(feed.take_transitions())? {
                             return Ok(());
                         }
-                        std::thread::sleep(
-                            BATCH_GAP.min(next.saturating_duration_since(Instant::now())),
-                        );
                     }
                 }
                 None => std::thread::sleep(wait),

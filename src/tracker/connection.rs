@@ -78,7 +78,8 @@ pub struct Connection {
     pub state: Step,
     pub inode: u64,
     /// The owners last seen; kept after the socket loses its inode (TIME_WAIT has none).
-    pub owners: Vec<Owner>,
+    /// Shared with every transition it makes: a reference count, not a copy, per transition.
+    pub owners: std::sync::Arc<[Owner]>,
     pub timeline: Vec<TimelineEntry>,
     /// The socket as the last snapshot showed it (queues, timer, tcp_info); boxed, as most
     /// connections a busy host churns through are never in a snapshot.
@@ -130,7 +131,7 @@ impl Connection {
             remote,
             state: Step::State(state),
             inode: 0,
-            owners: Vec::new(),
+            owners: std::sync::Arc::from([]),
             // A whole life (handshake, teardown, gone) is six entries: no regrowth.
             timeline: Vec::with_capacity(6),
             last_seen: None,

@@ -392,7 +392,7 @@ impl Tracker {
                 if conn.owners.is_empty()
                     && let Some(owner) = owner_of_syscall(ev, old, new)
                 {
-                    conn.owners = vec![owner];
+                    conn.owners = std::sync::Arc::from([owner]);
                 }
                 conn.record(
                     &mut self.out,
@@ -804,7 +804,7 @@ impl Tracker {
                 conn.inode = rec.inode;
                 let owners = owners_of(rec.inode);
                 if !owners.is_empty() {
-                    conn.owners = owners;
+                    conn.owners = owners.into();
                 }
             }
             conn.confirm(&mut self.out);

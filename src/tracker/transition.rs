@@ -70,5 +70,5 @@ pub struct Transition {
     pub to: Step,
     pub source: Source,
     pub reset: Option<Reset>,
-    pub owners: Vec<Owner>,
+    pub owners: std::sync::Arc<[Owner]>,
 }

@@ -312,10 +312,8 @@ fn collect(
 fn read_events(mut source: KernelEvents, tx: &Sender<Msg>, stop: &AtomicBool) {
     let mut batch = Vec::new();
     while !stop.load(Ordering::Relaxed) {
-        if source.wait(Duration::from_millis(50)) {
-            // Let a batch gather: fewer wake-ups under churn, for 10 ms of latency.
-            std::thread::sleep(Duration::from_millis(10));
-        }
+        // Returns once a batch has gathered, at once while the kernel is busy.
+        source.wait(Duration::from_millis(50));
         batch.clear();
         let cutoff = crate::sources::trace::cutoff_now();
         if let Err(e) = source.drain(&mut batch, cutoff) {
