@@ -66,6 +66,13 @@ pub(super) fn is_timewait(rec: &SocketRecord) -> bool {
         && rec.timer.is_some_and(|t| t.kind == TimerKind::Timewait)
 }
 
+/// The owners of a socket no one was seen to hold: one shared empty list, not one each.
+fn no_owners() -> std::sync::Arc<[Owner]> {
+    static EMPTY: std::sync::LazyLock<std::sync::Arc<[Owner]>> =
+        std::sync::LazyLock::new(|| std::sync::Arc::from([]));
+    EMPTY.clone()
+}
+
 /// The longest timeline kept; older entries are dropped (counted).
 pub const TIMELINE_CAP: usize = 64;
 
@@ -131,7 +138,7 @@ impl Connection {
             remote,
             state: Step::State(state),
             inode: 0,
-            owners: std::sync::Arc::from([]),
+            owners: no_owners(),
             // A whole life (handshake, teardown, gone) is six entries: no regrowth.
             timeline: Vec::with_capacity(6),
             last_seen: None,

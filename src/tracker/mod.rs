@@ -509,19 +509,20 @@ impl Tracker {
         Some(id)
     }
 
-    /// Files a connection under a new snapshot key, dropping its old one.
-    fn set_key(&mut self, id: ConnId, key: TupleKey) {
-        let Some(old) = self.conns.get(&id).map(|c| c.key()) else {
-            return;
-        };
+    /// Files a connection under a new key, dropping its old one; returns the connection that
+    /// was filed there before.
+    fn set_key(&mut self, id: ConnId, key: TupleKey) -> Option<ConnId> {
+        let old = self.conns.get(&id).map(|c| c.key())?;
         // Out of the index under its old ends before they change (see tuple_index).
-        self.by_tuple.remove(&old, id);
+        if old != key {
+            self.by_tuple.remove(&old, id);
+        }
         if let Some(conn) = self.conns.get_mut(&id) {
             conn.local = key.local;
             conn.remote = key.remote;
             conn.listener_inode = key.listener_inode;
         }
-        self.by_tuple.insert(&key, id, &self.conns);
+        self.by_tuple.insert(&key, id, &self.conns)
     }
 
     /// Follows a connection's 4-tuple as its state changes report it: a client gets its
@@ -554,8 +555,7 @@ impl Tracker {
     /// just loses its key and the next snapshot that lacks it ends it.
     fn file_key(&mut self, id: ConnId, key: TupleKey, ts_ns: u64, source: Source) {
         let newcomer_ours = self.conns.get(&id).is_some_and(|c| c.confirmed);
-        if let Some(other) = self.by_tuple.get(&key, &self.conns)
-            && other != id
+        if let Some(other) = self.set_key(id, key)
             && newcomer_ours
             && let Some(old) = self.conns.get_mut(&other)
         {
@@ -599,7 +599,6 @@ impl Tracker {
                 newcomer.prev_on_tuple = other;
             }
         }
-        self.set_key(id, key);
     }
 
     /// Whether the other end of (local, remote), if we follow it, has sent its FIN.

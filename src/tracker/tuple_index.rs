@@ -32,13 +32,12 @@ impl TupleIndex {
             .copied()
     }
 
-    /// Files `id`, whose ends are now `key`, in place of whoever was filed there.
-    pub fn insert(&mut self, key: &TupleKey, id: ConnId, conns: &Conns) {
+    /// Files `id`, whose ends are now `key`, in place of whoever was filed there (returned).
+    pub fn insert(&mut self, key: &TupleKey, id: ConnId, conns: &Conns) -> Option<ConnId> {
         let hash = self.hash(key);
         let same = |other: &ConnId| conns.get(other).is_some_and(|c| c.key() == *key);
         if let Some(slot) = self.table.find_mut(hash, same) {
-            *slot = id;
-            return;
+            return Some(std::mem::replace(slot, id)).filter(|&old| old != id);
         }
         let hasher = self.hasher;
         self.table.insert_unique(hash, id, move |other| {
@@ -46,6 +45,7 @@ impl TupleIndex {
             // would only be misplaced, never a panic.
             conns.get(other).map_or(0, |c| hasher.hash_one(c.key()))
         });
+        None
     }
 
     /// Removes the entry under `key` if it is `id`'s.
