@@ -11,13 +11,26 @@ use std::time::{Duration, Instant};
 
 pub mod tmux;
 
-/// A child process of the test, killed and reaped however the test ends.
+/// A child process of the test, ended and reaped however the test ends: SIGTERM first (a
+/// server such as nginx then stops its own workers; SIGKILL would leave them running), SIGKILL
+/// if it is still there after 5 s.
 pub struct Reaped(pub Child);
 
 impl Drop for Reaped {
     fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
+        if let Some(pid) = i32::try_from(self.0.id())
+            .ok()
+            .and_then(rustix::process::Pid::from_raw)
+        {
+            let _ = rustix::process::kill_process(pid, rustix::process::Signal::TERM);
+        }
+        let ended = wait_until(Duration::from_secs(5), || {
+            self.0.try_wait().is_ok_and(|s| s.is_some())
+        });
+        if !ended {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
     }
 }
 
