@@ -59,12 +59,12 @@ fn main() {
         batch.push(ev(ts + 4, TcpState::FinWait2, TcpState::Close, true));
         ts += 10;
         if batch.len() > 5000 {
-            feed.on_events(&batch, ts, &mut |_| true);
+            feed.on_events(&batch, ts, None, &mut |_| true);
             batch.clear();
             feed.take_transitions();
         }
     }
-    feed.on_events(&batch, ts, &mut |_| true);
+    feed.on_events(&batch, ts, None, &mut |_| true);
     feed.take_transitions();
     let after = rss_bytes();
     let tracked = feed.tracker().connections().count();

@@ -136,7 +136,7 @@ fn app(mode: Mode) -> App {
     ];
     app.on_snapshot(Snapshot::full(10 * S, sockets.clone(), &owners));
     // Every event up to the snapshot is in (there were none): it applies.
-    app.on_events(&[], 10 * S, &mut |_| true);
+    app.on_events(&[], 10 * S, None, &mut |_| true);
     if mode == Mode::Traced {
         // The client connection closes: a flash.
         let ev = |ts, old, new| KernelEvent {
@@ -155,6 +155,7 @@ fn app(mode: Mode) -> App {
                 ev(11 * S + 5_000_000, TcpState::FinWait1, TcpState::FinWait2),
             ],
             11 * S + 5_000_000,
+            None,
             &mut |_| true,
         );
     }
@@ -167,10 +168,10 @@ fn app(mode: Mode) -> App {
             .for_each(|s| s.state = TcpState::FinWait2);
     }
     app.on_snapshot(Snapshot::full(12 * S, sockets.clone(), &owners));
-    app.on_events(&[], 12 * S, &mut |_| true);
+    app.on_events(&[], 12 * S, None, &mut |_| true);
     // With events, a socket is gone once two snapshots miss it (a dump can skip a socket).
     app.on_snapshot(Snapshot::full(12 * S + 100_000_000, sockets, &owners));
-    app.on_events(&[], 12 * S + 100_000_000, &mut |_| true);
+    app.on_events(&[], 12 * S + 100_000_000, None, &mut |_| true);
     app.refresh_view();
     app.now_ns = 12 * S + 500_000_000;
     app

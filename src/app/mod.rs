@@ -269,20 +269,16 @@ impl App {
         self.feed.tracker()
     }
 
-    /// The namespace's TcpExtTCPTimeWaitOverflow, read after the next events were drained
-    /// (see `Feed::note_timewait_overflows`).
-    pub fn note_timewait_overflows(&mut self, count: u64) {
-        self.feed.note_timewait_overflows(count);
-    }
-
-    /// Kernel events arrived, every one up to `watermark`.
+    /// Kernel events arrived, every one up to `watermark` (see `Feed::on_events`).
     pub fn on_events(
         &mut self,
         events: &[KernelEvent],
         watermark: u64,
+        timewait_overflows: Option<u64>,
         is_local_pid: &mut dyn FnMut(i32) -> bool,
     ) {
-        self.feed.on_events(events, watermark, is_local_pid);
+        self.feed
+            .on_events(events, watermark, timewait_overflows, is_local_pid);
         self.take_transitions();
     }
 

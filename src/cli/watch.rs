@@ -7,7 +7,6 @@ use crate::output::transitions::{write_json_line, write_text_line};
 use crate::sources::events::{self, KernelEvents, current_netns};
 use crate::sources::monotonic_ns;
 use crate::sources::netns::LocalPids;
-use crate::sources::netstat;
 use crate::sources::owners::{NewOwners, ProcfsOwners};
 use crate::sources::trace::cutoff_now;
 use crate::sources::{Query, open_source};
@@ -30,8 +29,12 @@ pub fn run(args: &WatchArgs) -> anyhow::Result<()> {
     }
 
     let netns = current_netns();
-    let opened = events::open(args.events, netns)
-        .with_context(|| format!("kernel events (--events {})", events_flag(args.events)))?;
+    let opened = events::open(args.events, netns).with_context(|| {
+        let flag = clap::ValueEnum::to_possible_value(&args.events)
+            .map(|v| v.get_name().to_string())
+            .unwrap_or_default();
+        format!("kernel events (--events {flag})")
+    })?;
     match (&opened.events, &opened.caveat) {
         (Some(_), Some(why)) => eprintln!("tcpscope: {why}"),
         (None, Some(why)) if args.events != EventsMode::Off => {
@@ -102,10 +105,7 @@ pub fn run(args: &WatchArgs) -> anyhow::Result<()> {
         });
         // The snapshot waits for every event up to its end, once they are surely committed.
         if let Some(ev) = events.as_mut() {
-            while cutoff_now() < end_ns {
-                std::thread::sleep(Duration::from_micros(200));
-            }
-            ev.feed(&mut feed, &mut local, &mut batch, cutoff_now())?;
+            ev.feed(&mut feed, &mut local, &mut batch, Some(end_ns))?;
         }
         if !printer.print(feed.take_transitions())? {
             return Ok(());
@@ -123,7 +123,7 @@ pub fn run(args: &WatchArgs) -> anyhow::Result<()> {
             match events.as_mut() {
                 Some(ev) => {
                     if ev.source.wait(wait) {
-                        ev.feed(&mut feed, &mut local, &mut batch, cutoff_now())?;
+                        ev.feed(&mut feed, &mut local, &mut batch, None)?;
                         if !printer.print(feed.take_transitions())? {
                             return Ok(());
                         }
@@ -143,17 +143,6 @@ pub fn run(args: &WatchArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// How the user spelt `--events` (for messages).
-fn events_flag(mode: EventsMode) -> &'static str {
-    match mode {
-        EventsMode::Auto => "auto",
-        EventsMode::Bpf => "bpf",
-        EventsMode::Tracefs => "tracefs",
-        EventsMode::Off => "off",
-        EventsMode::On => "on",
-    }
-}
-
 /// The kernel event source and what was said of its losses.
 struct Events {
     source: KernelEvents,
@@ -161,23 +150,27 @@ struct Events {
 }
 
 impl Events {
-    /// Reads what the kernel has and hands it to the feed; says so when records were lost.
+    /// Reads what the kernel has (every event up to `through_ns` included, when given) and
+    /// hands it to the feed; says so when records were lost.
     fn feed(
         &mut self,
         feed: &mut Feed,
         local: &mut LocalPids,
         batch: &mut Vec<KernelEvent>,
-        cutoff_ns: u64,
+        through_ns: Option<u64>,
     ) -> anyhow::Result<()> {
         batch.clear();
-        self.source
-            .drain(batch, cutoff_ns)
-            .context("reading kernel events")?;
-        // Read after the drain, so that it covers the events drained.
-        if let Some(n) = netstat::tcp_ext("TCPTimeWaitOverflow") {
-            feed.note_timewait_overflows(n);
+        let drained = match through_ns {
+            Some(end_ns) => self.source.drain_through(batch, end_ns),
+            None => self.source.drain(batch, cutoff_now()),
         }
-        feed.on_events(batch, cutoff_ns, &mut |pid| local.is_local(pid));
+        .context("reading kernel events")?;
+        feed.on_events(
+            batch,
+            drained.watermark,
+            drained.timewait_overflows,
+            &mut |pid| local.is_local(pid),
+        );
         let lost = self.source.lost();
         if lost > self.lost_reported {
             eprintln!(

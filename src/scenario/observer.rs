@@ -74,20 +74,16 @@ impl Observer {
         snapshot.end_ns = end_ns;
         self.feed.on_snapshot(snapshot);
         if let Some(ev) = self.events.as_mut() {
-            // The snapshot waits for every event up to the end of its dump, once they are
-            // surely committed.
-            while cutoff_now() < end_ns {
-                std::thread::sleep(std::time::Duration::from_micros(200));
-            }
+            // The snapshot waits for every event up to the end of its dump.
             self.batch.clear();
-            let cutoff = cutoff_now();
-            ev.drain(&mut self.batch, cutoff)?;
-            if let Some(n) = crate::sources::netstat::tcp_ext("TCPTimeWaitOverflow") {
-                self.feed.note_timewait_overflows(n);
-            }
+            let drained = ev.drain_through(&mut self.batch, end_ns)?;
             let local = &mut self.local;
-            self.feed
-                .on_events(&self.batch, cutoff, &mut |pid| local.is_local(pid));
+            self.feed.on_events(
+                &self.batch,
+                drained.watermark,
+                drained.timewait_overflows,
+                &mut |pid| local.is_local(pid),
+            );
         }
         self.log.extend(self.feed.take_transitions());
         Ok(())

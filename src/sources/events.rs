@@ -57,6 +57,15 @@ pub struct KernelEvents {
     last_drain: usize,
 }
 
+/// What a drain says besides its events.
+#[derive(Debug, Clone, Copy)]
+pub struct Drained {
+    /// Every event up to here has been handed out.
+    pub watermark: u64,
+    /// The namespace's TcpExtTCPTimeWaitOverflow, read after the drain, if readable.
+    pub timewait_overflows: Option<u64>,
+}
+
 /// A drain this large means the kernel is busy: read again without letting a batch gather.
 const BUSY_DRAIN: usize = 4096;
 /// Otherwise let a batch gather this long: fewer wake-ups and reads, for 10 ms of latency.
@@ -154,14 +163,37 @@ impl KernelEvents {
     }
 
     /// Appends the events up to `cutoff_ns`, in time order; later ones wait for the next call.
-    pub fn drain(&mut self, out: &mut Vec<KernelEvent>, cutoff_ns: u64) -> Result<(), EventsError> {
+    /// Also reads the namespace's TcpExtTCPTimeWaitOverflow, after the drain, so that the
+    /// count covers the events drained (the tracker needs to know whether the kernel ran out
+    /// of timewait sockets meanwhile).
+    pub fn drain(
+        &mut self,
+        out: &mut Vec<KernelEvent>,
+        cutoff_ns: u64,
+    ) -> Result<Drained, EventsError> {
         let before = out.len();
         match &mut self.inner {
             Inner::Bpf(s) => s.drain(out, cutoff_ns),
             Inner::Tracefs(s) => s.drain(out, cutoff_ns)?,
         }
         self.last_drain = out.len().saturating_sub(before);
-        Ok(())
+        Ok(Drained {
+            watermark: cutoff_ns,
+            timewait_overflows: super::netstat::tcp_ext("TCPTimeWaitOverflow"),
+        })
+    }
+
+    /// Every event up to `end_ns` (and what came after, up to now), once they are surely
+    /// committed: what a snapshot whose dump ended at `end_ns` must wait for.
+    pub fn drain_through(
+        &mut self,
+        out: &mut Vec<KernelEvent>,
+        end_ns: u64,
+    ) -> Result<Drained, EventsError> {
+        while super::trace::cutoff_now() < end_ns {
+            std::thread::sleep(Duration::from_micros(200));
+        }
+        self.drain(out, super::trace::cutoff_now())
     }
 
     /// Waits until a drain is worth it, at most about `timeout`: at once after a large drain

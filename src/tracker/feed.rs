@@ -85,22 +85,22 @@ impl Feed {
         self.tracker.config().mode == Mode::Traced
     }
 
-    /// The namespace's TcpExtTCPTimeWaitOverflow, read right after the events that come next
-    /// were drained: when it moved, the kernel had no room for some timewait socket, and
-    /// those events' hand-overs may be real closes (the next snapshot decides).
-    pub fn note_timewait_overflows(&mut self, count: u64) {
-        let moved = self.overflows.is_some_and(|before| count > before);
-        self.tracker.set_timewait_overflow(moved);
-        self.overflows = Some(count);
-    }
-
-    /// Events in time order, every one up to `watermark` included.
+    /// Events in time order, every one up to `watermark` included, with the namespace's
+    /// TcpExtTCPTimeWaitOverflow read right after they were drained: when it moved, the kernel
+    /// had no room for some timewait socket, and these events' hand-overs may be real closes
+    /// (the next snapshot decides).
     pub fn on_events(
         &mut self,
         events: &[KernelEvent],
         watermark: u64,
+        timewait_overflows: Option<u64>,
         is_local_pid: &mut dyn FnMut(i32) -> bool,
     ) {
+        if let Some(count) = timewait_overflows {
+            let moved = self.overflows.is_some_and(|before| count > before);
+            self.tracker.set_timewait_overflow(moved);
+            self.overflows = Some(count);
+        }
         self.tracker.apply_events(events, is_local_pid);
         self.watermark = self.watermark.max(watermark);
         self.collect();

@@ -7,7 +7,7 @@ mod terminal;
 use crate::app::{Action, App, Overlay, SourceInfo, keys};
 use crate::cli::args::TuiArgs;
 use crate::model::{StateSet, TcpState};
-use crate::sources::events::{self, KernelEvents, current_netns};
+use crate::sources::events::{self, Drained, KernelEvents, current_netns};
 use crate::sources::netns::LocalPids;
 use crate::sources::owners::{NewOwners, ProcfsOwners};
 use crate::sources::{Query, open_source};
@@ -24,9 +24,8 @@ use std::time::Duration;
 /// What the threads send the main loop.
 enum Msg {
     Snapshot(Snapshot),
-    /// Events up to the watermark (every earlier event has been sent), and the namespace's
-    /// TcpExtTCPTimeWaitOverflow read after they were drained.
-    Events(Vec<KernelEvent>, u64, Option<u64>),
+    /// Events up to the drain's watermark (every earlier event has been sent).
+    Events(Vec<KernelEvent>, Drained),
     Input(Event),
     Failed(String),
 }
@@ -173,11 +172,13 @@ fn main_loop(
             while let Some(m) = msg.take() {
                 match m {
                     Msg::Snapshot(snapshot) => app.on_snapshot(snapshot),
-                    Msg::Events(batch, mark, overflows) => {
-                        if let Some(n) = overflows {
-                            app.note_timewait_overflows(n);
-                        }
-                        app.on_events(&batch, mark, &mut |pid| local.is_local(pid));
+                    Msg::Events(batch, drained) => {
+                        app.on_events(
+                            &batch,
+                            drained.watermark,
+                            drained.timewait_overflows,
+                            &mut |pid| local.is_local(pid),
+                        );
                     }
                     Msg::Input(ev) => {
                         if let Some(action) = action_for(&ev, app, &areas) {
@@ -315,18 +316,16 @@ fn read_events(mut source: KernelEvents, tx: &Sender<Msg>, stop: &AtomicBool) {
         // Returns once a batch has gathered, at once while the kernel is busy.
         source.wait(Duration::from_millis(50));
         batch.clear();
-        let cutoff = crate::sources::trace::cutoff_now();
-        if let Err(e) = source.drain(&mut batch, cutoff) {
-            let _ = tx.send(Msg::Failed(format!("reading kernel events: {e}")));
-            return;
-        }
+        let drained = match source.drain(&mut batch, crate::sources::trace::cutoff_now()) {
+            Ok(d) => d,
+            Err(e) => {
+                let _ = tx.send(Msg::Failed(format!("reading kernel events: {e}")));
+                return;
+            }
+        };
         // Sent even when empty: the watermark lets waiting snapshots through.
         if tx
-            .send(Msg::Events(
-                std::mem::take(&mut batch),
-                cutoff,
-                crate::sources::netstat::tcp_ext("TCPTimeWaitOverflow"),
-            ))
+            .send(Msg::Events(std::mem::take(&mut batch), drained))
             .is_err()
         {
             return;
