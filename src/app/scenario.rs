@@ -85,7 +85,7 @@ impl ScenarioView {
         };
         tracker
             .connections()
-            .filter(|c| ident.owns(c.local, c.remote, c.inode))
+            .filter(|c| ident.owns(c.local(), c.remote(), c.inode))
             .max_by_key(|c| c.id)
     }
 

@@ -69,7 +69,7 @@ pub fn build(tracker: &Tracker) -> (Vec<Row>, Vec<PortSummary>) {
     let listening: HashSet<u16> = conns
         .iter()
         .filter(|c| c.state == Step::State(TcpState::Listen))
-        .map(|c| c.local.port())
+        .map(|c| c.local().port())
         .collect();
     let rows: Vec<Row> = conns.iter().map(|c| row(c, &listening)).collect();
     let mut ports: BTreeMap<ServicePort, PortSummary> = BTreeMap::new();
@@ -96,23 +96,23 @@ pub fn build(tracker: &Tracker) -> (Vec<Row>, Vec<PortSummary>) {
 }
 
 fn row(c: &Connection, listening: &HashSet<u16>) -> Row {
-    let seen = c.last_seen.as_ref();
+    let (recv_q, send_q) = c.queues();
     let last = c.timeline.last();
-    let service = if listening.contains(&c.local.port()) || c.remote.port() == 0 {
-        ServicePort::Local(c.local.port())
+    let service = if listening.contains(&c.local().port()) || c.remote().port() == 0 {
+        ServicePort::Local(c.local().port())
     } else {
-        ServicePort::Remote(c.remote.port())
+        ServicePort::Remote(c.remote().port())
     };
     Row {
         id: c.id,
         state: c.state,
-        local: c.local,
-        remote: c.remote,
-        recv_q: seen.map_or(0, |s| s.recv_q),
-        send_q: seen.map_or(0, |s| s.send_q),
+        local: c.local(),
+        remote: c.remote(),
+        recv_q,
+        send_q,
         owner: c.owners.first().cloned(),
-        since_ns: last.map_or(c.first_seen_ns, |e| e.ts_ns),
-        last_change: last.map(|e| (e.ts_ns, e.source)),
+        since_ns: last.map_or(c.first_seen_ns, |e| e.ts_ns()),
+        last_change: last.map(|e| (e.ts_ns(), e.source)),
         ghost: c.is_ghost(),
         was: c.timeline.iter().rev().find_map(|e| match e.from {
             Step::State(s) if e.to == Step::Gone => Some(s),

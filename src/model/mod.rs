@@ -1,11 +1,13 @@
 //! Plain data: states, socket records, owners and filters. No I/O.
 
+pub mod endpoint;
 pub mod event;
 pub mod filter;
 pub mod owner;
 pub mod socket;
 pub mod state;
 
+pub use endpoint::Endpoint;
 pub use event::{KernelEvent, KernelEventKind};
 pub use filter::Filter;
 pub use owner::Owner;

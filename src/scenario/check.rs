@@ -2,7 +2,7 @@
 
 use super::format::{Read, Step as ScenarioStep};
 use super::player::{Actor, CallResult};
-use crate::tracker::{Source, Step, Tracker, Transition};
+use crate::tracker::{Connection, Source, Step, Tracker, Transition};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -58,8 +58,8 @@ pub fn by_actor(
         // The connection as it is now: a client's first event has local port 0.
         let conn = tracker.connection(t.conn);
         let (local, remote, inode) =
-            conn.map_or((t.local, t.remote, 0), |c| (c.local, c.remote, c.inode));
-        let seen = conn.is_some_and(|c| c.last_seen.is_some());
+            conn.map_or((t.local, t.remote, 0), |c| (c.local(), c.remote(), c.inode));
+        let seen = conn.is_some_and(Connection::seen_in_snapshot);
         actors
             .iter()
             .find(|(_, a)| a.ident().owns(local, remote, inode))

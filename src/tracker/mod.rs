@@ -22,11 +22,12 @@
 
 mod connection;
 pub mod feed;
+mod store;
 pub mod transition;
 mod tuple_index;
 
 pub use crate::model::{KernelEvent, KernelEventKind};
-pub use connection::{Connection, TIMELINE_CAP, TimelineEntry};
+pub use connection::{Connection, TIMELINE_CAP, Timeline, TimelineEntry};
 pub use feed::{Feed, Snapshot};
 pub use transition::{ConnId, Reset, Source, Step, Transition};
 
@@ -35,7 +36,8 @@ use connection::{Phase, TupleKey, is_timewait};
 use rustc_hash::FxHashMap as HashMap;
 use std::collections::{HashSet, VecDeque};
 use std::net::SocketAddr;
-use tuple_index::{Conns, TupleIndex};
+use store::Conns;
+use tuple_index::TupleIndex;
 
 /// How transitions are learnt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -105,7 +107,6 @@ pub struct Tracker {
     /// CLOSE→SYN_SENT (no local port yet), by (local address, remote); and listeners (no
     /// inode in events), by local address. A snapshot claims them one record each.
     unresolved: HashMap<(std::net::IpAddr, std::net::SocketAddr), Vec<ConnId>>,
-    next_id: ConnId,
     generation: u32,
     out: Vec<Transition>,
     stats: TrackerStats,
@@ -113,23 +114,25 @@ pub struct Tracker {
     changes: u64,
     /// The namespace ran out of timewait sockets lately (TcpExtTCPTimeWaitOverflow moved).
     timewait_overflow: bool,
+    /// The most connections held since the tables last gave memory back (see `expire`).
+    peak: usize,
 }
 
 impl Tracker {
     pub fn new(config: TrackerConfig) -> Tracker {
         Tracker {
             config,
-            conns: HashMap::default(),
+            conns: Conns::default(),
             by_skaddr: HashMap::default(),
             by_tuple: TupleIndex::default(),
             gone: VecDeque::new(),
             unresolved: HashMap::default(),
-            next_id: 1,
             generation: 0,
             out: Vec::new(),
             stats: TrackerStats::default(),
             changes: 0,
             timewait_overflow: false,
+            peak: 0,
         }
     }
 
@@ -154,14 +157,11 @@ impl Tracker {
     }
 
     pub fn connections(&self) -> impl Iterator<Item = &Connection> {
-        self.conns
-            .values()
-            .map(AsRef::as_ref)
-            .filter(|c| c.confirmed)
+        self.conns.values().filter(|c| c.confirmed)
     }
 
     pub fn connection(&self, id: ConnId) -> Option<&Connection> {
-        self.conns.get(&id).map(AsRef::as_ref)
+        self.conns.get(&id)
     }
 
     /// The transitions recorded since the last call, oldest first within each batch.
@@ -185,19 +185,24 @@ impl Tracker {
         self.note_gone(from);
     }
 
-    fn new_conn(&mut self, ev: &KernelEvent, state: TcpState) -> ConnId {
-        let id = self.next_id;
-        self.next_id += 1;
-        let mut conn = Connection::new(id, ev.family, ev.local, ev.remote, state, ev.ts_ns);
-        conn.skaddr = ev.skaddr;
-        // An event that names its namespace (already filtered) needs no other confirmation.
-        conn.confirmed = ev.netns != 0;
-        self.conns.insert(id, Box::new(conn));
+    /// A new connection, or `None` when the store is full (counted as evicted).
+    fn new_conn(&mut self, ev: &KernelEvent, state: TcpState) -> Option<ConnId> {
+        let Some(id) = self.conns.insert_with(|id| {
+            let mut conn = Connection::new(id, ev.family, ev.local, ev.remote, state, ev.ts_ns);
+            conn.skaddr = ev.skaddr;
+            // An event that names its namespace (already filtered) needs no other
+            // confirmation.
+            conn.confirmed = ev.netns != 0;
+            conn
+        }) else {
+            self.stats.evicted += 1;
+            return None;
+        };
         self.changes += 1;
         if ev.skaddr != 0 {
             self.by_skaddr.insert(ev.skaddr, id);
         }
-        id
+        Some(id)
     }
 
     /// Files a connection made from an event: by 4-tuple, or (a client without its port, a
@@ -215,11 +220,7 @@ impl Tracker {
                 .or_default()
                 .push(id);
         } else {
-            let key = TupleKey {
-                local: ev.local,
-                remote: ev.remote,
-                listener_inode: 0,
-            };
+            let key = TupleKey::new(ev.local, ev.remote, 0);
             self.file_key(id, key, ev.ts_ns, Source::Traced);
         }
     }
@@ -288,7 +289,9 @@ impl Tracker {
             (None, KernelEventKind::SetState { old, new }) => match self.adopt(ev, old, new) {
                 Some(id) => id,
                 None => {
-                    let id = self.new_conn(ev, old);
+                    let Some(id) = self.new_conn(ev, old) else {
+                        return;
+                    };
                     self.file_new(id, ev, new);
                     id
                 }
@@ -296,11 +299,7 @@ impl Tracker {
             // A socket we know from a snapshot only, or a reset sent by a timewait socket
             // (whose address is not the full socket's): find the connection by 4-tuple.
             (None, kind) => {
-                let key = TupleKey {
-                    local: ev.local,
-                    remote: ev.remote,
-                    listener_inode: 0,
-                };
+                let key = TupleKey::new(ev.local, ev.remote, 0);
                 let Some(id) = self.by_tuple.get(&key, &self.conns) else {
                     return;
                 };
@@ -322,7 +321,7 @@ impl Tracker {
             return;
         };
         conn.last_event_ns = conn.last_event_ns.max(ev.ts_ns);
-        conn.missed_ns = 0;
+        conn.set_missed_ns(0);
         if local_pid {
             conn.confirm(&mut self.out);
         }
@@ -331,8 +330,8 @@ impl Tracker {
                 let fresh = |at: u64| {
                     Some(at).filter(|&t| t != 0 && ev.ts_ns.saturating_sub(t) <= RESET_WINDOW_NS)
                 };
-                let received = fresh(std::mem::take(&mut conn.reset_received));
-                let sent = fresh(std::mem::take(&mut conn.reset_sent_pending));
+                let received = fresh(conn.take_rare(|r| &mut r.reset_received));
+                let sent = fresh(conn.take_rare(|r| &mut r.reset_sent_pending));
                 if new == TcpState::Close
                     && matches!(old, TcpState::FinWait2 | TcpState::Closing)
                     && received.is_none()
@@ -347,7 +346,7 @@ impl Tracker {
                     } else {
                         ev.fin_received
                     };
-                    let (local, remote) = (conn.local, conn.remote);
+                    let (local, remote) = (conn.local(), conn.remote());
                     let fin_in =
                         fin_in.or_else(|| self.peer_sent_fin(local, remote).then_some(true));
                     // With the timewait table full, whether a timewait socket took over at all
@@ -407,11 +406,11 @@ impl Tracker {
                     Phase::Live
                 };
                 if new == TcpState::LastAck {
-                    let (local, remote) = (conn.local, conn.remote);
+                    let (local, remote) = (conn.local(), conn.remote());
                     self.fin_reaches_peer(local, remote, ev.ts_ns);
                 }
             }
-            KernelEventKind::ReceiveReset => conn.reset_received = ev.ts_ns,
+            KernelEventKind::ReceiveReset => conn.rare_mut().reset_received = ev.ts_ns,
             // A reset from a timewait socket (its address is not the full socket's): the
             // timewait socket is killed right after sending it.
             KernelEventKind::SendReset
@@ -441,7 +440,7 @@ impl Tracker {
                 let marked = conn.timeline.last_mut().filter(|e| {
                     e.to == close
                         && e.reset.is_none()
-                        && ev.ts_ns.saturating_sub(e.ts_ns) <= RESET_WINDOW_NS
+                        && ev.ts_ns.saturating_sub(e.ts_ns()) <= RESET_WINDOW_NS
                 });
                 if let Some(entry) = marked {
                     entry.reset = Some(Reset::Sent);
@@ -449,13 +448,13 @@ impl Tracker {
                         .out
                         .iter_mut()
                         .rev()
-                        .chain(conn.pending.iter_mut().flat_map(|p| p.iter_mut().rev()))
+                        .chain(conn.rare.iter_mut().flat_map(|r| r.held.iter_mut().rev()))
                         .find(|t| recent(t))
                     {
                         t.reset = Some(Reset::Sent);
                     }
                 } else {
-                    conn.reset_sent_pending = ev.ts_ns;
+                    conn.rare_mut().reset_sent_pending = ev.ts_ns;
                 }
             }
             KernelEventKind::Destroy => {
@@ -487,17 +486,13 @@ impl Tracker {
                 .values()
                 .find(|c| {
                     c.skaddr == 0
-                        && c.local == ev.local
+                        && c.local() == ev.local
                         && c.state == Step::State(old)
                         && c.phase == Phase::Live
                 })
                 .map(|c| c.id)?
         } else {
-            let key = TupleKey {
-                local: ev.local,
-                remote: ev.remote,
-                listener_inode: 0,
-            };
+            let key = TupleKey::new(ev.local, ev.remote, 0);
             let id = self.by_tuple.get(&key, &self.conns)?;
             self.conns.get(&id).filter(|c| c.skaddr == 0)?;
             id
@@ -536,16 +531,12 @@ impl Tracker {
         let is_state_change = matches!(ev.kind, KernelEventKind::SetState { .. });
         if !is_state_change
             || ev.local.port() == 0
-            || (conn.local == ev.local && conn.remote == ev.remote)
+            || (conn.local() == ev.local && conn.remote() == ev.remote)
         {
             return;
         }
         // set_key moves its ends with its key.
-        let key = TupleKey {
-            local: ev.local,
-            remote: ev.remote,
-            listener_inode: conn.listener_inode,
-        };
+        let key = TupleKey::new(ev.local, ev.remote, conn.listener_inode);
         self.file_key(id, key, ev.ts_ns, Source::Traced);
     }
 
@@ -603,11 +594,7 @@ impl Tracker {
 
     /// Whether the other end of (local, remote), if we follow it, has sent its FIN.
     fn peer_sent_fin(&self, local: SocketAddr, remote: SocketAddr) -> bool {
-        let key = TupleKey {
-            local: remote,
-            remote: local,
-            listener_inode: 0,
-        };
+        let key = TupleKey::new(remote, local, 0);
         self.by_tuple
             .get(&key, &self.conns)
             .and_then(|id| self.conns.get(&id))
@@ -618,11 +605,7 @@ impl Tracker {
     /// socket in FIN_WAIT2, that one enters TIME_WAIT now (a timewait socket's changes are
     /// traced by no tracepoint).
     fn fin_reaches_peer(&mut self, local: SocketAddr, remote: SocketAddr, ts_ns: u64) {
-        let key = TupleKey {
-            local: remote,
-            remote: local,
-            listener_inode: 0,
-        };
+        let key = TupleKey::new(remote, local, 0);
         let Some(peer) = self
             .by_tuple
             .get(&key, &self.conns)
@@ -682,7 +665,7 @@ impl Tracker {
                         c.id != id
                             && c.phase == Phase::Live
                             && c.state == Step::State(TcpState::Listen)
-                            && c.local == rec.local
+                            && c.local() == rec.local
                             && c.confirmed
                             && !listener_inodes.contains(&c.inode)
                     })
@@ -769,7 +752,9 @@ impl Tracker {
                         kind: KernelEventKind::Destroy,
                         ..KernelEvent::default()
                     };
-                    let id = self.new_conn(&ev, TcpState::Close);
+                    let Some(id) = self.new_conn(&ev, TcpState::Close) else {
+                        continue;
+                    };
                     if let Some(conn) = self.conns.get_mut(&id) {
                         conn.confirmed = true;
                     }
@@ -789,13 +774,16 @@ impl Tracker {
                 continue;
             };
             conn.seen_gen = generation;
-            conn.missed_ns = 0;
+            conn.set_missed_ns(0);
             if let Some(t) = rec.timer.filter(|_| is_timewait(rec)) {
                 conn.expires_ns = ts_ns.saturating_add(t.remaining_ms.saturating_mul(1_000_000));
-            }
-            match &mut conn.last_seen {
-                Some(seen) => **seen = rec.clone(),
-                None => conn.last_seen = Some(Box::new(rec.clone())),
+                // All a timewait socket's record says is its timer (see Connection::timer).
+                conn.last_seen = None;
+            } else {
+                match &mut conn.last_seen {
+                    Some(seen) => **seen = rec.clone(),
+                    None => conn.last_seen = Some(Box::new(rec.clone())),
+                }
             }
             // Owners are looked up when the socket is new to us or has another inode; a
             // socket keeps its owners otherwise (and after it loses its inode).
@@ -832,7 +820,7 @@ impl Tracker {
                         // A timewait socket entering TIME_WAIT: its timer tells when.
                         let when =
                             if conn.phase == Phase::Timewait && rec.state == TcpState::TimeWait {
-                                let since = conn.timeline.last().map_or(0, |e| e.ts_ns);
+                                let since = conn.timeline.last().map_or(0, |e| e.ts_ns());
                                 entered_time_wait_ns(ts_ns, rec).clamp(since, ts_ns)
                             } else {
                                 ts_ns
@@ -870,7 +858,7 @@ impl Tracker {
             let timer_out = conn.phase == Phase::Timewait
                 && conn.expires_ns != 0
                 && conn.expires_ns <= ts_ns.saturating_add(SAME_MOMENT_NS);
-            let missed_ns = match conn.missed_ns {
+            let missed_ns = match conn.missed_ns() {
                 _ if self.config.mode != Mode::Traced || timer_out => ts_ns,
                 0 => {
                     let ends_here =
@@ -879,14 +867,14 @@ impl Tracker {
                                 && conn.last_event_ns < ts_ns
                                 && conn.confirmed);
                     if ends_here {
-                        conn.missed_ns = ts_ns;
+                        conn.set_missed_ns(ts_ns);
                     }
                     continue;
                 }
                 first => first,
             };
             let ts_ns = if timer_out {
-                let since = conn.timeline.last().map_or(0, |e| e.ts_ns);
+                let since = conn.timeline.last().map_or(0, |e| e.ts_ns());
                 conn.expires_ns.clamp(since.min(ts_ns), ts_ns)
             } else {
                 missed_ns
@@ -957,7 +945,7 @@ impl Tracker {
             if self
                 .conns
                 .get(&id)
-                .is_some_and(|c| c.closed_ns == Some(closed))
+                .is_some_and(|c| c.closed_ns() == Some(closed))
             {
                 self.remove(id);
                 if !expired {
@@ -965,6 +953,24 @@ impl Tracker {
                 }
             }
         }
+        self.give_back_memory();
+    }
+
+    /// After a burst, once fewer than a quarter of the connections it held are left, the
+    /// tables give their memory back: the resident set comes back down near its steady size
+    /// instead of staying at the burst's peak.
+    fn give_back_memory(&mut self) {
+        let len = self.conns.len();
+        self.peak = self.peak.max(len);
+        if len >= self.peak / 4 || self.peak < 4096 {
+            return;
+        }
+        self.peak = len;
+        self.conns.shrink();
+        self.by_tuple.shrink(&self.conns);
+        self.by_skaddr.shrink_to_fit();
+        self.unresolved.shrink_to_fit();
+        self.gone.shrink_to_fit();
     }
 
     /// Files the connections that went GONE in `self.out[from..]` for expiry.
@@ -1019,7 +1025,7 @@ fn owner_of_syscall(ev: &KernelEvent, old: TcpState, new: TcpState) -> Option<Ow
 
 /// A reset the timewait socket sent (to a segment after close) marks its disappearance.
 fn conn_reset(conn: &mut Connection) -> Option<Reset> {
-    (std::mem::take(&mut conn.reset_sent_pending) != 0).then_some(Reset::Sent)
+    (conn.take_rare(|r| &mut r.reset_sent_pending) != 0).then_some(Reset::Sent)
 }
 
 #[cfg(test)]
@@ -1119,6 +1125,6 @@ mod tests {
         assert_eq!(t.connections().count(), 2);
         assert_eq!(t.stats().evicted, 1);
         // The older ghost (port 1) went first.
-        assert!(t.connections().all(|c| c.local.port() != 1));
+        assert!(t.connections().all(|c| c.local().port() != 1));
     }
 }

@@ -5,12 +5,10 @@
 //! The rule that keeps it right: a connection's ends change only through the index (`file`),
 //! and a connection leaves the map of connections only after its entry left the index.
 
-use super::connection::{Connection, TupleKey};
+use super::connection::TupleKey;
+use super::store::Conns;
 use super::transition::ConnId;
-use rustc_hash::FxHashMap;
 use std::hash::BuildHasher;
-
-pub(super) type Conns = FxHashMap<ConnId, Box<Connection>>;
 
 #[derive(Default)]
 pub(super) struct TupleIndex {
@@ -46,6 +44,13 @@ impl TupleIndex {
             conns.get(other).map_or(0, |c| hasher.hash_one(c.key()))
         });
         None
+    }
+
+    /// Gives back the memory of a table much larger than it needs to be now.
+    pub fn shrink(&mut self, conns: &Conns) {
+        let hasher = self.hasher;
+        self.table
+            .shrink_to_fit(|id| conns.get(id).map_or(0, |c| hasher.hash_one(c.key())));
     }
 
     /// Removes the entry under `key` if it is `id`'s.

@@ -53,8 +53,8 @@ pub fn details(f: &mut Frame<'_>, area: Rect, app: &App, id: ConnId, theme: Them
     };
     let title = format!(
         " {} > {}  (Esc to close) ",
-        text::endpoint(&conn.local),
-        text::endpoint(&conn.remote)
+        text::endpoint(&conn.local()),
+        text::endpoint(&conn.remote())
     );
     let b = Block::default().borders(Borders::ALL).title(title);
     let inner = b.inner(area);
@@ -69,17 +69,16 @@ pub fn details(f: &mut Frame<'_>, area: Rect, app: &App, id: ConnId, theme: Them
         ]),
         Line::raw(format!("owner  {}", text::owner(conn.owners.first()))),
     ];
-    if let Some(seen) = &conn.last_seen {
-        let timer = seen
-            .timer
-            .as_ref()
-            .map(|t| text::timer(t, app.now_ns.saturating_sub(app.snapshot_ns)))
+    if conn.seen_in_snapshot() && !conn.is_ghost() {
+        let timer = conn
+            .timer(app.snapshot_ns)
+            .map(|t| text::timer(&t, app.now_ns.saturating_sub(app.snapshot_ns)))
             .unwrap_or_else(|| "none".into());
+        let (recv_q, send_q) = conn.queues();
         lines.push(Line::raw(format!(
-            "queues recv {} send {}   timer {timer}",
-            seen.recv_q, seen.send_q
+            "queues recv {recv_q} send {send_q}   timer {timer}"
         )));
-        if let Some(i) = seen.tcp_info {
+        if let Some(i) = conn.last_seen.as_ref().and_then(|s| s.tcp_info) {
             lines.push(Line::raw(format!(
                 "rtt {:.3} ms ± {:.3}  cwnd {}  retrans {}",
                 f64::from(i.rtt_us) / 1000.0,
@@ -94,7 +93,7 @@ pub fn details(f: &mut Frame<'_>, area: Rect, app: &App, id: ConnId, theme: Them
     let first = conn
         .timeline
         .first()
-        .map_or(conn.first_seen_ns, |e| e.ts_ns);
+        .map_or(conn.first_seen_ns, |e| e.ts_ns());
     let mut prev = first;
     for e in &conn.timeline {
         let reset = match e.reset {
@@ -106,8 +105,8 @@ pub fn details(f: &mut Frame<'_>, area: Rect, app: &App, id: ConnId, theme: Them
             Span::styled(
                 format!(
                     "+{:>9.6}s  Δ{:>9.6}s  ",
-                    (e.ts_ns - first.min(e.ts_ns)) as f64 / 1e9,
-                    (e.ts_ns.saturating_sub(prev)) as f64 / 1e9
+                    (e.ts_ns() - first.min(e.ts_ns())) as f64 / 1e9,
+                    (e.ts_ns().saturating_sub(prev)) as f64 / 1e9
                 ),
                 theme.dim(),
             ),
@@ -116,7 +115,7 @@ pub fn details(f: &mut Frame<'_>, area: Rect, app: &App, id: ConnId, theme: Them
             Span::styled(e.to.name(), theme.state(e.to)),
             Span::styled(format!("  {}{reset}", e.source.name()), theme.dim()),
         ]));
-        prev = e.ts_ns;
+        prev = e.ts_ns();
     }
     if conn.timeline.is_empty() {
         lines.push(Line::styled(

@@ -152,16 +152,14 @@ pub fn connections(f: &mut Frame<'_>, area: Rect, app: &App, theme: Theme) {
                 theme.state(r.state)
             };
             // Queues and timers as the latest snapshot has them (rows are rebuilt less often).
-            let seen = app
-                .tracker()
-                .connection(r.id)
-                .and_then(|c| c.last_seen.as_ref());
+            let conn = app.tracker().connection(r.id);
+            let (recv_q, send_q) = conn.map_or((r.recv_q, r.send_q), |c| c.queues());
             let optional_cells = [
-                seen.and_then(|s| s.timer.as_ref())
-                    .map(|t| text::timer(t, since_snapshot))
+                conn.and_then(|c| c.timer(app.snapshot_ns))
+                    .map(|t| text::timer(&t, since_snapshot))
                     .unwrap_or_default(),
-                seen.map_or(r.recv_q, |s| s.recv_q).to_string(),
-                seen.map_or(r.send_q, |s| s.send_q).to_string(),
+                recv_q.to_string(),
+                send_q.to_string(),
                 text::duration(app.now_ns.saturating_sub(r.since_ns)),
                 // tcpscope's own lab sockets say so instead of naming tcpscope.
                 r.lab
