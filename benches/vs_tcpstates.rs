@@ -4,12 +4,14 @@
 //! - the churn's rate alone, then under `tcpscope watch --json` and under `tcpstates`;
 //! - each observer's CPU (utime + stime of the process) per line it delivered;
 //! - events each says it lost;
-//! - the TIME_WAIT table the churn builds (the snapshots walk it).
+//! - with a table of TIME_WAITs made before each round (TCPSCOPE_BENCH_TW, 200k by default,
+//!   from 127.1.x.y so that the churn's 4-tuples never meet them): every snapshot walks it.
 //!
 //! The churn is nginx-like: the server closes first, so server TIME_WAITs pile up and new
 //! SYNs reuse their 4-tuples. Both observers write to a file (tcpscope in JSON lines).
 //!
-//!   cargo bench --bench vs_tcpstates   (root; TCPSCOPE_BENCH_SECS=4, TCPSCOPE_BENCH_ROUNDS=3)
+//!   cargo bench --bench vs_tcpstates   (root; TCPSCOPE_BENCH_SECS=4, TCPSCOPE_BENCH_ROUNDS=3,
+//!   TCPSCOPE_BENCH_TW=200000)
 
 #![allow(clippy::unwrap_used)] // A benchmark fails loudly by design.
 
@@ -36,10 +38,14 @@ fn main() {
     };
     let run_for = Duration::from_secs_f64(env("TCPSCOPE_BENCH_SECS", 4.0));
     let rounds = env("TCPSCOPE_BENCH_ROUNDS", 3.0) as usize;
+    let time_waits = env("TCPSCOPE_BENCH_TW", 200_000.0) as u32;
     let ns = format!("tcpscope-bench-vs-{}", std::process::id());
     let ok = |args: &[&str]| assert!(Command::new("ip").args(args).status().unwrap().success());
     ok(&["netns", "add", &ns]);
     ok(&["-n", &ns, "link", "set", "lo", "up"]);
+    // Room for the table made before each round and the churn's own (131,072 by default).
+    let buckets = format!("net.ipv4.tcp_max_tw_buckets={}", time_waits + 200_000);
+    ok(&["netns", "exec", &ns, "sysctl", "-qw", &buckets]);
     let _cleanup = Cleanup(ns.clone());
     // Every thread started from here on lives in the namespace.
     tcpscope::sources::netns::enter(&ns).unwrap();
@@ -50,7 +56,10 @@ fn main() {
 
     println!("round  observer   churn conn/s  slowdown  lines      CPU s   µs/line  lost");
     let mut runs: Vec<(&str, Run)> = Vec::new();
+    let filler = TcpListener::bind("127.0.0.1:0").unwrap();
     for round in 1..=rounds {
+        let made = fill_time_wait(&filler, time_waits, workers);
+        println!("{round:>5}  ({made} TIME_WAITs made first)");
         let alone = churn(&listeners, run_for);
         println!("{round:>5}  {:<9} {alone:>13.0}", "none");
         for who in ["tcpscope", "tcpstates"] {
@@ -204,6 +213,45 @@ fn lost_in(stderr: &str) -> u64 {
         }
     }
     tcpscope + tcpstates
+}
+
+/// `n` connections from 127.1.x.y to `listener` that the server closes first: as many server
+/// TIME_WAITs, on 4-tuples no other connection uses. Returns how many were made.
+fn fill_time_wait(listener: &TcpListener, n: u32, workers: usize) -> u32 {
+    use socket2::{Domain, Socket, Type};
+    let addr: SocketAddr = listener.local_addr().unwrap();
+    let made = AtomicU64::new(0);
+    let accepting = std::sync::Mutex::new(());
+    std::thread::scope(|s| {
+        for w in 0..workers as u32 {
+            let (made, accepting) = (&made, &accepting);
+            s.spawn(move || {
+                let mut buf = [0u8; 1];
+                for i in (w..n).step_by(workers) {
+                    let from =
+                        SocketAddr::from(([127, 1 + (i >> 16) as u8, (i >> 8) as u8, i as u8], 0));
+                    let socket = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
+                    if socket.bind(&from.into()).is_err() {
+                        continue;
+                    }
+                    // One listener for all workers: accept under a lock, so that each
+                    // worker closes the server end of its own connection.
+                    let guard = accepting.lock().unwrap();
+                    if socket.connect(&addr.into()).is_err() {
+                        continue;
+                    }
+                    let (server, _) = listener.accept().unwrap();
+                    drop(guard);
+                    drop(server);
+                    let mut client = TcpStream::from(socket);
+                    let _ = client.read(&mut buf);
+                    drop(client);
+                    made.fetch_add(1, Ordering::Relaxed);
+                }
+            });
+        }
+    });
+    made.load(Ordering::Relaxed) as u32
 }
 
 /// Connect, accept, the server closes first, then the client: on one thread per listener for

@@ -2,15 +2,15 @@
 //! both, and every transition printed as it is known.
 
 use super::args::{EventsMode, WatchArgs};
-use crate::model::{Filter, StateSet};
+use crate::model::{Filter, StateSet, TcpState};
 use crate::output::transitions::{write_json_line, write_text_line};
-use crate::sources::events::{self, KernelEvents, current_netns};
+use crate::sources::event_pump::{Batch, EventPump};
+use crate::sources::events::{self, current_netns};
 use crate::sources::monotonic_ns;
 use crate::sources::netns::LocalPids;
 use crate::sources::owners::{NewOwners, ProcfsOwners};
-use crate::sources::trace::cutoff_now;
 use crate::sources::{Query, open_source};
-use crate::tracker::{Feed, KernelEvent, Mode, Snapshot, Step, Tracker, TrackerConfig, Transition};
+use crate::tracker::{Feed, Mode, Snapshot, Step, Tracker, TrackerConfig, Transition};
 use anyhow::Context;
 use std::collections::HashMap;
 use std::io::Write;
@@ -20,6 +20,12 @@ use std::time::{Duration, Instant};
 
 /// How often the loop looks for events (and for Ctrl-C) between snapshots.
 const EVENT_POLL: Duration = Duration::from_millis(20);
+
+/// With kernel events, how often a dump includes TIME_WAIT. Events tell everything of a
+/// TIME_WAIT but its end by its timer (dated from the timer all the same) or by a reset: a
+/// busy host holds 100k+ of them, and dumping them every second cost more than all the events
+/// (a fifth of the reader's time at 200k, and events lost at full churn).
+const TIME_WAIT_EVERY: Duration = Duration::from_secs(5);
 
 pub fn run(args: &WatchArgs) -> anyhow::Result<()> {
     let filter = args.filter.filter();
@@ -49,10 +55,13 @@ pub fn run(args: &WatchArgs) -> anyhow::Result<()> {
     } else {
         Mode::Inferred
     };
-    let mut events = opened.events.map(|source| Events {
-        source,
-        lost_reported: 0,
-    });
+    let mut events = match opened.events {
+        Some(source) => Some(Events {
+            pump: EventPump::start(source).context("starting the event reader")?,
+            lost_reported: 0,
+        }),
+        None => None,
+    };
     let interval = Duration::from_millis(args.interval);
     let mut feed = Feed::new(Tracker::new(TrackerConfig {
         mode,
@@ -65,7 +74,7 @@ pub fn run(args: &WatchArgs) -> anyhow::Result<()> {
     let mut owners = NewOwners::new(ProcfsOwners::new());
     let mut local = LocalPids::new();
     // The tracker needs every socket; the filter applies to what is printed.
-    let query = Query::states(StateSet::ALL, false);
+    let mut last_full: Option<Instant> = None;
     let wall_offset = wall_minus_monotonic_ns();
     // A duration too long to represent means "until stopped".
     let deadline = args
@@ -77,23 +86,35 @@ pub fn run(args: &WatchArgs) -> anyhow::Result<()> {
         // Written in batches and flushed when a batch is done: a line-buffered stdout scans
         // and writes every line on its own.
         out: std::io::BufWriter::with_capacity(1 << 16, stdout.lock()),
+        batch: Vec::new(),
         json: args.json,
         wall_offset,
         filter,
     };
-    let mut batch: Vec<KernelEvent> = Vec::new();
 
     while !stop.load(Ordering::Relaxed) && deadline.is_none_or(|d| Instant::now() < d) {
         let tick = Instant::now();
+        let full = mode == Mode::Inferred
+            || last_full.is_none_or(|at| tick.duration_since(at) >= TIME_WAIT_EVERY);
+        if full {
+            last_full = Some(tick);
+        }
+        let states = if full {
+            StateSet::ALL
+        } else {
+            StateSet::ALL.without(TcpState::TimeWait)
+        };
         let ts_ns = monotonic_ns();
         let mut sockets = Vec::new();
         source
-            .snapshot(&query, &mut sockets)
+            .snapshot(&Query::states(states, false), &mut sockets)
             .context("reading the socket table")?;
         let end_ns = monotonic_ns();
         let owner_map = if args.filter.no_owners {
             HashMap::new()
         } else {
+            // Only timewait sockets may be left out, and they have no inode: every inode
+            // is in the dump.
             owners.of(&sockets, true)
         };
         feed.on_snapshot(Snapshot {
@@ -101,13 +122,13 @@ pub fn run(args: &WatchArgs) -> anyhow::Result<()> {
             end_ns,
             sockets,
             owners: owner_map,
-            states: StateSet::ALL,
+            states,
         });
         // The snapshot waits for every event up to its end, once they are surely committed.
         if let Some(ev) = events.as_mut() {
-            ev.feed(&mut feed, &mut local, &mut batch, Some(end_ns))?;
+            ev.catch_up(&mut feed, &mut local)?;
         }
-        if !printer.print(feed.take_transitions())? {
+        if !printer.print(&mut feed)? {
             return Ok(());
         }
 
@@ -122,11 +143,8 @@ pub fn run(args: &WatchArgs) -> anyhow::Result<()> {
                 .min(EVENT_POLL);
             match events.as_mut() {
                 Some(ev) => {
-                    if ev.source.wait(wait) {
-                        ev.feed(&mut feed, &mut local, &mut batch, None)?;
-                        if !printer.print(feed.take_transitions())? {
-                            return Ok(());
-                        }
+                    if ev.take(&mut feed, &mut local, wait)? && !printer.print(&mut feed)? {
+                        return Ok(());
                     }
                 }
                 None => std::thread::sleep(wait),
@@ -143,56 +161,83 @@ pub fn run(args: &WatchArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The kernel event source and what was said of its losses.
+/// The kernel events, read on their own thread, and what was said of their losses.
 struct Events {
-    source: KernelEvents,
+    pump: EventPump,
     lost_reported: u64,
 }
 
 impl Events {
-    /// Reads what the kernel has (every event up to `through_ns` included, when given) and
-    /// hands it to the feed; says so when records were lost.
-    fn feed(
+    /// Hands what was read to the feed, waiting up to `wait` for it; true when some came.
+    fn take(
         &mut self,
         feed: &mut Feed,
         local: &mut LocalPids,
-        batch: &mut Vec<KernelEvent>,
-        through_ns: Option<u64>,
-    ) -> anyhow::Result<()> {
-        batch.clear();
-        let drained = match through_ns {
-            Some(end_ns) => self.source.drain_through(batch, end_ns),
-            None => self.source.drain(batch, cutoff_now()),
+        wait: Duration,
+    ) -> anyhow::Result<bool> {
+        let Some(first) = self.pump.next(wait).map_err(anyhow::Error::msg)? else {
+            return Ok(false);
+        };
+        self.apply(first, feed, local);
+        while let Some(batch) = self.pump.ready().map_err(anyhow::Error::msg)? {
+            self.apply(batch, feed, local);
         }
-        .context("reading kernel events")?;
-        feed.on_events(
-            batch,
-            drained.watermark,
-            drained.timewait_overflows,
-            &mut |pid| local.is_local(pid),
-        );
-        let lost = self.source.lost();
-        if lost > self.lost_reported {
-            eprintln!(
-                "tcpscope: the kernel dropped {lost} events so far: the reader fell behind, transitions of some connections are missing"
-            );
-            self.lost_reported = lost;
+        Ok(true)
+    }
+
+    /// Hands the feed every event its waiting snapshot needs (up to the end of its dump).
+    fn catch_up(&mut self, feed: &mut Feed, local: &mut LocalPids) -> anyhow::Result<()> {
+        while feed.snapshot_waiting() {
+            self.take(feed, local, Duration::from_millis(100))?;
         }
         Ok(())
     }
+
+    fn apply(&mut self, batch: Batch, feed: &mut Feed, local: &mut LocalPids) {
+        feed.on_events(
+            &batch.events,
+            batch.drained.watermark,
+            batch.drained.timewait_overflows,
+            &mut |pid| local.is_local(pid),
+        );
+        if batch.lost > self.lost_reported {
+            eprintln!(
+                "tcpscope: the kernel dropped {} events so far: the reader fell behind, transitions of some connections are missing",
+                batch.lost
+            );
+            self.lost_reported = batch.lost;
+        }
+    }
 }
+
+/// Transitions a printing buffer keeps room for between batches.
+const KEPT_BATCH: usize = 1 << 16;
 
 struct Printer<W: Write> {
     out: W,
+    batch: Vec<Transition>,
     json: bool,
     wall_offset: i128,
     filter: Filter,
 }
 
 impl<W: Write> Printer<W> {
-    /// Prints the transitions the filter wants; false when stdout is gone (a closed pipe).
-    fn print(&mut self, transitions: Vec<Transition>) -> anyhow::Result<bool> {
-        for t in &transitions {
+    /// Prints the transitions the feed has ready that the filter wants; false when stdout is
+    /// gone (a closed pipe). The buffers circulate between the tracker, the feed and here;
+    /// a burst's large ones are cut down here.
+    fn print(&mut self, feed: &mut Feed) -> anyhow::Result<bool> {
+        let mut transitions = std::mem::take(&mut self.batch);
+        transitions.clear();
+        feed.take_transitions_into(&mut transitions);
+        let printed = self.print_all(&transitions);
+        transitions.clear();
+        transitions.shrink_to(KEPT_BATCH);
+        self.batch = transitions;
+        printed
+    }
+
+    fn print_all(&mut self, transitions: &[Transition]) -> anyhow::Result<bool> {
+        for t in transitions {
             if !self.wants(t) {
                 continue;
             }

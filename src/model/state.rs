@@ -190,6 +190,10 @@ impl StateSet {
         StateSet(self.0 | other.0)
     }
 
+    pub fn without(self, state: TcpState) -> StateSet {
+        StateSet(self.0 & !state.mask_bit())
+    }
+
     pub fn bits(self) -> u32 {
         self.0
     }

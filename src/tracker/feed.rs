@@ -134,22 +134,40 @@ impl Feed {
         }
     }
 
-    /// Moves the tracker's new transitions out, in order.
+    /// Moves the tracker's new transitions out, in order. The buffers keep their capacity
+    /// from batch to batch: under churn, growing them anew each time cost page faults and
+    /// copies.
     fn collect(&mut self) {
-        let mut batch = self.tracker.take_transitions();
-        if batch.is_empty() {
-            return;
+        let from = self.out.len();
+        self.tracker.take_transitions_into(&mut self.out);
+        let batch = &mut self.out[from..];
+        // Usually in order already (events come sorted); a stable sort otherwise.
+        if !batch.is_sorted_by_key(|t| t.ts_ns) {
+            batch.sort_by_key(|t| t.ts_ns);
         }
-        batch.sort_by_key(|t| t.ts_ns);
-        for mut t in batch {
+        for t in batch {
             t.ts_ns = t.ts_ns.max(self.last_ts);
             self.last_ts = t.ts_ns;
-            self.out.push(t);
         }
     }
 
     /// The transitions known since the last call, oldest first, times never going back.
     pub fn take_transitions(&mut self) -> Vec<Transition> {
         std::mem::take(&mut self.out)
+    }
+
+    /// The same, appended to `buf` (whose capacity is reused).
+    pub fn take_transitions_into(&mut self, buf: &mut Vec<Transition>) {
+        move_all(&mut self.out, buf);
+    }
+}
+
+/// Moves every transition of `from` to the end of `to`; by swapping the two when `to` is
+/// empty, so that neither loses its capacity.
+pub(super) fn move_all(from: &mut Vec<Transition>, to: &mut Vec<Transition>) {
+    if to.is_empty() {
+        std::mem::swap(from, to);
+    } else {
+        to.append(from);
     }
 }

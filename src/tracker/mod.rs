@@ -169,6 +169,11 @@ impl Tracker {
         std::mem::take(&mut self.out)
     }
 
+    /// The same, appended to `buf` (whose capacity is reused).
+    pub fn take_transitions_into(&mut self, buf: &mut Vec<Transition>) {
+        feed::move_all(&mut self.out, buf);
+    }
+
     /// Applies kernel events, which must come in time order.
     pub fn apply_events(
         &mut self,
@@ -840,6 +845,11 @@ impl Tracker {
             let expected = match conn.phase {
                 Phase::AwaitingTimewait { from, .. } => {
                     states.contains(from) && states.contains(TcpState::TimeWait)
+                }
+                // A timewait FIN_WAIT2 may have moved on to TIME_WAIT unseen.
+                Phase::Timewait => {
+                    matches!(conn.state, Step::State(s) if states.contains(s))
+                        && states.contains(TcpState::TimeWait)
                 }
                 _ => matches!(conn.state, Step::State(s) if states.contains(s)),
             };
