@@ -105,6 +105,7 @@ fn measure(args: &[String]) {
             kind: KernelEventKind::SetState { old, new },
             netns: 1,
             fin_received: Some(fin),
+            timewait: Some(true),
             comm: [0; 16],
         };
         batch.push(ev(ts, TcpState::Listen, TcpState::SynRecv, false));

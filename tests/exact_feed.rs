@@ -314,3 +314,62 @@ fn tracefs_keeps_the_rest_exact() {
     }
     run("tracefs");
 }
+
+/// A TcpExt counter of the namespace.
+fn tcp_ext(ns: &Netns, name: &str) -> u64 {
+    let out = ns.exec(&["cat", "/proc/net/netstat"]);
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    let rows: Vec<&str> = text.lines().filter(|l| l.starts_with("TcpExt:")).collect();
+    let (keys, values) = (rows[0].split_whitespace(), rows[1].split_whitespace());
+    keys.zip(values)
+        .find(|(k, _)| *k == name)
+        .and_then(|(_, v)| v.parse().ok())
+        .unwrap()
+}
+
+/// With the namespace's timewait table full (net.ipv4.tcp_max_tw_buckets), most hand-overs
+/// fail and the kernel closes the socket for good: eBPF looks for the timewait socket in the
+/// kernel's table at each FIN_WAIT2 → CLOSE, so every TIME_WAIT (TcpExtTW) and every real
+/// close (TcpExtTCPTimeWaitOverflow) is reported as what it was.
+#[test]
+fn ebpf_tells_timewait_overflows_from_time_waits() {
+    if !require_root("ebpf_tells_timewait_overflows_from_time_waits") {
+        return;
+    }
+    const CONNECTIONS: usize = 1000;
+    let ns = Netns::new("overflow");
+    let set = ns.exec(&["sysctl", "-qw", "net.ipv4.tcp_max_tw_buckets=300"]);
+    assert!(set.status.success());
+    let mut watch = Watch::start(&ns, "bpf");
+    let (tw0, overflow0) = (tcp_ext(&ns, "TW"), tcp_ext(&ns, "TCPTimeWaitOverflow"));
+    in_ns(Some(&ns), || {
+        let l = listener();
+        for _ in 0..CONNECTIONS {
+            connection(&l, None, false);
+        }
+    });
+    let (tw, overflows) = (
+        tcp_ext(&ns, "TW") - tw0,
+        tcp_ext(&ns, "TCPTimeWaitOverflow") - overflow0,
+    );
+    assert!(overflows > 0, "the table never filled: {tw} TIME_WAITs");
+    let ends = |seen: &[Value], to: &str| {
+        seen.iter()
+            .filter(|t| t["local_port"] == 8080 && t["from"] == "FIN_WAIT2" && t["to"] == to)
+            .count()
+    };
+    let all_seen = watch.collect_until(Duration::from_secs(20), |seen| {
+        ends(seen, "TIME_WAIT") + ends(seen, "CLOSE") >= CONNECTIONS
+    });
+    assert!(
+        all_seen,
+        "not every server close was reported:\n{}",
+        watch.dump()
+    );
+    assert_eq!(ends(&watch.seen, "TIME_WAIT") as u64, tw, "TcpExtTW");
+    assert_eq!(
+        ends(&watch.seen, "CLOSE") as u64,
+        overflows,
+        "TcpExtTCPTimeWaitOverflow"
+    );
+}

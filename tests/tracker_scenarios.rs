@@ -56,6 +56,10 @@ struct Ev {
     /// Whether the peer's FIN had arrived (eBPF source only).
     #[serde(default)]
     fin: Option<bool>,
+    /// At FIN_WAIT2 or CLOSING → CLOSE: whether a timewait socket was in the kernel's table
+    /// (eBPF source only).
+    #[serde(default)]
+    timewait: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -96,6 +100,7 @@ fn event(e: &Ev) -> KernelEvent {
         kind,
         netns: e.netns,
         fin_received: e.fin,
+        timewait: e.timewait,
         comm: [0; 16],
     }
 }

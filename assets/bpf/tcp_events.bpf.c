@@ -66,16 +66,55 @@ struct ns_common {
 	unsigned int inum;
 } __attribute__((preserve_access_index));
 
+// The established hash table, where a timewait socket takes its full socket's place.
+struct hlist_nulls_node {
+	struct hlist_nulls_node *next;
+} __attribute__((preserve_access_index));
+
+struct inet_ehash_bucket {
+	struct {
+		struct hlist_nulls_node *first;
+	} chain;
+} __attribute__((preserve_access_index));
+
+struct inet_hashinfo {
+	struct inet_ehash_bucket *ehash;
+	unsigned int ehash_mask;
+} __attribute__((preserve_access_index));
+
+// Linux 6.1 and later: the namespace's timewait bookkeeping names its hash table.
+struct inet_timewait_death_row {
+	struct inet_hashinfo *hashinfo;
+} __attribute__((preserve_access_index));
+
+struct netns_ipv4 {
+	struct inet_timewait_death_row tcp_death_row;
+} __attribute__((preserve_access_index));
+
 struct net {
 	struct ns_common ns;
+	struct netns_ipv4 ipv4;
 } __attribute__((preserve_access_index));
 
 typedef struct {
 	struct net *net;
 } possible_net_t;
 
+// Read whole and compared as two halves.
+struct in6_addr {
+	__u64 half[2];
+};
+
 struct sock_common {
+	__u64 skc_addrpair;
+	unsigned int skc_hash;
+	__u32 skc_portpair;
+	unsigned short skc_family;
+	volatile unsigned char skc_state;
 	possible_net_t skc_net;
+	struct in6_addr skc_v6_daddr;
+	struct in6_addr skc_v6_rcv_saddr;
+	struct hlist_nulls_node skc_nulls_node;
 	unsigned long skc_flags; // Linux 6.13 and later
 } __attribute__((preserve_access_index));
 
@@ -90,6 +129,18 @@ struct sock {
 enum kind { SET_STATE = 0, SEND_RESET = 1, RECEIVE_RESET = 2, DESTROY = 3 };
 
 #define FLAG_FIN_RECEIVED 1
+// At FIN_WAIT2 or CLOSING -> CLOSE: the established hash table was searched for a timewait
+// socket on the same 4-tuple (CHECKED), and one was there (FOUND). Without one the kernel had
+// no room for it (TcpExtTCPTimeWaitOverflow) or closed for good: a real close.
+#define FLAG_TIMEWAIT_CHECKED 2
+#define FLAG_TIMEWAIT_FOUND 4
+
+#define TCP_TIME_WAIT 6
+#define TCP_FIN_WAIT2 5
+#define TCP_CLOSING 11
+// Chains are a few sockets long (the table is sized to the host); a longer one is not
+// searched to its end, and the event says nothing then.
+#define MAX_CHAIN 16
 
 // 88 bytes; decoded by src/sources/bpf/record.rs, which must change with it.
 struct event {
@@ -210,6 +261,60 @@ static __always_inline void fill_common(struct event *e, const void *skaddr, __u
 		}                                                                   \
 	} while (0)
 
+// Whether a timewait socket of the same namespace and 4-tuple as the event's is in the
+// established hash table: tcp_time_wait() puts it there in the full socket's place before
+// tcp_done() sets CLOSE. The ends are the event's (from the tracepoint): by now the socket's
+// local port (inet_num) is already cleared. Returns FLAG_TIMEWAIT_CHECKED, with
+// FLAG_TIMEWAIT_FOUND when one is there; 0 when the table cannot be read on this kernel or the
+// chain is too long to search.
+static __always_inline __u8 timewait_took_over(const struct sock *sk, const struct event *e)
+{
+	const struct sock_common *skc = &sk->__sk_common;
+	if (!bpf_core_field_exists(((struct net *)0)->ipv4.tcp_death_row.hashinfo))
+		return 0;
+	struct net *net = BPF_CORE_READ(skc, skc_net.net);
+	struct inet_hashinfo *hinfo = BPF_CORE_READ(net, ipv4.tcp_death_row.hashinfo);
+	if (!hinfo)
+		return 0;
+	struct inet_ehash_bucket *ehash = BPF_CORE_READ(hinfo, ehash);
+	unsigned int mask = BPF_CORE_READ(hinfo, ehash_mask);
+	unsigned int hash = BPF_CORE_READ(skc, skc_hash);
+	// skc_portpair: the remote port in network order, then the local port in host order.
+	__u32 ports = ((__u32)e->sport << 16) | __builtin_bswap16(e->dport);
+	struct in6_addr local6 = {}, remote6 = {};
+	__builtin_memcpy(&local6, e->saddr, sizeof(local6));
+	__builtin_memcpy(&remote6, e->daddr, sizeof(remote6));
+	// skc_addrpair: the remote address, then the local one.
+	__u64 addrs = ((__u64)(__u32)local6.half[0] << 32) | (__u32)remote6.half[0];
+	struct hlist_nulls_node *node = BPF_CORE_READ(&ehash[hash & mask], chain.first);
+	unsigned long node_at = bpf_core_field_offset(struct sock_common, skc_nulls_node);
+	for (int i = 0; i < MAX_CHAIN; i++) {
+		// The end of a chain is a "nulls" marker: an odd value, not a pointer.
+		if ((unsigned long)node & 1)
+			return FLAG_TIMEWAIT_CHECKED;
+		const struct sock_common *other = (const void *)((unsigned long)node - node_at);
+		if (BPF_CORE_READ(other, skc_state) == TCP_TIME_WAIT &&
+		    BPF_CORE_READ(other, skc_portpair) == ports &&
+		    BPF_CORE_READ(other, skc_family) == e->family &&
+		    BPF_CORE_READ(other, skc_net.net) == net) {
+			int same;
+			if (e->family == AF_INET6) {
+				struct in6_addr d = {}, s = {};
+				BPF_CORE_READ_INTO(&d, other, skc_v6_daddr);
+				BPF_CORE_READ_INTO(&s, other, skc_v6_rcv_saddr);
+				same = d.half[0] == remote6.half[0] && d.half[1] == remote6.half[1] &&
+				       s.half[0] == local6.half[0] && s.half[1] == local6.half[1];
+			} else {
+				same = BPF_CORE_READ(other, skc_addrpair) == addrs;
+			}
+			if (same)
+				return FLAG_TIMEWAIT_CHECKED | FLAG_TIMEWAIT_FOUND;
+		}
+		node = BPF_CORE_READ(node, next);
+	}
+	return 0;
+}
+
 // Only these transitions are made by a system call of the socket's owner (connect, listen,
 // close, shutdown): the running task's name is worth reading for them alone.
 static __always_inline int by_syscall(int old, int new)
@@ -253,6 +358,8 @@ int set_state(struct trace_event_raw_inet_sock_set_state *ctx)
 			e->flags |= FLAG_FIN_RECEIVED;
 	}
 	COPY_ENDS(e, ctx);
+	if (new == 7 && (old == TCP_FIN_WAIT2 || old == TCP_CLOSING))
+		e->flags |= timewait_took_over(skaddr, e);
 	submit(e);
 	return 0;
 }

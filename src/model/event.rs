@@ -37,6 +37,10 @@ pub struct KernelEvent {
     /// which tells a timewait socket in TIME_WAIT from one in FIN_WAIT2. `None`: not known
     /// (tracefs).
     pub fin_received: Option<bool>,
+    /// At FIN_WAIT2 or CLOSING → CLOSE: whether a timewait socket took the socket's place in
+    /// the kernel's table (the eBPF source looks), or none did — the kernel had no room for
+    /// one (TcpExtTCPTimeWaitOverflow) or closed for good. `None`: not known.
+    pub timewait: Option<bool>,
     /// The running thread's command name (eBPF source; empty when unknown). It names the
     /// socket's owner only for the transitions a system call makes (see `Tracker`).
     pub comm: [u8; 16],
@@ -55,6 +59,7 @@ impl Default for KernelEvent {
             kind: KernelEventKind::Destroy,
             netns: 0,
             fin_received: None,
+            timewait: None,
             comm: [0; 16],
         }
     }

@@ -341,6 +341,7 @@ impl Tracker {
                     && matches!(old, TcpState::FinWait2 | TcpState::Closing)
                     && received.is_none()
                     && sent.is_none()
+                    && ev.timewait != Some(false)
                 {
                     // No reset: a timewait socket took over (the tracepoint never says
                     // TIME_WAIT). It is in TIME_WAIT if the peer's FIN had arrived, and in
@@ -356,7 +357,9 @@ impl Tracker {
                         fin_in.or_else(|| self.peer_sent_fin(local, remote).then_some(true));
                     // With the timewait table full, whether a timewait socket took over at all
                     // is for the next snapshot to say.
-                    let fin_in = fin_in.filter(|_| !self.timewait_overflow);
+                    // The eBPF source saw the timewait socket in the table: no doubt then.
+                    let fin_in =
+                        fin_in.filter(|_| ev.timewait == Some(true) || !self.timewait_overflow);
                     let Some(conn) = self.conns.get_mut(&id) else {
                         return;
                     };
@@ -382,6 +385,8 @@ impl Tracker {
                     }
                     return;
                 }
+                // Here too: FIN_WAIT2 or CLOSING → CLOSE with no timewait socket in the
+                // kernel's table (the eBPF source looked), a real close.
                 let reset = if new != TcpState::Close {
                     None
                 } else if received.is_some() {
@@ -1123,6 +1128,64 @@ mod tests {
         // The live TIME_WAIT and one ghost; three older ghosts dropped and counted.
         assert_eq!(t.connections().count(), 2);
         assert_eq!(t.stats().reused_ghosts_dropped, 3);
+    }
+
+    /// FIN_WAIT2 → CLOSE as the eBPF source reports it, with or without a timewait socket in
+    /// the kernel's table, while TcpExtTCPTimeWaitOverflow moves.
+    fn hand_over(timewait: Option<bool>) -> Vec<Transition> {
+        let mut t = Tracker::new(TrackerConfig {
+            netns: 7,
+            ..TrackerConfig::default()
+        });
+        t.set_timewait_overflow(true);
+        let ev = |ts_ns, old, new| KernelEvent {
+            ts_ns,
+            skaddr: 10,
+            local: "127.0.0.1:8080".parse().unwrap(),
+            remote: "127.0.0.1:40000".parse().unwrap(),
+            kind: KernelEventKind::SetState { old, new },
+            netns: 7,
+            fin_received: Some(true),
+            timewait: (new == TcpState::Close).then_some(timewait).flatten(),
+            ..KernelEvent::default()
+        };
+        let events = [
+            ev(1, TcpState::Listen, TcpState::SynRecv),
+            ev(2, TcpState::SynRecv, TcpState::Established),
+            ev(3, TcpState::Established, TcpState::FinWait1),
+            ev(4, TcpState::FinWait1, TcpState::FinWait2),
+            ev(5, TcpState::FinWait2, TcpState::Close),
+            KernelEvent {
+                kind: KernelEventKind::Destroy,
+                ..ev(6, TcpState::Close, TcpState::Close)
+            },
+        ];
+        t.apply_events(&events, &mut |_| true);
+        t.take_transitions()
+    }
+
+    fn ends(out: &[Transition]) -> Vec<&'static str> {
+        out.iter().skip(4).map(|t| t.to.name()).collect()
+    }
+
+    #[test]
+    fn a_timewait_socket_seen_in_the_table_is_time_wait_even_when_the_table_overflows() {
+        assert_eq!(ends(&hand_over(Some(true))), ["TIME_WAIT"]);
+    }
+
+    #[test]
+    fn no_timewait_socket_in_the_table_is_a_real_close() {
+        let out = hand_over(Some(false));
+        assert_eq!(ends(&out), ["CLOSE", "GONE"]);
+        assert_eq!(out[4].source, Source::Traced);
+    }
+
+    #[test]
+    fn unknown_during_an_overflow_waits_for_a_snapshot() {
+        assert!(
+            ends(&hand_over(None)).is_empty(),
+            "decided by the next snapshot"
+        );
     }
 
     #[test]

@@ -11,6 +11,8 @@ pub const RECORD_LEN: usize = 88;
 const AF_INET: u16 = 2;
 const AF_INET6: u16 = 10;
 const FLAG_FIN_RECEIVED: u8 = 1;
+const FLAG_TIMEWAIT_CHECKED: u8 = 2;
+const FLAG_TIMEWAIT_FOUND: u8 = 4;
 
 fn u16_at(d: &[u8], at: usize) -> Option<u16> {
     Some(u16::from_ne_bytes(d.get(at..at + 2)?.try_into().ok()?))
@@ -67,6 +69,7 @@ pub fn decode(d: &[u8]) -> Option<KernelEvent> {
         netns: u32_at(d, 16)?,
         fin_received: matches!(kind, KernelEventKind::SetState { .. })
             .then_some(flags & FLAG_FIN_RECEIVED != 0),
+        timewait: (flags & FLAG_TIMEWAIT_CHECKED != 0).then_some(flags & FLAG_TIMEWAIT_FOUND != 0),
         comm,
     })
 }
@@ -111,6 +114,18 @@ mod tests {
         assert_eq!(ev.remote, "127.0.0.2:40000".parse().unwrap());
         assert_eq!(ev.fin_received, Some(true));
         assert_eq!(&ev.comm[..6], b"nginx\0");
+    }
+
+    #[test]
+    fn tells_whether_a_timewait_socket_took_over() {
+        let mut d = record(0, AF_INET);
+        assert_eq!(decode(&d).unwrap().timewait, None, "not looked for");
+        d[27] = FLAG_TIMEWAIT_CHECKED;
+        assert_eq!(decode(&d).unwrap().timewait, Some(false));
+        d[27] = FLAG_TIMEWAIT_CHECKED | FLAG_TIMEWAIT_FOUND;
+        let ev = decode(&d).unwrap();
+        assert_eq!(ev.timewait, Some(true));
+        assert_eq!(ev.fin_received, Some(false));
     }
 
     #[test]
