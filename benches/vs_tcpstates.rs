@@ -10,7 +10,7 @@
 //! The churn is nginx-like: the server closes first, so server TIME_WAITs pile up and new
 //! SYNs reuse their 4-tuples. Both observers write to a file (tcpscope in JSON lines).
 //!
-//!   cargo bench --bench vs_tcpstates   (root; TCPSCOPE_BENCH_SECS=4, TCPSCOPE_BENCH_ROUNDS=3,
+//!   cargo bench --bench vs_tcpstates   (root; TCPSCOPE_BENCH_SECS=12, TCPSCOPE_BENCH_ROUNDS=3,
 //!   TCPSCOPE_BENCH_TW=200000)
 
 #![allow(clippy::unwrap_used)] // A benchmark fails loudly by design.
@@ -36,7 +36,8 @@ fn main() {
             .and_then(|s| s.parse().ok())
             .unwrap_or(d)
     };
-    let run_for = Duration::from_secs_f64(env("TCPSCOPE_BENCH_SECS", 4.0));
+    // Long enough for two of watch's full dumps (TIME_WAIT every 5 s).
+    let run_for = Duration::from_secs_f64(env("TCPSCOPE_BENCH_SECS", 12.0));
     let rounds = env("TCPSCOPE_BENCH_ROUNDS", 3.0) as usize;
     let time_waits = env("TCPSCOPE_BENCH_TW", 200_000.0) as u32;
     let ns = format!("tcpscope-bench-vs-{}", std::process::id());

@@ -373,3 +373,26 @@ fn ebpf_tells_timewait_overflows_from_time_waits() {
         "TcpExtTCPTimeWaitOverflow"
     );
 }
+
+/// The thread that empties the kernel's ring runs ahead of other work when it may (root here):
+/// on a host whose cores the churn saturates it went unscheduled for 250 ms at a time.
+#[test]
+fn the_event_reader_runs_ahead() {
+    if !require_root("the_event_reader_runs_ahead") {
+        return;
+    }
+    let ns = Netns::new("ahead");
+    let watch = Watch::start(&ns, "bpf");
+    let tasks = format!("/proc/{}/task", watch.child.id());
+    let nice_of_reader = std::fs::read_dir(&tasks).unwrap().find_map(|task| {
+        let dir = task.ok()?.path();
+        let comm = std::fs::read_to_string(dir.join("comm")).ok()?;
+        (comm.trim() == "tcpscope-events").then(|| {
+            let stat = std::fs::read_to_string(dir.join("stat")).unwrap();
+            let fields: Vec<&str> = stat.rsplit_once(')').unwrap().1.split_whitespace().collect();
+            // Field 19 of stat (nice), counted from the state, field 3.
+            fields[16].parse::<i32>().unwrap()
+        })
+    });
+    assert_eq!(nice_of_reader, Some(-10), "threads of {tasks}");
+}
