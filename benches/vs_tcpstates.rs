@@ -3,7 +3,7 @@
 //!
 //! - the churn's rate alone, then under `tcpscope watch --json` and under `tcpstates`;
 //! - each observer's CPU (utime + stime of the process) per line it delivered;
-//! - events each says it lost;
+//! - events each says it lost, and its resident memory (now and at its peak);
 //! - with a table of TIME_WAITs made before each round (TCPSCOPE_BENCH_TW, 200k by default,
 //!   from 127.1.x.y so that the churn's 4-tuples never meet them): every snapshot walks it.
 //!
@@ -55,7 +55,9 @@ fn main() {
         .map(|_| TcpListener::bind("127.0.0.1:0").unwrap())
         .collect();
 
-    println!("round  observer   churn conn/s  slowdown  lines      CPU s   µs/line  lost");
+    println!(
+        "round  observer   churn conn/s  slowdown  lines      CPU s   µs/line  lost    RSS MB (peak)  TIME_WAITs"
+    );
     let mut runs: Vec<(&str, Run)> = Vec::new();
     let filler = TcpListener::bind("127.0.0.1:0").unwrap();
     for round in 1..=rounds {
@@ -66,13 +68,16 @@ fn main() {
         for who in ["tcpscope", "tcpstates"] {
             let r = observed(who, &ns, &listeners, run_for);
             println!(
-                "{round:>5}  {who:<9} {:>13.0}  {:>7.1}%  {:>9}  {:>6.2}  {:>8.2}  {}",
+                "{round:>5}  {who:<9} {:>13.0}  {:>7.1}%  {:>9}  {:>6.2}  {:>8.2}  {:<6}  {:>6} ({:>5})  {:>9}",
                 r.churn,
                 100.0 * (1.0 - r.churn / alone),
                 r.lines,
                 r.cpu_s,
                 r.cpu_s * 1e6 / r.lines.max(1) as f64,
-                r.lost
+                r.lost,
+                r.rss_kb / 1024,
+                r.peak_kb / 1024,
+                r.time_waits
             );
             runs.push((who, Run { alone, ..r }));
         }
@@ -99,17 +104,7 @@ fn main() {
         median("tcpscope", &lost),
         median("tcpstates", &lost),
     );
-    let tw = Command::new("ss")
-        .args(["-Htan", "state", "time-wait"])
-        .output()
-        .unwrap();
-    println!(
-        "TIME_WAIT table at the end: {} sockets",
-        tw.stdout
-            .split(|&b| b == b'\n')
-            .filter(|l| !l.is_empty())
-            .count()
-    );
+    println!("TIME_WAIT table at the end: {} sockets", time_wait_count());
 }
 
 struct Cleanup(String);
@@ -127,6 +122,9 @@ struct Run {
     lines: u64,
     cpu_s: f64,
     lost: u64,
+    rss_kb: u64,
+    peak_kb: u64,
+    time_waits: u64,
 }
 
 /// utime + stime of a process, in seconds.
@@ -175,6 +173,9 @@ fn observed(who: &str, ns: &str, listeners: &[TcpListener], run_for: Duration) -
     // What is still buffered comes out before the count.
     std::thread::sleep(Duration::from_millis(1500));
     let lines = count_lines(&out) - lines_before;
+    let rss_kb = status_kb(child.id(), "VmRSS:");
+    let peak_kb = status_kb(child.id(), "VmHWM:");
+    let time_waits = time_wait_count();
     let pid = rustix::process::Pid::from_raw(i32::try_from(child.id()).unwrap()).unwrap();
     let _ = rustix::process::kill_process(pid, rustix::process::Signal::INT);
     let mut err = String::new();
@@ -187,7 +188,32 @@ fn observed(who: &str, ns: &str, listeners: &[TcpListener], run_for: Duration) -
         lines,
         cpu_s: cpu1 - cpu0,
         lost: lost_in(&err),
+        rss_kb,
+        peak_kb,
+        time_waits,
     }
+}
+
+/// A figure of /proc/PID/status, in kB.
+fn status_kb(pid: u32, key: &str) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(key))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0)
+}
+
+/// The TIME_WAITs of this (the bench's) namespace now.
+fn time_wait_count() -> u64 {
+    let tw = Command::new("ss")
+        .args(["-Htan", "state", "time-wait"])
+        .output()
+        .unwrap();
+    tw.stdout
+        .split(|&b| b == b'\n')
+        .filter(|l| !l.is_empty())
+        .count() as u64
 }
 
 fn count_lines(p: &std::path::Path) -> u64 {

@@ -4,18 +4,19 @@
 use super::args::{EventsMode, WatchArgs};
 use crate::model::{Filter, StateSet, TcpState};
 use crate::output::transitions::{write_json_line, write_text_line};
-use crate::sources::event_pump::{Batch, EventPump};
-use crate::sources::events::{self, current_netns};
+use crate::sources::events::{self, KernelEvents, current_netns};
 use crate::sources::monotonic_ns;
 use crate::sources::netns::LocalPids;
 use crate::sources::owners::{NewOwners, ProcfsOwners};
+use crate::sources::trace::cutoff_now;
 use crate::sources::{Query, open_source};
-use crate::tracker::{Feed, Mode, Snapshot, Step, Tracker, TrackerConfig, Transition};
+use crate::tracker::{Feed, KernelEvent, Mode, Snapshot, Step, Tracker, TrackerConfig, Transition};
 use anyhow::Context;
 use std::collections::HashMap;
 use std::io::Write;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, SyncSender};
 use std::time::{Duration, Instant};
 
 /// How often the loop looks for events (and for Ctrl-C) between snapshots.
@@ -55,13 +56,11 @@ pub fn run(args: &WatchArgs) -> anyhow::Result<()> {
     } else {
         Mode::Inferred
     };
-    let mut events = match opened.events {
-        Some(source) => Some(Events {
-            pump: EventPump::start(source).context("starting the event reader")?,
-            lost_reported: 0,
-        }),
-        None => None,
-    };
+    let mut events = opened.events.map(|source| Events {
+        source,
+        lost_reported: 0,
+        batch: Vec::new(),
+    });
     let interval = Duration::from_millis(args.interval);
     let mut feed = Feed::new(Tracker::new(TrackerConfig {
         mode,
@@ -70,11 +69,8 @@ pub fn run(args: &WatchArgs) -> anyhow::Result<()> {
         netns,
         ..TrackerConfig::default()
     }));
-    let mut source = open_source(args.filter.source)?;
-    let mut owners = NewOwners::new(ProcfsOwners::new());
+    let source = open_source(args.filter.source)?;
     let mut local = LocalPids::new();
-    // The tracker needs every socket; the filter applies to what is printed.
-    let mut last_full: Option<Instant> = None;
     let wall_offset = wall_minus_monotonic_ns();
     // A duration too long to represent means "until stopped".
     let deadline = args
@@ -91,11 +87,101 @@ pub fn run(args: &WatchArgs) -> anyhow::Result<()> {
         wall_offset,
         filter,
     };
+    let pacing = Pacing {
+        interval,
+        traced: mode == Mode::Traced,
+        owners: !args.filter.no_owners,
+    };
+    let done = AtomicBool::new(false);
 
-    while !stop.load(Ordering::Relaxed) && deadline.is_none_or(|d| Instant::now() < d) {
+    std::thread::scope(|scope| {
+        let (snapshots, dumped) = std::sync::mpsc::sync_channel(1);
+        let (spares, spare) = std::sync::mpsc::channel();
+        let dumper = std::thread::Builder::new()
+            .name("tcpscope-dumps".into())
+            .spawn_scoped(scope, {
+                let done = &done;
+                move || dump(source, pacing, &snapshots, &spare, done)
+            })
+            .context("starting the dump thread")?;
+        // This thread reads the kernel's events: ahead of other work (when allowed), and
+        // never held up by a dump, which takes the kernel a third of a second at 200k
+        // TIME_WAITs, as long as the ring holds events at full churn.
+        if events.is_some() {
+            events::run_ahead();
+        }
+        let outcome = (|| -> anyhow::Result<()> {
+            while !stop.load(Ordering::Relaxed) && deadline.is_none_or(|d| Instant::now() < d) {
+                // Snapshots wait in the feed for the events up to the end of their dump.
+                let next = match &events {
+                    Some(_) => dumped.try_recv().ok(),
+                    None => dumped.recv_timeout(EVENT_POLL).ok(),
+                };
+                if let Some(snapshot) = next {
+                    feed.on_snapshot(snapshot.map_err(anyhow::Error::msg)?);
+                    let _ = spares.send(feed.spare_sockets());
+                }
+                if let Some(ev) = events.as_mut() {
+                    ev.source.wait(EVENT_POLL);
+                    ev.feed(&mut feed, &mut local)?;
+                }
+                if !printer.print(&mut feed)? {
+                    break;
+                }
+            }
+            Ok(())
+        })();
+        done.store(true, Ordering::Relaxed);
+        // A dump thread waiting for room is let go.
+        drop(dumped);
+        let _ = dumper.join();
+        outcome
+    })?;
+
+    if std::env::var_os("TCPSCOPE_DEBUG").is_some() {
+        let stats = feed.tracker().stats();
+        eprintln!(
+            "tcpscope: ignored {} connections never placed in this namespace, {} events of other namespaces, {} stale dump records",
+            stats.unconfirmed_dropped, stats.other_netns_events, stats.stale_records
+        );
+        let ghosts = feed
+            .tracker()
+            .connections()
+            .filter(|c| c.is_ghost())
+            .count();
+        eprintln!(
+            "tcpscope: tracking {} connections ({ghosts} of them gone), {} ghosts of reused 4-tuples dropped",
+            feed.tracker().connections().count(),
+            stats.reused_ghosts_dropped
+        );
+    }
+    Ok(())
+}
+
+/// How the dump thread works.
+#[derive(Clone, Copy)]
+struct Pacing {
+    interval: Duration,
+    /// With kernel events: TIME_WAIT only every `TIME_WAIT_EVERY`.
+    traced: bool,
+    owners: bool,
+}
+
+/// Dumps the socket table every interval, on a thread of its own, and sends the snapshots
+/// (at most one waiting: a slow reader holds the dumps back, they do not pile up).
+fn dump(
+    mut source: Box<dyn crate::sources::SnapshotSource>,
+    pacing: Pacing,
+    tx: &SyncSender<Result<Snapshot, String>>,
+    spare: &Receiver<Vec<crate::model::SocketRecord>>,
+    done: &AtomicBool,
+) {
+    let mut owners = NewOwners::new(ProcfsOwners::new());
+    let mut last_full: Option<Instant> = None;
+    while !done.load(Ordering::Relaxed) {
         let tick = Instant::now();
-        let full = mode == Mode::Inferred
-            || last_full.is_none_or(|at| tick.duration_since(at) >= TIME_WAIT_EVERY);
+        let full =
+            !pacing.traced || last_full.is_none_or(|at| tick.duration_since(at) >= TIME_WAIT_EVERY);
         if full {
             last_full = Some(tick);
         }
@@ -104,109 +190,74 @@ pub fn run(args: &WatchArgs) -> anyhow::Result<()> {
         } else {
             StateSet::ALL.without(TcpState::TimeWait)
         };
+        // The tracker needs every socket; the filter applies to what is printed.
+        let mut sockets = spare.try_recv().unwrap_or_default();
+        sockets.clear();
         let ts_ns = monotonic_ns();
-        let mut sockets = Vec::new();
-        source
-            .snapshot(&Query::states(states, false), &mut sockets)
-            .context("reading the socket table")?;
+        if let Err(e) = source.snapshot(&Query::states(states, false), &mut sockets) {
+            let _ = tx.send(Err(format!("reading the socket table: {e}")));
+            return;
+        }
         let end_ns = monotonic_ns();
-        let owner_map = if args.filter.no_owners {
-            HashMap::new()
-        } else {
+        let owner_map = if pacing.owners {
             // Only timewait sockets may be left out, and they have no inode: every inode
             // is in the dump.
             owners.of(&sockets, true)
+        } else {
+            HashMap::new()
         };
-        feed.on_snapshot(Snapshot {
+        let snapshot = Snapshot {
             ts_ns,
             end_ns,
             sockets,
             owners: owner_map,
             states,
-        });
-        // The snapshot waits for every event up to its end, once they are surely committed.
-        if let Some(ev) = events.as_mut() {
-            ev.catch_up(&mut feed, &mut local)?;
+        };
+        if tx.send(Ok(snapshot)).is_err() {
+            return;
         }
-        if !printer.print(&mut feed)? {
-            return Ok(());
-        }
-
-        // Between snapshots: events as they come.
-        let next = tick + interval;
-        while !stop.load(Ordering::Relaxed)
-            && Instant::now() < next
-            && deadline.is_none_or(|d| Instant::now() < d)
-        {
-            let wait = next
-                .saturating_duration_since(Instant::now())
-                .min(EVENT_POLL);
-            match events.as_mut() {
-                Some(ev) => {
-                    if ev.take(&mut feed, &mut local, wait)? && !printer.print(&mut feed)? {
-                        return Ok(());
-                    }
-                }
-                None => std::thread::sleep(wait),
-            }
+        let next = tick + pacing.interval;
+        while !done.load(Ordering::Relaxed) && Instant::now() < next {
+            std::thread::sleep(
+                next.saturating_duration_since(Instant::now())
+                    .min(EVENT_POLL),
+            );
         }
     }
-    if std::env::var_os("TCPSCOPE_DEBUG").is_some() {
-        let stats = feed.tracker().stats();
-        eprintln!(
-            "tcpscope: ignored {} connections never placed in this namespace, {} events of other namespaces, {} stale dump records",
-            stats.unconfirmed_dropped, stats.other_netns_events, stats.stale_records
-        );
-    }
-    Ok(())
 }
 
-/// The kernel events, read on their own thread, and what was said of their losses.
+/// The kernel event source and what was said of its losses.
 struct Events {
-    pump: EventPump,
+    source: KernelEvents,
     lost_reported: u64,
+    batch: Vec<KernelEvent>,
 }
 
 impl Events {
-    /// Hands what was read to the feed, waiting up to `wait` for it; true when some came.
-    fn take(
-        &mut self,
-        feed: &mut Feed,
-        local: &mut LocalPids,
-        wait: Duration,
-    ) -> anyhow::Result<bool> {
-        let Some(first) = self.pump.next(wait).map_err(anyhow::Error::msg)? else {
-            return Ok(false);
-        };
-        self.apply(first, feed, local);
-        while let Some(batch) = self.pump.ready().map_err(anyhow::Error::msg)? {
-            self.apply(batch, feed, local);
-        }
-        Ok(true)
-    }
-
-    /// Hands the feed every event its waiting snapshot needs (up to the end of its dump).
-    fn catch_up(&mut self, feed: &mut Feed, local: &mut LocalPids) -> anyhow::Result<()> {
-        while feed.snapshot_waiting() {
-            self.take(feed, local, Duration::from_millis(100))?;
-        }
-        Ok(())
-    }
-
-    fn apply(&mut self, batch: Batch, feed: &mut Feed, local: &mut LocalPids) {
+    /// Reads what the kernel has and hands it to the feed; says so when records were lost.
+    fn feed(&mut self, feed: &mut Feed, local: &mut LocalPids) -> anyhow::Result<()> {
+        self.batch.clear();
+        let drained = self
+            .source
+            .drain(&mut self.batch, cutoff_now())
+            .context("reading kernel events")?;
         feed.on_events(
-            &batch.events,
-            batch.drained.watermark,
-            batch.drained.timewait_overflows,
+            &self.batch,
+            drained.watermark,
+            drained.timewait_overflows,
             &mut |pid| local.is_local(pid),
         );
-        if batch.lost > self.lost_reported {
+        // A burst's large list is cut down.
+        self.batch.clear();
+        self.batch.shrink_to(1 << 16);
+        let lost = self.source.lost();
+        if lost > self.lost_reported {
             eprintln!(
-                "tcpscope: the kernel dropped {} events so far: the reader fell behind, transitions of some connections are missing",
-                batch.lost
+                "tcpscope: the kernel dropped {lost} events so far: the reader fell behind, transitions of some connections are missing"
             );
-            self.lost_reported = batch.lost;
+            self.lost_reported = lost;
         }
+        Ok(())
     }
 }
 

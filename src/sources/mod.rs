@@ -1,7 +1,6 @@
 //! OS access: snapshots of the TCP socket table, and who owns each socket.
 
 pub mod bpf;
-pub mod event_pump;
 pub mod events;
 pub mod netns;
 pub mod netstat;

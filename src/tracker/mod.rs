@@ -116,6 +116,7 @@ pub struct Tracker {
     timewait_overflow: bool,
     /// The most connections held since the tables last gave memory back (see `expire`).
     peak: usize,
+    syscall_owners: SyscallOwners,
 }
 
 impl Tracker {
@@ -133,6 +134,7 @@ impl Tracker {
             changes: 0,
             timewait_overflow: false,
             peak: 0,
+            syscall_owners: SyscallOwners::default(),
         }
     }
 
@@ -399,9 +401,9 @@ impl Tracker {
                 // The event's old state is the truth, whatever we believed.
                 conn.state = Step::State(old);
                 if conn.owners.is_empty()
-                    && let Some(owner) = owner_of_syscall(ev, old, new)
+                    && let Some(owners) = self.syscall_owners.of(ev, old, new)
                 {
-                    conn.owners = std::sync::Arc::from([owner]);
+                    conn.owners = owners;
                 }
                 conn.record(
                     &mut self.out,
@@ -1011,31 +1013,52 @@ fn entered_time_wait_ns(ts_ns: u64, rec: &SocketRecord) -> u64 {
     ts_ns.saturating_sub(TIME_WAIT_NS.saturating_sub(left_ns))
 }
 
-/// The owner an event names: the running process, for the transitions only a system call of
-/// the socket's owner makes (connect, listen, close, shutdown). Other transitions run in
-/// softirq context, in whatever thread was interrupted. Only the eBPF source names the
-/// process (its command name).
-fn owner_of_syscall(ev: &KernelEvent, old: TcpState, new: TcpState) -> Option<Owner> {
-    use TcpState::{CloseWait, Established, FinWait1, LastAck, Listen, SynSent};
-    let by_syscall = matches!(
-        (old, new),
-        (TcpState::Close, SynSent | Listen) | (Established, FinWait1) | (CloseWait, LastAck)
-    );
-    let len = ev
-        .comm
-        .iter()
-        .position(|&b| b == 0)
-        .unwrap_or(ev.comm.len());
-    if !by_syscall || ev.pid <= 0 || len == 0 {
-        return None;
+/// The owners events name, shared: a process that makes connections by the thousand gets one
+/// list for all of them, not one allocation (and a copy of its name) per connection.
+#[derive(Default)]
+struct SyscallOwners {
+    last: Option<(i32, [u8; 16], std::sync::Arc<[Owner]>)>,
+}
+
+impl SyscallOwners {
+    /// The owner an event names: the running process, for the transitions only a system
+    /// call of the socket's owner makes (connect, listen, close, shutdown). Other transitions
+    /// run in softirq context, in whatever thread was interrupted. Only the eBPF source names
+    /// the process (its command name).
+    fn of(
+        &mut self,
+        ev: &KernelEvent,
+        old: TcpState,
+        new: TcpState,
+    ) -> Option<std::sync::Arc<[Owner]>> {
+        use TcpState::{CloseWait, Established, FinWait1, LastAck, Listen, SynSent};
+        let by_syscall = matches!(
+            (old, new),
+            (TcpState::Close, SynSent | Listen) | (Established, FinWait1) | (CloseWait, LastAck)
+        );
+        let len = ev
+            .comm
+            .iter()
+            .position(|&b| b == 0)
+            .unwrap_or(ev.comm.len());
+        if !by_syscall || ev.pid <= 0 || len == 0 {
+            return None;
+        }
+        if let Some((pid, comm, owners)) = &self.last
+            && *pid == ev.pid
+            && *comm == ev.comm
+        {
+            return Some(owners.clone());
+        }
+        let owners: std::sync::Arc<[Owner]> = std::sync::Arc::from([Owner {
+            pid: ev.pid,
+            comm: String::from_utf8_lossy(&ev.comm[..len]).into(),
+            cmdline: "".into(),
+            fd: -1,
+        }]);
+        self.last = Some((ev.pid, ev.comm, owners.clone()));
+        Some(owners)
     }
-    let comm: std::sync::Arc<str> = String::from_utf8_lossy(&ev.comm[..len]).into();
-    Some(Owner {
-        pid: ev.pid,
-        comm,
-        cmdline: "".into(),
-        fd: -1,
-    })
 }
 
 /// A reset the timewait socket sent (to a segment after close) marks its disappearance.

@@ -311,7 +311,7 @@ fn collect(
 }
 
 fn read_events(mut source: KernelEvents, tx: &Sender<Msg>, stop: &AtomicBool) {
-    crate::sources::event_pump::run_ahead();
+    events::run_ahead();
     let mut batch = Vec::new();
     while !stop.load(Ordering::Relaxed) {
         // Returns once a batch has gathered, at once while the kernel is busy.
