@@ -74,6 +74,9 @@ pub struct KillArgs {
     /// Do not ask.
     #[arg(long)]
     pub yes: bool,
+    /// Act even when the filter matches every socket (no filter, `--port 0`, `--state all`).
+    #[arg(long)]
+    pub all: bool,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -83,6 +86,9 @@ pub struct ShutdownArgs {
     /// Do not ask.
     #[arg(long)]
     pub yes: bool,
+    /// Act even when the filter matches every socket (no filter, `--port 0`, `--state all`).
+    #[arg(long)]
+    pub all: bool,
 }
 
 #[derive(Debug, Clone, Args)]

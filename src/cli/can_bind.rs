@@ -3,6 +3,7 @@
 use super::args::CanBindArgs;
 use crate::actions::bind_probe::BindOptions;
 use crate::actions::bind_report::assess;
+use std::io::Write;
 use std::net::SocketAddr;
 
 /// Returns the exit code: 0 bindable, 1 not.
@@ -12,12 +13,14 @@ pub fn run(args: &CanBindArgs) -> anyhow::Result<i32> {
         reuseport: args.reuseport,
     };
     let report = assess(SocketAddr::new(args.addr, args.port), opts, args.no_listen)?;
+    let mut out = std::io::stdout().lock();
     if args.json {
-        println!("{}", report.json()?);
+        writeln!(out, "{}", report.json()?)?;
     } else {
         for line in report.text_lines() {
-            println!("{line}");
+            writeln!(out, "{line}")?;
         }
     }
+    out.flush()?;
     Ok(if report.bindable() { 0 } else { 1 })
 }

@@ -32,17 +32,28 @@ impl Selection {
     }
 }
 
-/// The matching sockets, or the exit code when there is nothing to act on: 2 for an empty
-/// filter (said on stderr), 1 when nothing matches.
-pub fn select(f: &FilterArgs) -> anyhow::Result<Result<Selection, i32>> {
-    if f.states.is_empty()
-        && f.port.is_none()
-        && f.sport.is_none()
-        && f.dport.is_none()
-        && f.pid.is_none()
-    {
+/// Whether a filter picks some sockets out rather than all of them under another name: port 0
+/// is every listener's remote port (`--port 0` aborted every listener), and `--state all` is
+/// every state.
+fn narrows(f: &FilterArgs) -> bool {
+    let port = |p: Option<u16>| p.is_some_and(|p| p != 0);
+    let states = f
+        .states
+        .iter()
+        .fold(crate::model::StateSet::EMPTY, |acc, s| acc.union(*s));
+    port(f.port)
+        || port(f.sport)
+        || port(f.dport)
+        || f.pid.is_some()
+        || (!states.is_empty() && states != crate::model::StateSet::ALL)
+}
+
+/// The matching sockets, or the exit code when there is nothing to act on: 2 for a filter
+/// that matches everything without `all` (said on stderr), 1 when nothing matches.
+pub fn select(f: &FilterArgs, all: bool) -> anyhow::Result<Result<Selection, i32>> {
+    if !all && !narrows(f) {
         eprintln!(
-            "tcpscope: refusing to act on every socket: give a filter (--port, --sport, --dport, --pid, --state)"
+            "tcpscope: refusing to act on every socket: give a filter that narrows (--port, --sport, --dport other than 0, --pid, --state other than all), or --all"
         );
         return Ok(Err(super::EXIT_USAGE));
     }
@@ -104,6 +115,7 @@ impl Plan<'_> {
     pub fn list_and_confirm(&self, out: &mut impl Write, yes: bool) -> anyhow::Result<bool> {
         self.list(out)?;
         if yes {
+            writeln!(out, "{} {} socket(s): --yes given.", self.verb, self.count)?;
             return Ok(true);
         }
         if !std::io::stdin().is_terminal() {

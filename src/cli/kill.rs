@@ -10,7 +10,7 @@ pub const WHAT_HAPPENS: &str = "Each is aborted: its peer gets a RST (ECONNRESET
 
 /// Exit code: 0 all aborted, 1 some failed or the user said no, 2 bad input.
 pub fn run(args: &KillArgs) -> anyhow::Result<i32> {
-    let sel = match select(&args.filter)? {
+    let sel = match select(&args.filter, args.all)? {
         Ok(sel) => sel,
         Err(code) => return Ok(code),
     };

@@ -2,6 +2,7 @@
 //! interactive view.
 
 use super::args::{LabAction, LabArgs, LabRunArgs};
+use crate::model::safe_text::for_terminal;
 use crate::scenario::builtin;
 use crate::scenario::format::{Scenario, parse};
 use crate::scenario::run::{ScenarioReport, remove_stale_namespaces, run as play};
@@ -17,9 +18,11 @@ pub const EXIT_INTERRUPTED: i32 = 130;
 pub fn run(args: &LabArgs) -> anyhow::Result<i32> {
     match &args.action {
         Some(LabAction::List) => {
+            let mut out = std::io::stdout().lock();
             for s in builtin::all()? {
-                println!("{:<28} {}", s.name, s.title);
+                writeln!(out, "{:<28} {}", s.name, for_terminal(&s.title))?;
             }
+            out.flush()?;
             Ok(0)
         }
         Some(LabAction::Run(r)) => run_scenarios(r),
@@ -66,17 +69,18 @@ fn run_scenarios(args: &LabRunArgs) -> anyhow::Result<i32> {
         }
     }
     for path in &args.file {
-        let text = match std::fs::read_to_string(path) {
+        let shown = for_terminal(&path.display().to_string()).into_owned();
+        let text = match read_scenario(path) {
             Ok(t) => t,
             Err(e) => {
-                eprintln!("tcpscope: {}: {e}", path.display());
+                eprintln!("tcpscope: {shown}: {e}");
                 return Ok(super::EXIT_USAGE);
             }
         };
-        match parse(&path.display().to_string(), &text) {
+        match parse(&shown, &text) {
             Ok(s) => chosen.push(s),
             Err(e) => {
-                eprintln!("tcpscope: {e}");
+                eprintln!("tcpscope: {}", for_terminal(&e.to_string()));
                 return Ok(super::EXIT_USAGE);
             }
         }
@@ -186,7 +190,47 @@ fn verdict(r: &ScenarioReport) -> Verdict {
     }
 }
 
+/// The largest scenario file read: the built-in ones are 1-3 KB.
+const MAX_SCENARIO_BYTES: u64 = 1 << 20;
+
+/// A scenario file: a regular file of at most `MAX_SCENARIO_BYTES`, in UTF-8 (`/dev/zero` or a
+/// FIFO would be read for ever).
+fn read_scenario(path: &std::path::Path) -> Result<String, String> {
+    use std::io::Read;
+    let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    let meta = file.metadata().map_err(|e| e.to_string())?;
+    if !meta.is_file() {
+        return Err("not a regular file".into());
+    }
+    let mut bytes = Vec::new();
+    file.take(MAX_SCENARIO_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| e.to_string())?;
+    if bytes.len() as u64 > MAX_SCENARIO_BYTES {
+        return Err(format!(
+            "larger than {} KiB, the most a scenario file may be",
+            MAX_SCENARIO_BYTES >> 10
+        ));
+    }
+    String::from_utf8(bytes).map_err(|_| "not UTF-8 text".into())
+}
+
+/// The report as text, every line made safe for a terminal: names, titles, calls and actors
+/// come from the scenario file.
 fn print_text(out: &mut impl Write, r: &ScenarioReport) -> std::io::Result<()> {
+    let mut text = Vec::new();
+    render_text(&mut text, r)?;
+    for line in String::from_utf8_lossy(&text).split_inclusive('\n') {
+        let body = line.strip_suffix('\n').unwrap_or(line);
+        out.write_all(for_terminal(body).as_bytes())?;
+        if body.len() < line.len() {
+            out.write_all(b"\n")?;
+        }
+    }
+    Ok(())
+}
+
+fn render_text(out: &mut impl Write, r: &ScenarioReport) -> std::io::Result<()> {
     let verdict = match verdict(r) {
         Verdict::Pass => "PASS",
         Verdict::Skip => "SKIP",

@@ -9,6 +9,7 @@ mod list;
 mod shutdown;
 mod watch;
 
+use crate::model::safe_text::for_terminal;
 use args::{Cli, Command};
 use clap::Parser;
 
@@ -19,9 +20,18 @@ pub fn main() -> i32 {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) if !e.use_stderr() => {
-            // --help and --version.
-            let _ = e.print();
-            return 0;
+            // --help and --version; a full disk or a closed pipe is said, not ignored.
+            use std::io::Write;
+            let text = e.render().to_string();
+            let mut out = std::io::stdout().lock();
+            return match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+                Ok(()) => 0,
+                Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => 0,
+                Err(err) => {
+                    eprintln!("tcpscope: writing the help: {err}");
+                    1
+                }
+            };
         }
         Err(e) => {
             let text = e.to_string();
@@ -71,9 +81,20 @@ pub fn main() -> i32 {
     };
     match result {
         Ok(code) => code,
+        // A reader of the output that went away (`| head`) is no error.
+        Err(e) if is_broken_pipe(&e) => 0,
         Err(e) => {
-            eprintln!("tcpscope: {e:#}");
+            // Errors quote files, names and kernel text: made safe for the terminal.
+            eprintln!("tcpscope: {}", for_terminal(&format!("{e:#}")));
             1
         }
     }
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }

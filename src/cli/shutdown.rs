@@ -22,7 +22,7 @@ pub fn run(args: &ShutdownArgs) -> anyhow::Result<i32> {
         );
         return Ok(super::EXIT_USAGE);
     }
-    let sel = match select(&args.filter)? {
+    let sel = match select(&args.filter, args.all)? {
         Ok(sel) => sel,
         Err(code) => return Ok(code),
     };
@@ -55,7 +55,12 @@ pub fn run(args: &ShutdownArgs) -> anyhow::Result<i32> {
             match shutdown_foreign(o.pid, o.fd, s.inode, std::net::Shutdown::Both) {
                 Ok(()) => true,
                 Err(e) => {
-                    errors.push(format!("pid {} ({}) fd {}: {e}", o.pid, o.comm, o.fd));
+                    errors.push(format!(
+                        "pid {} ({}) fd {}: {e}",
+                        o.pid,
+                        crate::model::safe_text::for_terminal(&o.comm),
+                        o.fd
+                    ));
                     false
                 }
             }

@@ -4,6 +4,7 @@ pub mod endpoint;
 pub mod event;
 pub mod filter;
 pub mod owner;
+pub mod safe_text;
 pub mod socket;
 pub mod state;
 

@@ -2,6 +2,7 @@
 //! alone would cost more than the kernel's dump.
 
 use super::Row;
+use crate::model::safe_text::for_terminal;
 use crate::model::{Owner, Timer};
 use std::io::Write;
 use std::net::{IpAddr, SocketAddr};
@@ -174,7 +175,7 @@ pub fn push_timer(buf: &mut Vec<u8>, t: &Timer, num: &mut itoa::Buffer) {
 /// `python3/1234` and `+N` for further owners.
 fn push_owners(buf: &mut Vec<u8>, owners: &[Owner], num: &mut itoa::Buffer) {
     let Some(first) = owners.first() else { return };
-    buf.extend_from_slice(first.comm.as_bytes());
+    buf.extend_from_slice(for_terminal(&first.comm).as_bytes());
     buf.push(b'/');
     buf.extend_from_slice(num.format(first.pid).as_bytes());
     let more = owners.iter().skip(1).filter(|o| o.pid != first.pid).count();

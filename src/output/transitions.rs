@@ -1,6 +1,7 @@
 //! `watch` output: one line per transition, as text or JSON lines.
 
 use crate::model::Family;
+use crate::model::safe_text::for_terminal;
 use crate::tracker::{Reset, Transition};
 use std::io::Write;
 use std::net::IpAddr;
@@ -104,7 +105,7 @@ pub fn write_text_line(out: &mut impl Write, t: &Transition, wall_ns: u64) -> st
         None => {}
     }
     if let Some(o) = t.owners.first() {
-        write!(out, " {}/{}", o.comm, o.pid)?;
+        write!(out, " {}/{}", for_terminal(&o.comm), o.pid)?;
     }
     out.write_all(b"\n")
 }

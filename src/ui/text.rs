@@ -38,5 +38,11 @@ pub fn timer(t: &Timer, elapsed_ns: u64) -> String {
 }
 
 pub fn owner(o: Option<&Owner>) -> String {
-    o.map_or_else(String::new, |o| format!("{}/{}", o.comm, o.pid))
+    o.map_or_else(String::new, |o| {
+        format!(
+            "{}/{}",
+            crate::model::safe_text::for_terminal(&o.comm),
+            o.pid
+        )
+    })
 }

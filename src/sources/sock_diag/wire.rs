@@ -133,7 +133,11 @@ pub fn parse_ack(buf: &[u8], seq: u32) -> Option<Result<(), i32>> {
             let errno = rest
                 .get(NLMSG_HDRLEN..NLMSG_HDRLEN + 4)
                 .map_or(0, |b| i32_at(b, 0));
-            return Some(if errno == 0 { Ok(()) } else { Err(-errno) });
+            return Some(if errno == 0 {
+                Ok(())
+            } else {
+                Err(errno.saturating_neg())
+            });
         }
         rest = &rest[align4(len).min(rest.len())..];
     }
@@ -183,7 +187,7 @@ pub fn parse_buffer(
                 NLMSG_ERROR => {
                     let errno = payload.get(0..4).map_or(0, |b| i32_at(b, 0));
                     if errno != 0 {
-                        return Err(WireError::Kernel(-errno));
+                        return Err(WireError::Kernel(errno.saturating_neg()));
                     }
                 }
                 SOCK_DIAG_BY_FAMILY => match parse_diag_msg(payload) {
@@ -306,6 +310,17 @@ fn i32_at(b: &[u8], at: usize) -> i32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_errno_of_i32_min_is_no_overflow() {
+        let mut m = vec![0u8; NLMSG_HDRLEN + 4];
+        let len = m.len() as u32;
+        m[0..4].copy_from_slice(&len.to_ne_bytes());
+        m[4..6].copy_from_slice(&NLMSG_ERROR.to_ne_bytes());
+        m[8..12].copy_from_slice(&7u32.to_ne_bytes());
+        m[NLMSG_HDRLEN..].copy_from_slice(&i32::MIN.to_ne_bytes());
+        assert_eq!(parse_ack(&m, 7), Some(Err(i32::MAX)));
+    }
 
     /// Encodes a message the way the kernel does, for tests.
     fn diag_msg(family: u8, state: u8, timer: u8, attrs: &[(u16, Vec<u8>)]) -> Vec<u8> {
