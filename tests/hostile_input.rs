@@ -249,3 +249,29 @@ fn a_filter_that_matches_everything_under_another_name_is_refused() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("Abort 1 socket(s)"), "{stdout}");
 }
+
+/// The lab's helper for another process's sockets reads its requests with a bound: endless
+/// input grew it to 3.4 GB, and a line not in UTF-8 ended it with 0 as if all were well.
+#[test]
+fn the_lab_helper_bounds_its_requests() {
+    for (input, says) in [
+        (vec![0u8; 100_000], "longer than 4096 bytes"),
+        (b"\xff\xfe listen\n".to_vec(), "not in UTF-8"),
+    ] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_tcpscope"))
+            .arg("__lab-foreign")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        // It may stop reading before all is written.
+        let _ = std::io::Write::write_all(&mut stdin, &input);
+        drop(stdin);
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        assert!(stderr.contains(says), "{stderr}");
+    }
+}

@@ -79,18 +79,47 @@ pub fn serve() -> i32 {
     let _ = signal_hook::flag::register(signal_hook::consts::SIGINT, ignored);
     let mut lab = Lab::new();
     let stdin = std::io::stdin();
+    let mut input = stdin.lock();
     let mut out = std::io::stdout().lock();
-    for line in stdin.lock().lines() {
-        let Ok(line) = line else { break };
+    loop {
+        let line = match read_request(&mut input) {
+            Ok(Some(line)) => line,
+            Ok(None) => return 0,
+            Err(why) => {
+                eprintln!("tcpscope: {why}");
+                return 1;
+            }
+        };
         let answer = handle(&mut lab, &line);
         if writeln!(out, "{answer}")
             .and_then(|()| out.flush())
             .is_err()
         {
-            break;
+            return 1;
         }
     }
-    0
+}
+
+/// The longest request line read: requests are a few words.
+const MAX_REQUEST: u64 = 4096;
+
+/// One request line; `None` at the end of the input. A line longer than `MAX_REQUEST` or not
+/// in UTF-8 ends the conversation (the other side is not the scenario player).
+fn read_request(input: &mut impl BufRead) -> Result<Option<String>, String> {
+    let mut line = Vec::new();
+    let n = input
+        .by_ref()
+        .take(MAX_REQUEST + 1)
+        .read_until(b'\n', &mut line)
+        .map_err(|e| format!("reading a request: {e}"))?;
+    if n == 0 {
+        return Ok(None);
+    }
+    if line.last() != Some(&b'\n') && n as u64 > MAX_REQUEST {
+        return Err(format!("a request longer than {MAX_REQUEST} bytes"));
+    }
+    let line = String::from_utf8(line).map_err(|_| "a request not in UTF-8".to_string())?;
+    Ok(Some(line.trim_end_matches(['\n', '\r']).to_string()))
 }
 
 /// Why a request got no `ok`.
