@@ -196,6 +196,22 @@ fn addr(s: &str) -> Result<SocketAddr, String> {
     spec::parse_addr(s)
 }
 
+/// Sysctls of the network namespace besides `net.ipv4.tcp_*`. Not every `net.*` one is: a
+/// scenario that wrote net.netfilter.nf_hooks_lwtunnel in the lab's namespace set the host's.
+const PER_NAMESPACE: &[&str] = &[
+    "net.ipv4.ip_local_port_range",
+    "net.ipv4.ip_local_reserved_ports",
+    "net.ipv4.ip_nonlocal_bind",
+    "net.core.somaxconn",
+];
+
+/// Whether a scenario may set the sysctl `name`: one of its own namespace's.
+fn per_namespace(name: &str) -> bool {
+    // tcp_mem is the host's (the memory of all namespaces' TCP).
+    (name.starts_with("net.ipv4.tcp_") && name != "net.ipv4.tcp_mem")
+        || PER_NAMESPACE.contains(&name)
+}
+
 /// Parses one line.
 pub fn parse(line: &str) -> Result<Command, String> {
     let words: Vec<&str> = line.split_whitespace().collect();
@@ -275,10 +291,10 @@ pub fn parse(line: &str) -> Result<Command, String> {
         }
         "shutdown" => Command::Shutdown {
             actor: name(1)?,
-            how: match words.get(2).copied() {
-                Some("rd") => Shutdown::Read,
-                Some("wr") => Shutdown::Write,
-                Some("rdwr") => Shutdown::Both,
+            how: match (words.get(2).copied(), words.len()) {
+                (Some("rd"), 3) => Shutdown::Read,
+                (Some("wr"), 3) => Shutdown::Write,
+                (Some("rdwr"), 3) => Shutdown::Both,
                 _ => return Err("shutdown ACTOR (rd|wr|rdwr)".into()),
             },
         },
@@ -310,12 +326,18 @@ pub fn parse(line: &str) -> Result<Command, String> {
             }
         }
         "sysctl" => {
-            let (n, v) = name(1)?
+            // The value is the rest of the line: ip_local_port_range takes two numbers.
+            let rest = words.get(1..).unwrap_or_default().join(" ");
+            let (n, v) = rest
                 .split_once('=')
                 .map(|(n, v)| (n.to_string(), v.to_string()))
+                .filter(|(n, v)| !n.is_empty() && !n.contains(' ') && !v.is_empty())
                 .ok_or("sysctl NAME=VALUE")?;
-            if !n.starts_with("net.") {
-                return Err("only net.* sysctls (they are per network namespace)".into());
+            if !per_namespace(&n) {
+                return Err(format!(
+                    "{n}: not a sysctl a scenario may set (only those of the network namespace: net.ipv4.tcp_* but tcp_mem, {})",
+                    PER_NAMESPACE.join(", ")
+                ));
             }
             Command::Sysctl { name: n, value: v }
         }
@@ -330,7 +352,11 @@ pub fn parse(line: &str) -> Result<Command, String> {
             }
         }
         "mtu" => Command::Mtu {
-            bytes: name(1)?.parse().map_err(|_| "mtu BYTES".to_string())?,
+            bytes: name(1)?
+                .parse()
+                .ok()
+                .filter(|_| words.len() == 2)
+                .ok_or("mtu BYTES")?,
         },
         "sleep" => {
             let seconds = name(1)?
@@ -377,6 +403,21 @@ mod tests {
         assert!(parse("send c 99999999999").is_err());
         assert!(parse("listen l 8080 SO_EXCLUSIVEADDRUSE").is_err());
         assert!(parse("sysctl kernel.panic=1").is_err());
+        assert!(parse("sysctl net.netfilter.nf_hooks_lwtunnel=1").is_err());
+        assert!(parse("sysctl net.ipv4.tcp_mem=1 2 3").is_err());
+        assert_eq!(
+            parse("sysctl net.ipv4.ip_local_port_range=1024 65000").unwrap(),
+            Command::Sysctl {
+                name: "net.ipv4.ip_local_port_range".into(),
+                value: "1024 65000".into()
+            }
+        );
+        assert!(parse("sysctl net.ipv4.tcp_fin_timeout=2").is_ok());
+        assert!(parse("sysctl net.ipv4.tcp_fin_timeout=").is_err());
+        assert!(parse("mtu 1500 dev eth0").is_err());
+        assert!(parse("mtu 1500").is_ok());
+        assert!(parse("shutdown c wr junk").is_err());
+        assert!(parse("shutdown c wr").is_ok());
         assert!(parse("fly away").is_err());
         assert_eq!(
             parse("sleep 2.5").unwrap(),
