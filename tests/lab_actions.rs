@@ -1070,8 +1070,10 @@ fn connect_from_a_chosen_port_binds_it_and_a_time_wait_on_it_blocks_it() {
             saddr: to,
         };
         conn.wait(Some(TcpState::Established), Some(TcpState::Established));
-        // The client closes first: the TIME_WAIT holds its port.
+        // The client closes first: the TIME_WAIT holds its port. (The server reads its end of
+        // stream once the FIN has arrived, not before.)
         lab.close(c).unwrap();
+        conn.wait(Some(TcpState::FinWait2), Some(TcpState::CloseWait));
         assert_eq!(lab.read(s).unwrap(), b"");
         lab.close(s).unwrap();
         conn.wait(Some(TcpState::TimeWait), None);
