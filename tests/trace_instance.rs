@@ -21,8 +21,17 @@ fn instances() -> PathBuf {
     .unwrap_or_else(|| PathBuf::from("/sys/kernel/tracing/instances"))
 }
 
+/// The instance of process `pid`: `tcpscope-PID-START` (PID and start time).
 fn instance_of(pid: u32) -> PathBuf {
-    instances().join(format!("tcpscope-{pid}"))
+    let prefix = format!("tcpscope-{pid}-");
+    std::fs::read_dir(instances())
+        .ok()
+        .and_then(|dir| {
+            dir.flatten()
+                .find(|e| e.file_name().to_string_lossy().starts_with(&prefix))
+                .map(|e| e.path())
+        })
+        .unwrap_or_else(|| instances().join(format!("tcpscope-{pid}-none")))
 }
 
 /// The tests share tracefs; one at a time.
@@ -49,6 +58,12 @@ fn stale_instances_are_removed_and_our_own_on_exit() {
     // A pid above the kernel's pid_max is never alive.
     let stale = instances().join("tcpscope-4194305");
     std::fs::create_dir(&stale).unwrap();
+    // This test's own PID with another start time: a process that got a dead run's PID.
+    let reused = instances().join(format!("tcpscope-{}-1", std::process::id()));
+    std::fs::create_dir(&reused).unwrap();
+    // Not a name tcpscope makes: not ours to remove.
+    let not_ours = instances().join("tcpscope-foo");
+    let _ = std::fs::create_dir(&not_ours);
     let child = Command::new(env!("CARGO_BIN_EXE_tcpscope"))
         .args(["watch", "--events", "tracefs", "--duration", "0.5"])
         .spawn()
@@ -57,6 +72,13 @@ fn stale_instances_are_removed_and_our_own_on_exit() {
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success());
     assert!(!stale.exists(), "the stale instance is still there");
+    assert!(
+        !reused.exists(),
+        "the instance of a reused PID is still there"
+    );
+    let kept = not_ours.exists();
+    let _ = std::fs::remove_dir(&not_ours);
+    assert!(kept, "an instance that is not ours was removed");
     assert!(
         !instance_of(pid).exists(),
         "our own instance is still there"
@@ -78,10 +100,11 @@ fn sigterm_ends_watch_and_removes_its_instance() {
             .spawn()
             .unwrap(),
     );
-    let dir = instance_of(child.0.id());
-    assert!(wait_until(Duration::from_secs(10), || Path::new(&dir)
-        .join("trace_clock")
-        .exists()));
+    let mut dir = PathBuf::new();
+    assert!(wait_until(Duration::from_secs(10), || {
+        dir = instance_of(child.0.id());
+        Path::new(&dir).join("trace_clock").exists()
+    }));
     terminate(&child.0);
     let status = child.0.wait().unwrap();
     assert!(status.success(), "{status:?}");

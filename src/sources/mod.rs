@@ -6,6 +6,7 @@ pub mod netns;
 pub mod netstat;
 pub mod owners;
 pub mod proc_net;
+pub mod run_id;
 pub mod sock_diag;
 pub mod trace;
 

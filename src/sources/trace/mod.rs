@@ -1,14 +1,15 @@
 //! The kernel event source: a private tracefs instance with the TCP tracepoints enabled, read in
 //! binary form (`per_cpu/cpuN/trace_pipe_raw`). Never the global buffer, never text.
 //!
-//! The instance is `instances/tcpscope-PID`; it is removed on drop, and instances of earlier
-//! runs whose process is gone are removed on start. Its clock is `mono`, so event times and
+//! The instance is `instances/tcpscope-PID-START` (see `sources::run_id`); it is removed on
+//! drop, and instances of earlier runs whose process is gone are removed on start. Its clock is `mono`, so event times and
 //! snapshot times (CLOCK_MONOTONIC) compare.
 
 mod decode;
 pub mod format;
 pub mod ring;
 
+use super::run_id::RunId;
 use crate::model::KernelEvent;
 use decode::Decoder;
 use format::EventFormat;
@@ -79,7 +80,9 @@ impl TraceSource {
         let root = tracefs_root()?;
         let instances = root.join("instances");
         remove_stale_instances(&instances);
-        let instance = instances.join(format!("{INSTANCE_PREFIX}{}", std::process::id()));
+        // Named by PID and start time (see sources::run_id).
+        let tag = RunId::current().map_or_else(|| std::process::id().to_string(), |r| r.tag());
+        let instance = instances.join(format!("{INSTANCE_PREFIX}{tag}"));
         match std::fs::create_dir(&instance) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
@@ -276,20 +279,26 @@ pub(crate) fn tracefs_root() -> Result<PathBuf, TraceError> {
 }
 
 /// Removes the instances of earlier tcpscope runs whose process is gone (a crash or SIGKILL
-/// leaves them behind).
+/// leaves them behind): `tcpscope-PID-START` when that process no longer runs (a PID reused by
+/// another process does not keep it), `tcpscope-PID` (older runs) when no process has the PID.
+/// Any other name is not ours and is left alone.
 fn remove_stale_instances(instances: &Path) {
     let Ok(dir) = std::fs::read_dir(instances) else {
         return;
     };
     for entry in dir.flatten() {
         let name = entry.file_name();
-        let Some(pid) = name.to_str().and_then(|n| n.strip_prefix(INSTANCE_PREFIX)) else {
+        let Some(tag) = name.to_str().and_then(|n| n.strip_prefix(INSTANCE_PREFIX)) else {
             continue;
         };
-        let alive = pid
-            .parse::<u32>()
-            .is_ok_and(|p| Path::new(&format!("/proc/{p}")).exists());
-        if !alive {
+        let stale = match RunId::parse(tag) {
+            Some(run) => !run.is_running(),
+            None if !tag.is_empty() && tag.bytes().all(|b| b.is_ascii_digit()) => {
+                !Path::new(&format!("/proc/{tag}")).exists()
+            }
+            None => false,
+        };
+        if stale {
             let _ = std::fs::remove_dir(entry.path());
         }
     }
