@@ -13,9 +13,16 @@ pub struct Selection {
     sockets: Vec<SocketRecord>,
     owners: ProcfsOwners,
     matches: Vec<usize>,
+    /// Processes whose fds could not be read: their sockets look unowned.
+    unreadable: usize,
 }
 
 impl Selection {
+    /// Whether some owners could not be seen (other users' processes, without privileges).
+    pub fn owners_hidden(&self) -> bool {
+        self.unreadable > 0
+    }
+
     pub fn matches(&self) -> impl Iterator<Item = &SocketRecord> {
         self.matches.iter().map(|&i| &self.sockets[i])
     }
@@ -60,7 +67,7 @@ pub fn select(f: &FilterArgs, all: bool) -> anyhow::Result<Result<Selection, i32
     let filter = f.filter();
     let sockets = dump_all()?;
     let mut owners = ProcfsOwners::new();
-    owners.refresh(&sockets);
+    let scan = owners.refresh(&sockets);
     let matches: Vec<usize> = sockets
         .iter()
         .enumerate()
@@ -77,6 +84,7 @@ pub fn select(f: &FilterArgs, all: bool) -> anyhow::Result<Result<Selection, i32
         sockets,
         owners,
         matches,
+        unreadable: scan.unreadable_processes + scan.unreadable_fds,
     }))
 }
 

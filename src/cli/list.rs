@@ -58,15 +58,16 @@ fn report(malformed: usize, owners: Option<OwnerScanStats>) {
     let Some(stats) = owners else { return };
     if stats.unreadable_processes > 0 {
         eprintln!(
-            "tcpscope: owners unknown for the sockets of {} processes whose /proc/PID/fd is not readable (run as root or grant CAP_SYS_PTRACE)",
-            stats.unreadable_processes
+            "tcpscope: owners unknown for the sockets of {} processes whose /proc/PID/fd is not readable ({})",
+            stats.unreadable_processes,
+            crate::sources::owners::OWNERS_NEED
         );
     }
     if stats.unreadable_fds > 0 {
         let fix = if rustix::process::geteuid().is_root() {
             "refused even to root: a security module or ptrace rule protects those processes"
         } else {
-            "run as root or grant CAP_SYS_PTRACE"
+            crate::sources::owners::OWNERS_NEED
         };
         eprintln!(
             "tcpscope: owners unknown for {} file descriptors whose link may not be read ({fix})",

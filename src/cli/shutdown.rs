@@ -40,7 +40,14 @@ pub fn run(args: &ShutdownArgs) -> anyhow::Result<i32> {
     };
     if held.is_empty() {
         plan.list(&mut out)?;
-        eprintln!("tcpscope: nothing to shut down: no process holds the matching sockets");
+        if sel.owners_hidden() {
+            eprintln!(
+                "tcpscope: nothing to shut down: no process this user can see holds the matching sockets ({})",
+                crate::sources::owners::OWNERS_NEED
+            );
+        } else {
+            eprintln!("tcpscope: nothing to shut down: no process holds the matching sockets");
+        }
         return Ok(1);
     }
     if !plan.list_and_confirm(&mut out, args.yes)? {

@@ -12,6 +12,9 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+/// What seeing other users' owners takes, for messages.
+pub const OWNERS_NEED: &str = "run as root, or grant CAP_SYS_PTRACE and CAP_DAC_READ_SEARCH: sudo setcap cap_sys_ptrace,cap_dac_read_search+ep $(command -v tcpscope)";
+
 /// Maps socket inodes to the processes that hold them.
 pub trait OwnerLookup {
     /// Brings the map up to date for the sockets of a new snapshot.
@@ -24,7 +27,8 @@ pub trait OwnerLookup {
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct OwnerScanStats {
     pub processes: usize,
-    /// Processes whose fd table we may not read (another user's, without CAP_SYS_PTRACE).
+    /// Processes whose fd table we may not read (another user's, without CAP_SYS_PTRACE and
+    /// CAP_DAC_READ_SEARCH).
     pub unreadable_processes: usize,
     /// fds whose link may not be read (ptrace rules, security modules): their owners are
     /// unknown. Counted once per fd, not read again until it changes.

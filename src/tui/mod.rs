@@ -136,7 +136,7 @@ fn short_reason(error: &str) -> String {
         || error.contains("not permitted")
         || error.contains("need root")
     {
-        "kernel events need root (or CAP_BPF and CAP_PERFMON for eBPF)".into()
+        "kernel events need root (or CAP_BPF, CAP_PERFMON and CAP_DAC_READ_SEARCH for eBPF)".into()
     } else {
         error.to_string()
     }

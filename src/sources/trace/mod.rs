@@ -33,11 +33,11 @@ const BUFFER_KB: &str = "16384";
 #[derive(Debug, thiserror::Error)]
 pub enum TraceError {
     #[error(
-        "tracefs is not available ({0}): the kernel needs CONFIG_FTRACE; run as root to mount it"
+        "tracefs is not available ({0}): the kernel needs CONFIG_FTRACE, and mounting it needs CAP_SYS_ADMIN"
     )]
     NoTracefs(String),
     #[error(
-        "{what}: {err} (kernel events need root, or CAP_SYS_ADMIN with write access to tracefs)"
+        "{what}: {err} (a tracefs instance needs write access to tracefs: root, or CAP_DAC_OVERRIDE, which is close to root; eBPF needs less: CAP_BPF, CAP_PERFMON, CAP_DAC_READ_SEARCH)"
     )]
     Permission { what: String, err: std::io::Error },
     #[error("{what}: {err}")]
