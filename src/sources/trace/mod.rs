@@ -5,7 +5,7 @@
 //! drop, and instances of earlier runs whose process is gone are removed on start. Its clock is `mono`, so event times and
 //! snapshot times (CLOCK_MONOTONIC) compare.
 
-mod decode;
+pub mod decode;
 pub mod format;
 pub mod ring;
 
