@@ -24,10 +24,35 @@ pub fn run_tool<S: AsRef<std::ffi::OsStr> + std::fmt::Display>(
         Ok(())
     } else {
         let line: Vec<String> = args.iter().map(ToString::to_string).collect();
-        Err(format!(
-            "{tool} {}: {}",
-            line.join(" "),
-            String::from_utf8_lossy(&out.stderr).trim()
-        ))
+        // The first line says what went wrong; tc goes on with its usage text.
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let first: String = stderr
+            .lines()
+            .map(str::trim)
+            .find(|l| !l.is_empty())
+            .unwrap_or("failed")
+            .chars()
+            .take(200)
+            .collect();
+        Err(format!("{tool} {}: {first}", line.join(" ")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_tool_failure_is_one_line() {
+        let e = super::run_tool(
+            "sh",
+            &[
+                "-c",
+                "echo out; echo 'Error: bad' >&2; echo usage >&2; exit 1",
+            ],
+        )
+        .unwrap_err();
+        assert_eq!(
+            e,
+            "sh -c echo out; echo 'Error: bad' >&2; echo usage >&2; exit 1: Error: bad"
+        );
     }
 }
