@@ -338,3 +338,46 @@ fn a_run_deletes_the_namespace_a_dead_run_left() {
     assert!(out.status.success(), "{stdout}\n{stderr}");
     assert!(!path.exists(), "{} was left\n{stderr}", stale.0);
 }
+
+/// A namespace whose maker's PID now belongs to another process (here: this test's PID, with
+/// another start time written in its marker) is stale all the same.
+#[test]
+fn a_namespace_whose_makers_pid_was_reused_is_deleted() {
+    let _serial = serial();
+    if !common::require_root("makes a stale lab namespace") {
+        return;
+    }
+    struct Stale(String);
+    impl Drop for Stale {
+        fn drop(&mut self) {
+            let _ = Command::new("ip").args(["netns", "del", &self.0]).output();
+            let _ = std::fs::remove_file(format!("/run/tcpscope/netns-{}", self.0));
+        }
+    }
+    let pid = std::process::id();
+    let stale = Stale(format!("tcpscope-lab-{pid}-reused"));
+    let added = Command::new("ip")
+        .args(["netns", "add", &stale.0])
+        .output()
+        .unwrap();
+    assert!(
+        added.status.success(),
+        "{}",
+        String::from_utf8_lossy(&added.stderr)
+    );
+    std::fs::create_dir_all("/run/tcpscope").unwrap();
+    std::fs::write(
+        format!("/run/tcpscope/netns-{}", stale.0),
+        format!("{pid}-1"),
+    )
+    .unwrap();
+    let path = std::path::PathBuf::from("/run/netns").join(&stale.0);
+    let out = tcpscope(&["lab", "run", "active-close-client"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        !path.exists(),
+        "{} was left: its PID runs, but not its maker\n{stderr}",
+        stale.0
+    );
+}

@@ -6,6 +6,7 @@ use super::format::Scenario;
 use super::observer::Observer;
 use super::player::Player;
 use crate::sources::events::KernelEvents;
+use crate::sources::run_id::RunId;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -114,7 +115,15 @@ pub fn remove_stale_namespaces() -> (Vec<String>, Vec<String>) {
         let Some(pid) = namespace_owner(&name) else {
             continue;
         };
-        if pid == std::process::id() || std::path::Path::new(&format!("/proc/{pid}")).exists() {
+        // Its maker, by PID and start time when written down; by PID alone otherwise (made
+        // by an older tcpscope).
+        let running = match maker(&name) {
+            Some(run) => run.is_running(),
+            None => {
+                pid == std::process::id() || std::path::Path::new(&format!("/proc/{pid}")).exists()
+            }
+        };
+        if running {
             continue;
         }
         match Namespace::delete(&name) {
@@ -299,6 +308,26 @@ pub struct Namespace {
     pub name: String,
 }
 
+/// Where a lab namespace's maker is written down (PID and start time, see `sources::run_id`):
+/// a namespace's name holds only a PID, and a dead run's PID may be taken by another process.
+const MARKERS: &str = "/run/tcpscope";
+
+fn marker(name: &str) -> std::path::PathBuf {
+    std::path::Path::new(MARKERS).join(format!("netns-{name}"))
+}
+
+/// The run that made namespace `name`, as its marker says (`None`: no marker, or not ours).
+fn maker(name: &str) -> Option<RunId> {
+    use std::io::Read;
+    let mut text = String::new();
+    std::fs::File::open(marker(name))
+        .ok()?
+        .take(64)
+        .read_to_string(&mut text)
+        .ok()?;
+    RunId::parse(text.trim())
+}
+
 impl Namespace {
     pub fn create(name: &str) -> Result<Namespace, String> {
         let ip = |args: &[&str]| super::run_tool("ip", args);
@@ -306,13 +335,21 @@ impl Namespace {
         let ns = Namespace {
             name: name.to_string(),
         };
+        if let Some(me) = RunId::current() {
+            let _ = std::fs::create_dir_all(MARKERS)
+                .and_then(|()| std::fs::write(marker(name), me.tag()));
+        }
         ip(&["-n", name, "link", "set", "lo", "up"])?;
         Ok(ns)
     }
 
-    /// `ip netns del NAME`.
+    /// `ip netns del NAME`, and its marker.
     fn delete(name: &str) -> Result<(), String> {
-        super::run_tool("ip", &["netns", "del", name])
+        let deleted = super::run_tool("ip", &["netns", "del", name]);
+        if deleted.is_ok() {
+            let _ = std::fs::remove_file(marker(name));
+        }
+        deleted
     }
 }
 
