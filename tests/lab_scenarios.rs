@@ -313,13 +313,6 @@ fn a_run_deletes_the_namespace_a_dead_run_left() {
         !std::path::Path::new(&format!("/proc/{pid}")).exists(),
         "pid {pid} runs: the test needs a pid that does not"
     );
-    /// The stale namespace, deleted should the test fail.
-    struct Stale(String);
-    impl Drop for Stale {
-        fn drop(&mut self) {
-            let _ = Command::new("ip").args(["netns", "del", &self.0]).output();
-        }
-    }
     let stale = Stale(format!("tcpscope-lab-{pid}-x"));
     let added = Command::new("ip")
         .args(["netns", "add", &stale.0])
@@ -347,13 +340,6 @@ fn a_namespace_whose_makers_pid_was_reused_is_deleted() {
     if !common::require_root("makes a stale lab namespace") {
         return;
     }
-    struct Stale(String);
-    impl Drop for Stale {
-        fn drop(&mut self) {
-            let _ = Command::new("ip").args(["netns", "del", &self.0]).output();
-            let _ = std::fs::remove_file(format!("/run/tcpscope/netns-{}", self.0));
-        }
-    }
     let pid = std::process::id();
     let stale = Stale(format!("tcpscope-lab-{pid}-reused"));
     let added = Command::new("ip")
@@ -380,4 +366,14 @@ fn a_namespace_whose_makers_pid_was_reused_is_deleted() {
         "{} was left: its PID runs, but not its maker\n{stderr}",
         stale.0
     );
+}
+
+/// A stale lab namespace a test made, deleted (with its marker) should the test fail.
+struct Stale(String);
+
+impl Drop for Stale {
+    fn drop(&mut self) {
+        let _ = Command::new("ip").args(["netns", "del", &self.0]).output();
+        let _ = std::fs::remove_file(format!("/run/tcpscope/netns-{}", self.0));
+    }
 }

@@ -44,15 +44,12 @@ impl Selection {
 /// every state.
 fn narrows(f: &FilterArgs) -> bool {
     let port = |p: Option<u16>| p.is_some_and(|p| p != 0);
-    let states = f
-        .states
-        .iter()
-        .fold(crate::model::StateSet::EMPTY, |acc, s| acc.union(*s));
+    // The filter's states: every state when none is given.
     port(f.port)
         || port(f.sport)
         || port(f.dport)
         || f.pid.is_some()
-        || (!states.is_empty() && states != crate::model::StateSet::ALL)
+        || f.filter().states != crate::model::StateSet::ALL
 }
 
 /// The matching sockets, or the exit code when there is nothing to act on: 2 for a filter
