@@ -632,6 +632,9 @@ impl Tracker {
         };
         if waiting {
             peer.phase = Phase::Timewait;
+            // Known from an event: a dump that started before it is older news (its record
+            // may still show the timewait FIN_WAIT2, the FIN not processed yet).
+            peer.last_event_ns = peer.last_event_ns.max(ts_ns);
             let tw = Step::State(TcpState::TimeWait);
             peer.record(&mut self.out, ts_ns, tw, Source::Traced, None);
         }
