@@ -286,12 +286,22 @@ static __always_inline __u8 timewait_took_over(const struct sock *sk, const stru
 	__builtin_memcpy(&remote6, e->daddr, sizeof(remote6));
 	// skc_addrpair: the remote address, then the local one.
 	__u64 addrs = ((__u64)(__u32)local6.half[0] << 32) | (__u32)remote6.half[0];
-	struct hlist_nulls_node *node = BPF_CORE_READ(&ehash[hash & mask], chain.first);
+	struct inet_ehash_bucket *bucket = &ehash[hash & mask];
+	struct hlist_nulls_node *node = BPF_CORE_READ(bucket, chain.first);
 	unsigned long node_at = bpf_core_field_offset(struct sock_common, skc_nulls_node);
+	// The end of a chain is a "nulls" marker: an odd value, not a pointer, that tells the
+	// bucket (its index, shifted left once). Sockets are freed and reused without waiting for
+	// readers (SLAB_TYPESAFE_BY_RCU): one freed under us and put in another chain leads the
+	// walk into that chain, so a walk that does not end at its own bucket's marker proves
+	// nothing and starts again, as the kernel's own lookup does.
+	unsigned long own_end = ((unsigned long)(hash & mask) << 1) | 1;
 	for (int i = 0; i < MAX_CHAIN; i++) {
-		// The end of a chain is a "nulls" marker: an odd value, not a pointer.
-		if ((unsigned long)node & 1)
-			return FLAG_TIMEWAIT_CHECKED;
+		if ((unsigned long)node & 1) {
+			if ((unsigned long)node == own_end)
+				return FLAG_TIMEWAIT_CHECKED;
+			node = BPF_CORE_READ(bucket, chain.first);
+			continue;
+		}
 		const struct sock_common *other = (const void *)((unsigned long)node - node_at);
 		if (BPF_CORE_READ(other, skc_state) == TCP_TIME_WAIT &&
 		    BPF_CORE_READ(other, skc_portpair) == ports &&
