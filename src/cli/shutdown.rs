@@ -12,6 +12,8 @@ pub const WHAT_HAPPENS: &str = "Each gets shutdown(SHUT_RDWR) on its owner's beh
 
 /// Why a matching socket is left alone.
 pub const NO_OWNER: &str = "no process holds it; only `tcpscope kill` can remove it";
+/// The same, when other users' fd tables are closed to us: its owner may be one of theirs.
+pub const NO_OWNER_SEEN: &str = "no process this user can see holds it";
 
 /// Exit code: 0 every socket a process holds was shut down, 1 some failed, none could be, or
 /// the user said no; 2 bad input.
@@ -29,7 +31,12 @@ pub fn run(args: &ShutdownArgs) -> anyhow::Result<i32> {
     let (held, orphans): (Vec<&SocketRecord>, Vec<&SocketRecord>) =
         sel.matches().partition(|s| !sel.owners_of(s).is_empty());
     let rows: Vec<Row<'_>> = sel.matches().map(|s| sel.row(s)).collect();
-    let skipped: Vec<(&SocketRecord, &str)> = orphans.iter().map(|&s| (s, NO_OWNER)).collect();
+    let why = if sel.owners_hidden() {
+        NO_OWNER_SEEN
+    } else {
+        NO_OWNER
+    };
+    let skipped: Vec<(&SocketRecord, &str)> = orphans.iter().map(|&s| (s, why)).collect();
     let mut out = std::io::stdout().lock();
     let plan = Plan {
         rows: &rows,

@@ -88,6 +88,17 @@ pub fn current_netns() -> u32 {
 }
 
 const TRACEFS_LIMIT: &str = "its events carry no network namespace: another namespace's connection with the same addresses can show as this one's";
+/// Why tracefs events are placed by the namespace of the process that was running.
+const TRACEFS_BLIND: &str = "other users' processes' namespaces cannot be read (CAP_SYS_PTRACE): their connections show only once a snapshot sees them, and those that come and go between two snapshots not at all";
+
+/// What tracefs cannot tell, here.
+fn tracefs_limits() -> String {
+    if super::netns::others_namespaces_readable() {
+        TRACEFS_LIMIT.to_string()
+    } else {
+        format!("{TRACEFS_LIMIT}; {TRACEFS_BLIND}")
+    }
+}
 
 /// Opens the source `mode` asks for, watching the namespace with inode `netns`. Errors only
 /// for a source asked for by name (or `on`) that cannot run.
@@ -116,7 +127,8 @@ pub fn open(mode: EventsMode, netns: u32) -> Result<Opened, EventsError> {
         EventsMode::Tracefs => Opened {
             events: Some(tracefs()?),
             caveat: Some(format!(
-                "events from tracefs (--events tracefs): {TRACEFS_LIMIT}"
+                "events from tracefs (--events tracefs): {}",
+                tracefs_limits()
             )),
         },
         EventsMode::Auto | EventsMode::On => match bpf() {
@@ -128,7 +140,8 @@ pub fn open(mode: EventsMode, netns: u32) -> Result<Opened, EventsError> {
                 Ok(s) => Opened {
                     events: Some(s),
                     caveat: Some(format!(
-                        "events from tracefs, as eBPF did not load ({bpf_error}): {TRACEFS_LIMIT}"
+                        "events from tracefs, as eBPF did not load ({bpf_error}): {}",
+                        tracefs_limits()
                     )),
                 },
                 Err(e) if mode == EventsMode::On => return Err(e.into()),

@@ -41,6 +41,12 @@ pub fn enter(name: &str) -> Result<(), NetnsError> {
     })
 }
 
+/// Whether other users' processes' namespaces can be read (`/proc/PID/ns/net` needs ptrace
+/// read access: root, or CAP_SYS_PTRACE). PID 1 stands for them: it is root's.
+pub fn others_namespaces_readable() -> bool {
+    std::fs::read_link("/proc/1/ns/net").is_ok()
+}
+
 /// Whether a thread runs in this thread's network namespace, cached per thread id (the
 /// tracepoints name the thread that was running, not the namespace).
 pub struct LocalPids {

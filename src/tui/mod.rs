@@ -69,7 +69,15 @@ fn run_with(
         (Some(e), None) => (None, Some(e.kind().name().to_string())),
         (Some(e), Some(_)) => (
             None,
-            Some(format!("{}: namespaces not told apart", e.kind().name())),
+            Some(format!(
+                "{}: namespaces not told apart{}",
+                e.kind().name(),
+                if crate::sources::netns::others_namespaces_readable() {
+                    ""
+                } else {
+                    "; other users' connections from snapshots (CAP_SYS_PTRACE)"
+                }
+            )),
         ),
         (None, why) => (why.map(|w| short_reason(&w)), None),
     };

@@ -37,7 +37,7 @@ pub enum TraceError {
     )]
     NoTracefs(String),
     #[error(
-        "{what}: {err} (a tracefs instance needs write access to tracefs: root, or CAP_DAC_OVERRIDE, which is close to root; eBPF needs less: CAP_BPF, CAP_PERFMON, CAP_DAC_READ_SEARCH)"
+        "{what}: {err} (a tracefs instance needs write access to tracefs: root, or CAP_DAC_OVERRIDE, which is close to root, and CAP_SYS_PTRACE to place other users' events; eBPF needs less: CAP_BPF, CAP_PERFMON, CAP_DAC_READ_SEARCH)"
     )]
     Permission { what: String, err: std::io::Error },
     #[error("{what}: {err}")]
