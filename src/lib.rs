@@ -7,6 +7,7 @@ pub mod actions;
 pub mod app;
 pub mod cli;
 pub mod model;
+pub mod options;
 pub mod output;
 pub mod scenario;
 pub mod sources;

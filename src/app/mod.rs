@@ -8,8 +8,11 @@ pub mod menu;
 pub mod scenario;
 pub mod view;
 
-use crate::cli::args::FilterArgs;
+#[cfg(test)]
+mod tests;
+
 use crate::model::{Filter, TcpState};
+use crate::options::FilterArgs;
 use crate::tracker::{ConnId, Feed, KernelEvent, Snapshot, Step, Tracker, Transition};
 use clap::Parser;
 use confirm::Confirm;

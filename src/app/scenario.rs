@@ -77,7 +77,7 @@ impl ScenarioView {
         actor: &ActorView,
         tracker: &'t Tracker,
     ) -> Option<&'t Connection> {
-        let ident = crate::scenario::check::Ident {
+        let ident = crate::scenario::actor::Ident {
             listener: actor.listener,
             local: actor.local,
             remote: actor.remote,

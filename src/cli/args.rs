@@ -1,8 +1,7 @@
-//! Command-line arguments (clap derive). The TUI will be the default; until it lands the
-//! default prints the list.
+//! The command line (clap derive): the commands and their own options. The options shared with
+//! the interactive view (filter, socket source, the view's settings) are in `crate::options`.
 
-use crate::model::{Filter, StateSet};
-use crate::sources::SourceKind;
+pub use crate::options::{FilterArgs, SourceArgs, TuiArgs};
 use clap::{Args, Parser, Subcommand};
 
 #[derive(Debug, Parser)]
@@ -18,27 +17,6 @@ pub struct Cli {
     /// Without a command: the interactive view.
     #[command(flatten)]
     pub tui: TuiArgs,
-}
-
-/// The interactive view's options.
-#[derive(Debug, Clone, Args)]
-pub struct TuiArgs {
-    #[command(flatten)]
-    pub filter: FilterArgs,
-    /// Milliseconds between snapshots.
-    #[arg(long, value_name = "MS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(10..=3_600_000))]
-    pub interval: u64,
-    /// Seconds closed connections stay visible, greyed.
-    #[arg(long, value_name = "N", default_value_t = 60)]
-    pub ghost_secs: u64,
-    /// Kernel events: auto (eBPF, else tracefs, else none), bpf, tracefs or off.
-    #[arg(long, value_enum, default_value_t = EventsMode::Auto)]
-    pub events: EventsMode,
-    /// With kernel events, dump the whole table every N seconds; in between only teardown
-    /// states and listeners (events tell the rest). Queues of established connections are
-    /// as fresh as the last full dump.
-    #[arg(long, value_name = "N", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
-    pub full_every: u64,
 }
 
 #[derive(Debug, Subcommand)]
@@ -71,6 +49,8 @@ pub enum Command {
 pub struct KillArgs {
     #[command(flatten)]
     pub filter: FilterArgs,
+    #[command(flatten)]
+    pub sockets: SourceArgs,
     /// Do not ask.
     #[arg(long)]
     pub yes: bool,
@@ -83,6 +63,8 @@ pub struct KillArgs {
 pub struct ShutdownArgs {
     #[command(flatten)]
     pub filter: FilterArgs,
+    #[command(flatten)]
+    pub sockets: SourceArgs,
     /// Do not ask.
     #[arg(long)]
     pub yes: bool,
@@ -122,6 +104,8 @@ pub use crate::sources::events::EventsMode;
 pub struct WatchArgs {
     #[command(flatten)]
     pub filter: FilterArgs,
+    #[command(flatten)]
+    pub sockets: SourceArgs,
     /// Print JSON lines instead of text.
     #[arg(long)]
     pub json: bool,
@@ -146,67 +130,12 @@ fn positive_seconds(s: &str) -> Result<f64, String> {
     }
 }
 
-/// The filters shared by every command that shows sockets.
-#[derive(Debug, Clone, Args)]
-pub struct FilterArgs {
-    /// Only sockets in this state (kernel names, any case, `-` or `_`; or a group: all,
-    /// connected, closing). Repeat for several.
-    #[arg(long = "state", value_name = "STATE", value_parser = StateSet::parse_one)]
-    pub states: Vec<StateSet>,
-    /// Only sockets with this local or remote port.
-    #[arg(long, value_name = "PORT")]
-    pub port: Option<u16>,
-    /// Only sockets with this local (source) port.
-    #[arg(long, value_name = "PORT")]
-    pub sport: Option<u16>,
-    /// Only sockets with this remote (destination) port.
-    #[arg(long, value_name = "PORT")]
-    pub dport: Option<u16>,
-    /// Only sockets held by this process.
-    #[arg(long, value_name = "PID")]
-    pub pid: Option<i32>,
-    /// IPv4 only.
-    #[arg(short = '4', conflicts_with = "ipv6")]
-    pub ipv4: bool,
-    /// IPv6 only.
-    #[arg(short = '6')]
-    pub ipv6: bool,
-    /// Do not look up the processes that own the sockets (much faster on busy hosts).
-    #[arg(long, conflicts_with = "pid")]
-    pub no_owners: bool,
-    /// Where the socket table comes from.
-    #[arg(long, value_enum, default_value_t = SourceKind::Netlink)]
-    pub source: SourceKind,
-    /// Enter the network namespace /run/netns/NAME first (as `ip netns exec` does).
-    #[arg(long, value_name = "NAME")]
-    pub netns: Option<String>,
-}
-
-impl FilterArgs {
-    pub fn filter(&self) -> Filter {
-        let states = if self.states.is_empty() {
-            StateSet::ALL
-        } else {
-            self.states
-                .iter()
-                .fold(StateSet::EMPTY, |acc, s| acc.union(*s))
-        };
-        Filter {
-            states,
-            port: self.port,
-            sport: self.sport,
-            dport: self.dport,
-            pid: self.pid,
-            inet: !self.ipv6,
-            inet6: !self.ipv4,
-        }
-    }
-}
-
 #[derive(Debug, Clone, Args)]
 pub struct ListArgs {
     #[command(flatten)]
     pub filter: FilterArgs,
+    #[command(flatten)]
+    pub sockets: SourceArgs,
     /// Print one JSON array instead of the table.
     #[arg(long)]
     pub json: bool,

@@ -10,9 +10,9 @@ use std::io::Write;
 
 pub fn run(args: &ListArgs) -> anyhow::Result<()> {
     let filter = args.filter.filter();
-    let want_owners = !args.filter.no_owners;
+    let want_owners = !args.sockets.no_owners;
     let query = Query::for_filter(&filter, args.json || args.info);
-    let mut source = open_source(args.filter.source)?;
+    let mut source = open_source(args.sockets.source)?;
     let mut owners = ProcfsOwners::new();
 
     // The owner scan does not need the snapshot on a first run, so both go at once.

@@ -48,13 +48,13 @@ pub fn main() -> i32 {
         }
     };
     let netns = match &cli.command {
-        Some(Command::List(args)) => args.filter.netns.as_ref(),
-        Some(Command::Watch(args)) => args.filter.netns.as_ref(),
+        Some(Command::List(args)) => args.sockets.netns.as_ref(),
+        Some(Command::Watch(args)) => args.sockets.netns.as_ref(),
         Some(Command::CanBind(args)) => args.netns.as_ref(),
-        Some(Command::Kill(args)) => args.filter.netns.as_ref(),
-        Some(Command::Shutdown(args)) => args.filter.netns.as_ref(),
+        Some(Command::Kill(args)) => args.sockets.netns.as_ref(),
+        Some(Command::Shutdown(args)) => args.sockets.netns.as_ref(),
         Some(Command::Lab(_) | Command::LabForeign) => None,
-        None => cli.tui.filter.netns.as_ref(),
+        None => cli.tui.sockets.netns.as_ref(),
     };
     if let Some(name) = netns
         && let Err(e) = crate::sources::netns::enter(name)

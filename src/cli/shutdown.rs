@@ -18,7 +18,7 @@ pub const NO_OWNER_SEEN: &str = "no process this user can see holds it";
 /// Exit code: 0 every socket a process holds was shut down, 1 some failed, none could be, or
 /// the user said no; 2 bad input.
 pub fn run(args: &ShutdownArgs) -> anyhow::Result<i32> {
-    if args.filter.no_owners {
+    if args.sockets.no_owners {
         eprintln!(
             "tcpscope: shutdown acts through the owners' file descriptors: it cannot run with --no-owners"
         );

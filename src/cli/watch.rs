@@ -69,7 +69,7 @@ pub fn run(args: &WatchArgs) -> anyhow::Result<()> {
         netns,
         ..TrackerConfig::default()
     }));
-    let source = open_source(args.filter.source)?;
+    let source = open_source(args.sockets.source)?;
     let mut local = LocalPids::new();
     let wall_offset = wall_minus_monotonic_ns();
     // A duration too long to represent means "until stopped".
@@ -90,7 +90,7 @@ pub fn run(args: &WatchArgs) -> anyhow::Result<()> {
     let pacing = Pacing {
         interval,
         traced: mode == Mode::Traced,
-        owners: !args.filter.no_owners,
+        owners: !args.sockets.no_owners,
     };
     let done = AtomicBool::new(false);
 

@@ -1,38 +1,10 @@
 //! Compares what a step should show with what was seen. Pure: no I/O.
 
+use super::actor::{Actor, CallResult};
 use super::format::{Read, Step as ScenarioStep};
-use super::player::{Actor, CallResult};
 use crate::tracker::{Connection, Source, Step, Tracker, Transition};
 use serde::Serialize;
 use std::collections::BTreeMap;
-
-/// Who an actor's socket is, as far as the tracker can tell.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Ident {
-    pub listener: bool,
-    pub local: Option<std::net::SocketAddr>,
-    pub remote: Option<std::net::SocketAddr>,
-    pub inode: u64,
-}
-
-impl Ident {
-    /// Whether the connection with these ends and inode is this actor's. A listener is known
-    /// by its inode (another listener may take its address later); by its address only while
-    /// the connection's inode is not known yet.
-    pub fn owns(
-        &self,
-        local: std::net::SocketAddr,
-        remote: std::net::SocketAddr,
-        inode: u64,
-    ) -> bool {
-        if self.listener {
-            (self.inode != 0 && inode == self.inode)
-                || (inode == 0 && Some(local) == self.local && remote.port() == 0)
-        } else {
-            Some(local) == self.local && Some(remote) == self.remote
-        }
-    }
-}
 
 /// One actor in one step.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]

@@ -2,6 +2,7 @@
 //! network namespace of their own, observed through the tracker, and checked against what
 //! Linux does.
 
+pub mod actor;
 pub mod builtin;
 pub mod check;
 pub mod foreign;

@@ -2,56 +2,13 @@
 //! actors named foreign. Keeps each actor's socket identity (addresses, inode) so that the
 //! observer can tell whose transitions it sees.
 
+use super::actor::{Actor, CallResult, Home};
 use super::foreign::{Answer, ForeignProcess, Made};
 use super::format::Read;
 use super::script::{Command, Options, Target};
 use crate::actions::lab::{ConnectSpec, Lab, LabError, LabId, ListenSpec};
 use std::collections::{BTreeMap, HashMap};
 use std::net::{Shutdown, SocketAddr};
-
-/// Where an actor's socket lives.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Home {
-    Lab(LabId),
-    Foreign(LabId),
-    /// Named by `connect … as` but not accepted yet: it waits in the listener's queue.
-    Queued,
-    /// No socket any more: a connect() that failed (the socket was closed). Its transitions
-    /// can still be told apart when its address was given (`from=`).
-    Failed,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Actor {
-    pub home: Home,
-    pub listener: bool,
-    pub foreign: bool,
-    pub local: Option<SocketAddr>,
-    pub remote: Option<SocketAddr>,
-    pub inode: u64,
-    pub fd: i32,
-}
-
-impl Actor {
-    pub fn ident(&self) -> super::check::Ident {
-        super::check::Ident {
-            listener: self.listener,
-            local: self.local,
-            remote: self.remote,
-            inode: self.inode,
-        }
-    }
-}
-
-/// What one call gave.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CallResult {
-    pub actor: Option<String>,
-    pub call: String,
-    /// The errno name when it failed.
-    pub errno: Option<String>,
-    pub read: Option<Read>,
-}
 
 pub struct Player {
     lab: Lab,

@@ -5,8 +5,8 @@ mod effects;
 mod terminal;
 
 use crate::app::{Action, App, Overlay, SourceInfo, keys};
-use crate::cli::args::TuiArgs;
 use crate::model::{StateSet, TcpState};
+use crate::options::TuiArgs;
 use crate::sources::events::{self, Drained, KernelEvents, current_netns};
 use crate::sources::netns::LocalPids;
 use crate::sources::owners::{NewOwners, ProcfsOwners};
@@ -81,14 +81,14 @@ fn run_with(
         ),
         (None, why) => (why.map(|w| short_reason(&w)), None),
     };
-    let source = open_source(args.filter.source)?;
+    let source = open_source(args.sockets.source)?;
     let info = SourceInfo {
         host: rustix::system::uname()
             .nodename()
             .to_string_lossy()
             .into_owned(),
         netns: netns.to_string(),
-        source: format!("{:?}", args.filter.source).to_lowercase(),
+        source: format!("{:?}", args.sockets.source).to_lowercase(),
         inferred_reason,
         event_source,
         interval_ms: args.interval,
@@ -110,7 +110,7 @@ fn run_with(
     // the result (and a lab socket's inode) shows without waiting for the next full dump.
     let dump_now = Arc::new(AtomicBool::new(false));
     let interval = Duration::from_millis(args.interval);
-    let with_owners = !args.filter.no_owners;
+    let with_owners = !args.sockets.no_owners;
     let full_every_secs = args.full_every;
     std::thread::scope(|scope| -> anyhow::Result<()> {
         {
@@ -388,7 +388,6 @@ fn read_input(tx: &Sender<Msg>, stop: &AtomicBool) {
 /// The interactive lab on one scenario: as root in a network namespace of its own (made
 /// here, deleted on exit), otherwise on this namespace's loopback with free ports.
 pub fn run_lab(scenario: crate::scenario::format::Scenario) -> anyhow::Result<()> {
-    use clap::Parser;
     let root = rustix::process::geteuid().is_root();
     let needs_root = scenario.needs_root
         || scenario
@@ -401,7 +400,6 @@ pub fn run_lab(scenario: crate::scenario::format::Scenario) -> anyhow::Result<()
             scenario.name
         );
     }
-    let cli = crate::cli::args::Cli::try_parse_from(["tcpscope", "--interval", "200"])?;
     let ns = if root {
         let name = format!("tcpscope-lab-{}-tui", std::process::id());
         let ns = crate::scenario::run::Namespace::create(&name).map_err(anyhow::Error::msg)?;
@@ -414,7 +412,7 @@ pub fn run_lab(scenario: crate::scenario::format::Scenario) -> anyhow::Result<()
         .as_ref()
         .map_or("(this one)".to_string(), |n| n.name.clone());
     let session = effects::Session::new(scenario, ns.is_none());
-    let result = run_with(&cli.tui, &label, Some(session));
+    let result = run_with(&TuiArgs::for_lab(), &label, Some(session));
     drop(ns);
     result
 }
