@@ -31,12 +31,16 @@ pub fn run(args: &ShutdownArgs) -> anyhow::Result<i32> {
     let (held, orphans): (Vec<&SocketRecord>, Vec<&SocketRecord>) =
         sel.matches().partition(|s| !sel.owners_of(s).is_empty());
     let rows: Vec<Row<'_>> = sel.matches().map(|s| sel.row(s)).collect();
-    let why = if sel.owners_hidden() {
-        NO_OWNER_SEEN
-    } else {
-        NO_OWNER
+    // A socket without an inode (a timewait one, an orphan) has no fd anywhere; one with an
+    // inode may be held by a process whose fd table is closed to us.
+    let why = |s: &SocketRecord| {
+        if s.inode != 0 && sel.owners_hidden() {
+            NO_OWNER_SEEN
+        } else {
+            NO_OWNER
+        }
     };
-    let skipped: Vec<(&SocketRecord, &str)> = orphans.iter().map(|&s| (s, why)).collect();
+    let skipped: Vec<(&SocketRecord, &str)> = orphans.iter().map(|&s| (s, why(s))).collect();
     let mut out = std::io::stdout().lock();
     let plan = Plan {
         rows: &rows,
