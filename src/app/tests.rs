@@ -1,6 +1,7 @@
 //! `App` with no terminal: actions in, state and effects out.
 
 use super::*;
+use crate::model::TcpState;
 use crate::tracker::TrackerConfig;
 
 fn app() -> App {
@@ -52,4 +53,127 @@ fn the_filter_prompt_refuses_source_options() {
         assert!(app.prompt.is_some(), "{line}: the prompt stays open");
         assert_eq!(app.filter.states, crate::model::StateSet::ALL);
     }
+}
+
+use crate::model::{Family, Owner, SocketRecord};
+use crate::tracker::{Snapshot, Step};
+
+const S: u64 = 1_000_000_000;
+
+fn record(state: TcpState, local: &str, remote: &str, inode: u64) -> SocketRecord {
+    let local: std::net::SocketAddr = local.parse().unwrap();
+    SocketRecord {
+        family: Family::of(&local.ip()),
+        state,
+        local,
+        remote: remote.parse().unwrap(),
+        recv_q: 0,
+        send_q: 0,
+        timer: None,
+        uid: 0,
+        inode,
+        cookie: inode,
+        tcp_info: None,
+    }
+}
+
+/// A server on :8080 with one client, both held by nginx (pid 4242).
+fn serving() -> App {
+    let mut app = app();
+    let sockets = vec![
+        record(TcpState::Listen, "0.0.0.0:8080", "0.0.0.0:0", 10),
+        record(TcpState::Established, "10.0.0.1:8080", "10.0.0.9:50001", 11),
+    ];
+    let owners = |inode: u64| {
+        vec![Owner {
+            pid: 4242,
+            comm: "nginx".into(),
+            cmdline: "nginx".into(),
+            fd: i32::try_from(inode).unwrap(),
+        }]
+    };
+    app.on_snapshot(Snapshot::full(10 * S, sockets, &owners));
+    app.on_events(&[], 10 * S, None, &mut |_| true);
+    app.refresh_view();
+    app
+}
+
+/// Selects the connections pane's row in `state`.
+fn select(app: &mut App, state: TcpState) {
+    while app.pane != Pane::Connections {
+        app.apply(Action::NextPane);
+    }
+    app.apply(Action::Home);
+    for _ in 0..app.visible.len() {
+        if app
+            .focused_row()
+            .is_some_and(|r| r.state == Step::State(state))
+        {
+            return;
+        }
+        app.apply(Action::Down);
+    }
+    panic!("no {state:?} row: {:?}", app.visible);
+}
+
+#[test]
+fn an_abort_is_asked_for_and_queued_only_once_confirmed() {
+    let mut app = serving();
+    select(&mut app, TcpState::Established);
+    app.apply(Action::OpenActions);
+    let Overlay::Menu(menu) = &app.overlay else {
+        panic!("no menu: {:?}", app.overlay);
+    };
+    assert!(menu.items.iter().any(|i| i.key == 'K'), "{menu:?}");
+    app.apply(Action::MenuPick('K'));
+    assert!(
+        matches!(app.overlay, Overlay::Confirm(_)),
+        "{:?}",
+        app.overlay
+    );
+    assert!(app.pending.is_empty(), "nothing done before the yes");
+    app.apply(Action::Confirm);
+    let [Effect::Abort(target)] = app.pending.as_slice() else {
+        panic!("{:?}", app.pending);
+    };
+    assert_eq!(target.remote.to_string(), "10.0.0.9:50001");
+    assert_eq!(target.owner.as_ref().map(|o| o.pid), Some(4242));
+    assert_eq!(app.overlay, Overlay::None);
+}
+
+#[test]
+fn a_cancelled_confirmation_queues_nothing() {
+    let mut app = serving();
+    select(&mut app, TcpState::Established);
+    app.apply(Action::OpenActions);
+    app.apply(Action::MenuPick('K'));
+    app.apply(Action::Back);
+    assert!(app.pending.is_empty(), "{:?}", app.pending);
+    assert_eq!(app.overlay, Overlay::None);
+}
+
+#[test]
+fn a_listeners_menu_offers_can_bind() {
+    let mut app = serving();
+    select(&mut app, TcpState::Listen);
+    app.apply(Action::OpenActions);
+    let Overlay::Menu(menu) = &app.overlay else {
+        panic!("no menu: {:?}", app.overlay);
+    };
+    let keys: Vec<char> = menu.items.iter().map(|i| i.key).collect();
+    assert!(keys.contains(&'b'), "can-bind for a listener: {keys:?}");
+}
+
+#[test]
+fn sorting_cycles_and_reverses() {
+    let mut app = serving();
+    let first = app.sort;
+    app.apply(Action::SortNext);
+    assert_ne!(app.sort, first);
+    let order: Vec<usize> = app.visible.clone();
+    app.apply(Action::SortReverse);
+    assert!(app.sort_desc);
+    let mut reversed = app.visible.clone();
+    reversed.reverse();
+    assert_eq!(order, reversed, "two rows, reversed");
 }

@@ -1,0 +1,252 @@
+//! Acting on what is selected: the actions menu, its confirmations, the effects queued for
+//! the main loop, and their outcomes.
+
+use super::App;
+use super::action::{Action, Overlay, Pane, PromptKind};
+use super::confirm;
+use super::effect::{Effect, EffectDone, LabCall};
+use super::menu::{self, Foreign, Menu, Op};
+use super::view::ServicePort;
+use crate::model::TcpState;
+use crate::tracker::Step;
+
+impl App {
+    /// The address a server would bind for the selected port: ports pane, connection or lab
+    /// socket. `None` when nothing local is selected.
+    pub(super) fn selected_bind_addr(&self) -> Option<std::net::SocketAddr> {
+        match self.pane {
+            Pane::Ports => {
+                let p = self.selected_port()?;
+                let ServicePort::Local(port) = p.port else {
+                    return None;
+                };
+                let row = self.rows.iter().find(|r| r.service == p.port)?;
+                Some(menu::unspecified(std::net::SocketAddr::new(
+                    row.local.ip(),
+                    port,
+                )))
+            }
+            Pane::Lab => self
+                .lab
+                .sockets
+                .get(self.lab_sel)
+                .and_then(|e| e.local)
+                .map(menu::unspecified),
+            _ => self.focused_row().map(|r| menu::unspecified(r.local)),
+        }
+    }
+
+    /// The actions menu for what is selected.
+    pub(super) fn open_actions(&mut self) {
+        let menu = match self.pane {
+            Pane::Lab => {
+                let mut items = menu::lab_new_items();
+                let mut title = " Lab ".to_string();
+                if let Some(e) = self.lab.sockets.get(self.lab_sel) {
+                    title = format!(" {} ", e.text);
+                    items.extend(menu::lab_items(
+                        e.id,
+                        e.listener,
+                        e.open,
+                        self.lab_state(e.inode),
+                        e.local,
+                    ));
+                }
+                Menu {
+                    title,
+                    items,
+                    sel: 0,
+                }
+            }
+            Pane::Ports => {
+                let Some(addr) = self.selected_bind_addr() else {
+                    self.status = Some(("select a local port first".into(), false));
+                    return;
+                };
+                Menu {
+                    title: format!(" Port {} ", addr.port()),
+                    items: vec![
+                        menu::MenuItem {
+                            key: 'b',
+                            label: "can-bind  could a server bind this port now?".into(),
+                            op: Op::CanBind(addr),
+                        },
+                        menu::MenuItem {
+                            key: 'l',
+                            label: "listen…  a lab listener on this port".into(),
+                            op: Op::LabListen,
+                        },
+                    ],
+                    sel: 0,
+                }
+            }
+            Pane::Connections | Pane::Log => {
+                let Some(r) = self.focused_row() else {
+                    self.status = Some(("no socket selected".into(), false));
+                    return;
+                };
+                if r.ghost {
+                    self.status =
+                        Some(("this connection is gone: nothing to act on".into(), false));
+                    return;
+                }
+                let Step::State(state) = r.state else {
+                    return;
+                };
+                let title = format!(" {} {} > {} ", state.name(), r.local, r.remote);
+                let items = match r
+                    .lab
+                    .and_then(|id| self.lab.sockets.iter().find(|e| e.id == id))
+                {
+                    Some(e) => menu::lab_items(e.id, e.listener, e.open, Some(state), e.local),
+                    None => menu::foreign_items(&Foreign {
+                        local: r.local,
+                        remote: r.remote,
+                        state,
+                        inode: r.inode,
+                        owner: r.owner.clone(),
+                    }),
+                };
+                Menu {
+                    title,
+                    items,
+                    sel: 0,
+                }
+            }
+        };
+        self.overlay = Overlay::Menu(menu);
+    }
+
+    /// The state of a lab socket as the tracker has it.
+    pub(super) fn lab_state(&self, inode: u64) -> Option<TcpState> {
+        self.rows
+            .iter()
+            .find(|r| inode != 0 && r.inode == inode && !r.ghost)
+            .and_then(|r| match r.state {
+                Step::State(s) => Some(s),
+                Step::Gone => None,
+            })
+    }
+
+    /// Keys while a menu or a confirmation dialog is open.
+    pub(super) fn apply_dialog(&mut self, action: Action) {
+        let overlay = std::mem::replace(&mut self.overlay, Overlay::None);
+        match (overlay, action) {
+            (_, Action::Quit) => self.quit = true,
+            (Overlay::Confirm(c), Action::Confirm) => self.run_op(c.op),
+            (Overlay::Confirm(_), Action::Back) => {
+                self.status = Some(("cancelled: nothing was done".into(), true));
+            }
+            (
+                Overlay::Menu(mut m),
+                Action::Up | Action::Down | Action::ScrollUp | Action::ScrollDown,
+            ) => {
+                let n = m.items.len().max(1);
+                m.sel = if matches!(action, Action::Up | Action::ScrollUp) {
+                    (m.sel + n - 1) % n
+                } else {
+                    (m.sel + 1) % n
+                };
+                self.overlay = Overlay::Menu(m);
+            }
+            (Overlay::Menu(m), Action::Select) => {
+                if let Some(item) = m.items.into_iter().nth(m.sel) {
+                    self.choose(item.op);
+                }
+            }
+            (Overlay::Menu(m), Action::MenuPick(c)) => {
+                match m.items.iter().position(|i| i.key == c) {
+                    Some(i) => {
+                        let op = m.items[i].op.clone();
+                        self.choose(op);
+                    }
+                    None => self.overlay = Overlay::Menu(m),
+                }
+            }
+            (Overlay::Menu(_), Action::Back) => {}
+            (other, _) => self.overlay = other,
+        }
+    }
+
+    /// A menu item was chosen: ask for arguments, confirm, or run.
+    pub(super) fn choose(&mut self, op: Op) {
+        if let Some(c) = confirm::confirm(&op) {
+            self.overlay = Overlay::Confirm(c);
+            return;
+        }
+        match op {
+            Op::LabListen => {
+                let port = match self.selected_port().map(|p| p.port) {
+                    Some(ServicePort::Local(p)) if self.pane == Pane::Ports => p,
+                    _ => 8080,
+                };
+                self.open_prompt(PromptKind::LabListen, format!("127.0.0.1:{port}"));
+            }
+            Op::LabConnect => {
+                let to = self
+                    .lab
+                    .sockets
+                    .iter()
+                    .rev()
+                    .find(|e| e.listener && e.open)
+                    .and_then(|e| e.local)
+                    .map_or("127.0.0.1:8080".to_string(), |a| a.to_string());
+                self.open_prompt(PromptKind::LabConnect, to);
+            }
+            Op::LabSend(id) => self.open_prompt(PromptKind::LabSend(id), "hello\\n".into()),
+            Op::LabRebind(id) => {
+                let e = self.lab.sockets.iter().find(|e| e.id == id);
+                let mut words = Vec::new();
+                if e.is_some_and(|e| e.reuseaddr) {
+                    words.push("reuseaddr");
+                }
+                if e.is_some_and(|e| e.reuseport) {
+                    words.push("reuseport");
+                }
+                self.open_prompt(PromptKind::LabRebind(id), words.join(" "));
+            }
+            other => self.run_op(other),
+        }
+    }
+
+    /// Queues the effect of an operation that needs nothing more from the user.
+    pub(super) fn run_op(&mut self, op: Op) {
+        let effect = match op {
+            Op::LabAccept(id) => Effect::Lab(LabCall::Accept(id)),
+            Op::LabRead(id) => Effect::Lab(LabCall::Read(id)),
+            Op::LabShutdown(id, how) => Effect::Lab(LabCall::Shutdown(id, how)),
+            Op::LabClose(id) => Effect::Lab(LabCall::Close(id)),
+            Op::LabCloseLinger0(id) => Effect::Lab(LabCall::CloseLinger0(id)),
+            Op::Abort(t) => Effect::Abort(t),
+            Op::GracefulShutdown(t) => Effect::GracefulShutdown(t),
+            Op::CanBind(addr) => Effect::CanBind(addr),
+            Op::LabListen | Op::LabConnect | Op::LabSend(_) | Op::LabRebind(_) => return,
+        };
+        self.pending.push(effect);
+    }
+
+    /// The main loop ran an effect.
+    pub fn on_effect_done(&mut self, done: EffectDone) {
+        self.status = Some((done.status, done.ok));
+        if let Some((title, lines)) = done.report {
+            self.overlay = Overlay::Report(title, lines, 0);
+        }
+        if let (Some(update), Some(sc)) = (done.scenario, self.scenario.as_mut()) {
+            sc.played = update.played;
+            sc.results = update.results;
+            sc.actors = update.actors;
+            sc.diagram_actor = sc.diagram_actor.min(sc.actors.len().saturating_sub(1));
+            self.dirty = true;
+        }
+        if let Some(lab) = done.lab {
+            let grew = lab.sockets.len() > self.lab.sockets.len();
+            self.lab = lab;
+            if grew {
+                self.lab_sel = self.lab.sockets.len() - 1;
+            }
+            self.lab_open = true;
+            self.dirty = true;
+            self.clamp();
+        }
+    }
+}

@@ -1,0 +1,206 @@
+//! Actions in: selection and scrolling, panes and overlays, and the hand-off to the prompt,
+//! the dialogs and the scenario.
+
+use super::App;
+use super::action::{Action, Overlay, Pane, PromptKind};
+use super::effect::Effect;
+use super::view::{PortSummary, Row};
+
+impl App {
+    pub fn selected_port(&self) -> Option<&PortSummary> {
+        self.port_sel.checked_sub(1).and_then(|i| self.ports.get(i))
+    }
+
+    pub fn selected_row(&self) -> Option<&Row> {
+        self.visible.get(self.row_sel).map(|&i| &self.rows[i])
+    }
+
+    /// The connection the focused pane points at: the selected row, or in the transitions
+    /// log the selected transition's connection.
+    pub fn focused_row(&self) -> Option<&Row> {
+        match self.pane {
+            Pane::Log => {
+                let id = self.log.get(self.log_sel)?.conn;
+                self.rows.iter().find(|r| r.id == id)
+            }
+            _ => self.selected_row(),
+        }
+    }
+
+    pub(super) fn clamp(&mut self) {
+        self.port_sel = self.port_sel.min(self.ports.len());
+        self.row_sel = self.row_sel.min(self.visible.len().saturating_sub(1));
+        self.log_sel = self.log_sel.min(self.log.len().saturating_sub(1));
+        self.lab_sel = self.lab_sel.min(self.lab.sockets.len().saturating_sub(1));
+    }
+
+    /// Moves the selection of the focused pane by `delta`, within bounds.
+    pub(super) fn move_by(&mut self, delta: isize) {
+        let (sel, len) = match self.pane {
+            Pane::Ports => (&mut self.port_sel, self.ports.len() + 1),
+            Pane::Connections => (&mut self.row_sel, self.visible.len()),
+            Pane::Log => (&mut self.log_sel, self.log.len()),
+            Pane::Lab => (&mut self.lab_sel, self.lab.sockets.len()),
+        };
+        let max = len.saturating_sub(1) as isize;
+        *sel = (*sel as isize + delta).clamp(0, max.max(0)) as usize;
+        if self.pane == Pane::Ports {
+            self.row_sel = 0;
+            self.rebuild_visible();
+        }
+    }
+
+    pub fn apply(&mut self, action: Action) {
+        if self.prompt.is_some() {
+            self.apply_prompt(action);
+            return;
+        }
+        if matches!(self.overlay, Overlay::Menu(_) | Overlay::Confirm(_)) {
+            self.apply_dialog(action);
+            return;
+        }
+        if let Overlay::Report(_, lines, top) = &mut self.overlay
+            && matches!(
+                action,
+                Action::Up
+                    | Action::Down
+                    | Action::ScrollUp
+                    | Action::ScrollDown
+                    | Action::PageUp
+                    | Action::PageDown
+            )
+        {
+            let delta: isize = match action {
+                Action::Up | Action::ScrollUp => -1,
+                Action::Down | Action::ScrollDown => 1,
+                Action::PageUp => -10,
+                _ => 10,
+            };
+            let max = lines.len().saturating_sub(1) as isize;
+            *top = (*top as isize + delta).clamp(0, max) as usize;
+            return;
+        }
+        let page = self.page.max(1) as isize;
+        match action {
+            Action::Quit => self.quit = true,
+            Action::ToggleHelp => {
+                self.overlay = if self.overlay == Overlay::Help {
+                    Overlay::None
+                } else {
+                    Overlay::Help
+                };
+            }
+            Action::Back => self.overlay = Overlay::None,
+            Action::Up | Action::ScrollUp => self.move_by(-1),
+            Action::Down | Action::ScrollDown => self.move_by(1),
+            Action::PageUp => self.move_by(-page),
+            Action::PageDown => self.move_by(page),
+            Action::Home => self.move_by(isize::MIN / 2),
+            Action::End => self.move_by(isize::MAX / 2),
+            Action::NextPane => {
+                self.pane = match self.pane {
+                    Pane::Ports => Pane::Connections,
+                    Pane::Connections if self.lab_open => Pane::Lab,
+                    Pane::Connections | Pane::Lab => Pane::Log,
+                    Pane::Log => Pane::Ports,
+                };
+            }
+            Action::PrevPane => {
+                self.pane = match self.pane {
+                    Pane::Ports => Pane::Log,
+                    Pane::Connections => Pane::Ports,
+                    Pane::Log if self.lab_open => Pane::Lab,
+                    Pane::Log | Pane::Lab => Pane::Connections,
+                };
+            }
+            Action::OpenActions => self.open_actions(),
+            Action::ScenarioNext | Action::ScenarioRestart | Action::DiagramActor => {
+                self.apply_scenario(action);
+            }
+            Action::CanBind => match self.selected_bind_addr() {
+                Some(addr) => {
+                    self.status = Some((format!("probing {addr}…"), true));
+                    self.pending.push(Effect::CanBind(addr));
+                }
+                None => {
+                    self.status = Some((
+                        "select a local port (a listener's, or one in the lab) to ask about".into(),
+                        false,
+                    ));
+                }
+            },
+            Action::ToggleLab => {
+                self.lab_open = !self.lab_open;
+                if self.lab_open {
+                    self.pane = Pane::Lab;
+                } else if self.pane == Pane::Lab {
+                    self.pane = Pane::Connections;
+                }
+            }
+            Action::OpenDetails => {
+                let id = match self.pane {
+                    Pane::Log => self.log.get(self.log_sel).map(|t| t.conn),
+                    _ => self.selected_row().map(|r| r.id),
+                };
+                if let Some(id) = id {
+                    self.overlay = Overlay::Details(id);
+                }
+            }
+            Action::StartFilter => self.open_prompt(PromptKind::Filter, self.filter_text.clone()),
+            Action::SortNext => {
+                self.sort = self.sort.next();
+                self.rebuild_visible();
+            }
+            Action::SortReverse => {
+                self.sort_desc = !self.sort_desc;
+                self.rebuild_visible();
+            }
+            Action::TogglePause => {
+                self.paused = !self.paused;
+                if !self.paused {
+                    self.refresh_view();
+                }
+            }
+            Action::Click(pane, i) => {
+                self.pane = pane;
+                match pane {
+                    Pane::Ports => {
+                        self.port_sel = i.min(self.ports.len());
+                        self.row_sel = 0;
+                        self.rebuild_visible();
+                    }
+                    Pane::Connections => self.row_sel = i,
+                    Pane::Log => self.log_sel = i,
+                    Pane::Lab => self.lab_sel = i,
+                }
+                self.clamp();
+            }
+            Action::FilterChar(_)
+            | Action::FilterBackspace
+            | Action::FilterClear
+            | Action::FilterSubmit
+            | Action::FilterCancel
+            | Action::Select
+            | Action::MenuPick(_)
+            | Action::Confirm => {}
+        }
+    }
+
+    pub(super) fn apply_scenario(&mut self, action: Action) {
+        let Some(sc) = self.scenario.as_mut() else {
+            self.status = Some((
+                "no scenario: `tcpscope lab NAME` opens one (`tcpscope lab list`)".into(),
+                false,
+            ));
+            return;
+        };
+        match action {
+            Action::ScenarioNext if sc.finished() => {
+                self.status = Some(("the scenario is over: r plays it again".into(), true));
+            }
+            Action::ScenarioNext => self.pending.push(Effect::ScenarioNext),
+            Action::ScenarioRestart => self.pending.push(Effect::ScenarioRestart),
+            _ => sc.diagram_actor = (sc.diagram_actor + 1) % sc.actors.len().max(1),
+        }
+    }
+}

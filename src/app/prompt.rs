@@ -1,0 +1,110 @@
+//! The bottom prompt: the filter in the CLI's own language, and the lab calls' arguments.
+
+use super::App;
+use super::action::{Action, PromptKind};
+use super::effect::{Effect, LabCall};
+use crate::options::FilterArgs;
+use clap::Parser;
+
+/// A filter line in the CLI's own language.
+#[derive(Parser)]
+#[command(no_binary_name = true)]
+struct FilterLine {
+    #[command(flatten)]
+    filter: FilterArgs,
+}
+
+impl App {
+    pub(super) fn open_prompt(&mut self, kind: PromptKind, text: String) {
+        self.prompt_kind = kind;
+        self.prompt = Some(text);
+        self.filter_error = None;
+    }
+
+    /// The prompt's text for a lab call, parsed; `Err` says what is wrong with it.
+    pub(super) fn lab_call(kind: PromptKind, line: &str) -> Result<LabCall, String> {
+        use crate::actions::lab::{ConnectSpec, ListenSpec};
+        match kind {
+            PromptKind::LabListen => ListenSpec::parse(line).map(LabCall::Listen),
+            PromptKind::LabConnect => ConnectSpec::parse(line).map(LabCall::Connect),
+            PromptKind::LabSend(id) => {
+                Ok(LabCall::Send(id, line.replace("\\n", "\n").into_bytes()))
+            }
+            PromptKind::LabRebind(id) => {
+                let (mut reuseaddr, mut reuseport) = (false, false);
+                for w in line.split_whitespace() {
+                    match w {
+                        "reuseaddr" => reuseaddr = true,
+                        "reuseport" => reuseport = true,
+                        "none" => {}
+                        _ => {
+                            return Err(format!(
+                                "unknown option {w:?} (reuseaddr, reuseport; SO_EXCLUSIVEADDRUSE does not exist on Linux)"
+                            ));
+                        }
+                    }
+                }
+                Ok(LabCall::Rebind {
+                    id,
+                    reuseaddr,
+                    reuseport,
+                })
+            }
+            PromptKind::Filter => Err("not a lab prompt".into()),
+        }
+    }
+
+    pub(super) fn apply_prompt(&mut self, action: Action) {
+        let Some(text) = self.prompt.as_mut() else {
+            return;
+        };
+        match action {
+            Action::FilterChar(c) => text.push(c),
+            Action::FilterBackspace => {
+                text.pop();
+            }
+            Action::FilterClear => text.clear(),
+            Action::FilterCancel => {
+                self.prompt = None;
+                self.filter_error = None;
+            }
+            Action::FilterSubmit if self.prompt_kind != PromptKind::Filter => {
+                let line = text.clone();
+                match Self::lab_call(self.prompt_kind, &line) {
+                    Ok(call) => {
+                        self.pending.push(Effect::Lab(call));
+                        self.prompt = None;
+                        self.filter_error = None;
+                    }
+                    Err(e) => self.filter_error = Some(e),
+                }
+            }
+            Action::FilterSubmit => {
+                let line = text.clone();
+                match FilterLine::try_parse_from(line.split_whitespace()) {
+                    Ok(parsed) => {
+                        self.filter = parsed.filter.filter();
+                        self.filter_text = line;
+                        self.filter_error = None;
+                        self.prompt = None;
+                        self.row_sel = 0;
+                        self.rebuild_visible();
+                        self.clamp();
+                    }
+                    Err(e) => {
+                        let text = e.to_string();
+                        self.filter_error = Some(
+                            text.lines()
+                                .next()
+                                .unwrap_or("bad filter")
+                                .trim_start_matches("error: ")
+                                .to_string(),
+                        );
+                    }
+                }
+            }
+            Action::Quit => self.quit = true,
+            _ => {}
+        }
+    }
+}

@@ -1,0 +1,184 @@
+//! Building the view from the tracker: rows and ports from the connections, the log from the
+//! transitions, the visible rows filtered and sorted.
+
+use super::action::SortKey;
+use super::view;
+use super::{App, HISTORY, LOG_LEN};
+use crate::model::TcpState;
+use crate::tracker::{KernelEvent, Snapshot, Step};
+
+impl App {
+    /// Kernel events arrived, every one up to `watermark` (see `Feed::on_events`).
+    pub fn on_events(
+        &mut self,
+        events: &[KernelEvent],
+        watermark: u64,
+        timewait_overflows: Option<u64>,
+        is_local_pid: &mut dyn FnMut(i32) -> bool,
+    ) {
+        self.feed
+            .on_events(events, watermark, timewait_overflows, is_local_pid);
+        self.take_transitions();
+    }
+
+    /// A snapshot arrived (with the owners of its sockets new to us). The feed applies it
+    /// once the events have caught up with it.
+    pub fn on_snapshot(&mut self, snapshot: Snapshot) {
+        let ts_ns = snapshot.ts_ns;
+        let sockets = &snapshot.sockets;
+        // A lab socket not yet on screen may have just got its inode (an accepted socket has
+        // none until accept()): rebuild so that it shows as the lab's.
+        if self.lab.sockets.iter().any(|e| e.open) {
+            let unmarked: std::collections::HashSet<u64> = self
+                .lab
+                .sockets
+                .iter()
+                .filter(|e| e.open && e.inode != 0 && !self.lab_marked.contains(&e.inode))
+                .map(|e| e.inode)
+                .collect();
+            if !unmarked.is_empty() && sockets.iter().any(|s| unmarked.contains(&s.inode)) {
+                self.dirty = true;
+            }
+        }
+        self.snapshot_ns = ts_ns;
+        self.now_ns = self.now_ns.max(ts_ns);
+        let count = |st| sockets.iter().filter(|s| s.state == st).count() as u64;
+        self.history
+            .push_back((count(TcpState::TimeWait), count(TcpState::CloseWait)));
+        while self.history.len() > HISTORY {
+            self.history.pop_front();
+        }
+        self.feed.on_snapshot(snapshot);
+        self.take_transitions();
+    }
+
+    pub(super) fn take_transitions(&mut self) {
+        let transitions = self.feed.take_transitions();
+        let structure = self.feed.tracker().changes();
+        // Rows change when a connection comes, goes or changes state; queues and timers are
+        // read fresh when drawn, unless the table is sorted by them.
+        let changed = !transitions.is_empty()
+            || structure != self.seen_changes
+            || matches!(self.sort, SortKey::RecvQ | SortKey::SendQ);
+        self.seen_changes = structure;
+        for t in transitions {
+            self.log.push_front(t);
+        }
+        self.log.truncate(LOG_LEN);
+        if !changed {
+            return;
+        }
+        // The view is rebuilt by the caller when it is time to draw (see `refresh_if_dirty`):
+        // events may come every few milliseconds, a rebuild at 100k sockets costs ~0.1 s.
+        self.dirty = true;
+    }
+
+    /// Rebuilds the view if data changed and the display is not paused.
+    pub fn refresh_if_dirty(&mut self) {
+        if self.dirty && !self.paused {
+            self.refresh_view();
+        }
+    }
+
+    /// Rebuilds rows, ports and the visible list; keeps the selection on the same connection.
+    pub fn refresh_view(&mut self) {
+        self.dirty = false;
+        let selected = self.selected_row().map(|r| r.id);
+        let port = self.selected_port().map(|p| p.port);
+        let (mut rows, ports) = view::build(self.feed.tracker());
+        self.lab_marked.clear();
+        if self.lab.sockets.iter().any(|e| e.open) {
+            for r in &mut rows {
+                r.lab = self
+                    .lab
+                    .sockets
+                    .iter()
+                    .find(|e| e.open && e.inode != 0 && e.inode == r.inode)
+                    .map(|e| e.id);
+                if r.lab.is_some() {
+                    self.lab_marked.insert(r.inode);
+                }
+            }
+        }
+        self.rows = rows;
+        self.ports = ports;
+        self.counts = [0; 13];
+        for p in &self.ports {
+            for (total, n) in self.counts.iter_mut().zip(p.counts) {
+                *total += n;
+            }
+        }
+        self.port_sel = port
+            .and_then(|p| self.ports.iter().position(|s| s.port == p))
+            .map_or(0, |i| i + 1);
+        self.rebuild_visible();
+        if let Some(id) = selected
+            && let Some(i) = self.visible.iter().position(|&r| self.rows[r].id == id)
+        {
+            self.row_sel = i;
+        }
+        self.clamp();
+    }
+
+    pub(super) fn rebuild_visible(&mut self) {
+        let port = self.selected_port().map(|p| p.port);
+        let f = &self.filter;
+        let mut visible: Vec<usize> = self
+            .rows
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| port.is_none_or(|p| r.service == p))
+            .filter(|(_, r)| {
+                let state_ok = match (r.state, r.was) {
+                    (Step::State(s), _) | (Step::Gone, Some(s)) => f.states.contains(s),
+                    (Step::Gone, None) => f.states == crate::model::StateSet::ALL,
+                };
+                let family = crate::model::Family::of(&r.local.ip());
+                state_ok
+                    && f.matches_ends(family, &r.local, &r.remote)
+                    && f.matches_owners(r.owner.as_slice())
+            })
+            .map(|(i, _)| i)
+            .collect();
+        let rows = &self.rows;
+        let key = self.sort;
+        visible.sort_by(|&a, &b| {
+            let (a, b) = (&rows[a], &rows[b]);
+            let ord = match key {
+                SortKey::State => state_rank(a.state).cmp(&state_rank(b.state)),
+                SortKey::Local => {
+                    (a.local.port(), a.local.ip()).cmp(&(b.local.port(), b.local.ip()))
+                }
+                SortKey::Remote => {
+                    (a.remote.port(), a.remote.ip()).cmp(&(b.remote.port(), b.remote.ip()))
+                }
+                SortKey::RecvQ => a.recv_q.cmp(&b.recv_q),
+                SortKey::SendQ => a.send_q.cmp(&b.send_q),
+                SortKey::Age => b.since_ns.cmp(&a.since_ns),
+            }
+            .then(a.ghost.cmp(&b.ghost))
+            .then(a.local.cmp(&b.local))
+            .then(a.remote.cmp(&b.remote));
+            if self.sort_desc { ord.reverse() } else { ord }
+        });
+        self.visible = visible;
+    }
+}
+
+/// Teardown order, so that sorting by state reads like the life of a connection.
+fn state_rank(s: Step) -> u8 {
+    match s {
+        Step::State(TcpState::Listen) => 0,
+        Step::State(TcpState::SynSent) => 1,
+        Step::State(TcpState::SynRecv | TcpState::NewSynRecv) => 2,
+        Step::State(TcpState::Established) => 3,
+        Step::State(TcpState::FinWait1) => 4,
+        Step::State(TcpState::FinWait2) => 5,
+        Step::State(TcpState::Closing) => 6,
+        Step::State(TcpState::TimeWait) => 7,
+        Step::State(TcpState::CloseWait) => 8,
+        Step::State(TcpState::LastAck) => 9,
+        Step::State(TcpState::Close) => 10,
+        Step::Gone => 11,
+    }
+}
