@@ -3,6 +3,7 @@
 
 use super::menu::Foreign;
 use crate::actions::lab::{ConnectSpec, LabId, ListenSpec};
+use crate::scenario::session::Progress;
 use std::net::{Shutdown, SocketAddr};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,13 +71,5 @@ pub struct EffectDone {
     /// The lab after a lab call.
     pub lab: Option<LabView>,
     /// The scenario after a step or a restart.
-    pub scenario: Option<ScenarioUpdate>,
-}
-
-/// Where a scenario stands after a step.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ScenarioUpdate {
-    pub played: usize,
-    pub results: Vec<Vec<String>>,
-    pub actors: Vec<super::scenario::ActorView>,
+    pub scenario: Option<Progress>,
 }

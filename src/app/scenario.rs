@@ -2,9 +2,9 @@
 //! played, what each call gave, and who the actors are (to find them among the connections).
 
 use crate::scenario::format::Scenario;
+use crate::scenario::session::ActorView;
 use crate::tracker::{Connection, Step, Tracker};
 use std::collections::HashSet;
-use std::net::SocketAddr;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StepView {
@@ -13,16 +13,6 @@ pub struct StepView {
     pub myth: Option<String>,
     /// Actor and the states it should enter.
     pub expect: Vec<(String, Vec<String>)>,
-}
-
-/// One actor's socket, as the player knows it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ActorView {
-    pub name: String,
-    pub listener: bool,
-    pub local: Option<SocketAddr>,
-    pub remote: Option<SocketAddr>,
-    pub inode: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -77,15 +67,9 @@ impl ScenarioView {
         actor: &ActorView,
         tracker: &'t Tracker,
     ) -> Option<&'t Connection> {
-        let ident = crate::scenario::actor::Ident {
-            listener: actor.listener,
-            local: actor.local,
-            remote: actor.remote,
-            inode: actor.inode,
-        };
         tracker
             .connections()
-            .filter(|c| ident.owns(c.local(), c.remote(), c.inode))
+            .filter(|c| actor.ident.owns(c.local(), c.remote(), c.inode))
             .max_by_key(|c| c.id)
     }
 
@@ -136,10 +120,12 @@ mod tests {
     fn actor(inode: u64) -> ActorView {
         ActorView {
             name: format!("l{inode}"),
-            listener: true,
-            local: Some("127.0.0.1:8080".parse().unwrap()),
-            remote: None,
-            inode,
+            ident: crate::scenario::actor::Ident {
+                listener: true,
+                local: Some("127.0.0.1:8080".parse().unwrap()),
+                remote: None,
+                inode,
+            },
         }
     }
 

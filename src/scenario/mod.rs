@@ -11,6 +11,7 @@ pub mod observer;
 pub mod player;
 pub mod run;
 pub mod script;
+pub mod session;
 
 /// Runs an outside tool (`ip`, `tc`) to its end; its stderr becomes the error.
 pub fn run_tool<S: AsRef<std::ffi::OsStr> + std::fmt::Display>(

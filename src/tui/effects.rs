@@ -7,143 +7,19 @@ use crate::actions::bind_report;
 use crate::actions::destroy::destroy;
 use crate::actions::foreign_shutdown::shutdown_foreign;
 use crate::actions::lab::{Lab, LabError, Outcome, Role};
-use crate::app::effect::{Effect, EffectDone, LabCall, LabEntry, LabView, ScenarioUpdate};
+use crate::app::effect::{Effect, EffectDone, LabCall, LabEntry, LabView};
 use crate::app::menu::Foreign;
-use crate::app::scenario::ActorView;
 use crate::model::SocketRecord;
-use crate::scenario::check::read_name;
-use crate::scenario::format::Scenario;
-use crate::scenario::player::Player;
-
-/// A scenario being played in the interactive lab.
-pub struct Session {
-    pub scenario: Scenario,
-    player: Player,
-    /// Unprivileged: on the host's loopback, with the scenario's ports moved to free ones.
-    remap: bool,
-    played: usize,
-    results: Vec<Vec<String>>,
-}
-
-impl Session {
-    pub fn new(scenario: Scenario, remap: bool) -> Session {
-        Session {
-            player: Player::new(&scenario.foreign, remap),
-            scenario,
-            remap,
-            played: 0,
-            results: Vec::new(),
-        }
-    }
-
-    fn update(&self) -> ScenarioUpdate {
-        ScenarioUpdate {
-            played: self.played,
-            results: self.results.clone(),
-            actors: self
-                .player
-                .actors
-                .iter()
-                .map(|(name, a)| ActorView {
-                    name: name.clone(),
-                    listener: a.listener,
-                    local: a.local,
-                    remote: a.remote,
-                    inode: a.inode,
-                })
-                .collect(),
-        }
-    }
-
-    fn next(&mut self) -> EffectDone {
-        let Some(step) = self.scenario.steps.get(self.played) else {
-            return failed("the scenario is over: r plays it again".into());
-        };
-        let mut lines = Vec::new();
-        let mut results = Vec::new();
-        let mut ok = true;
-        for (cmd, line) in step.commands.iter().zip(&step.source_lines) {
-            // The view must not freeze: here the user paces the steps, so a wait is theirs.
-            if let crate::scenario::script::Command::Sleep { duration } = cmd {
-                lines.push(format!(
-                    "{line} → wait {:.0} s before pressing n (the timers run meanwhile)",
-                    duration.as_secs_f64()
-                ));
-                continue;
-            }
-            match self.player.play(cmd, line) {
-                Ok(r) => {
-                    lines.push(match (&r.errno, r.read) {
-                        (Some(e), _) => format!("{line} → {e}"),
-                        (None, Some(read)) => format!("{line} → {}", read_name(read)),
-                        (None, None) => format!("{line} → ok"),
-                    });
-                    results.push(r);
-                }
-                Err(e) => {
-                    ok = false;
-                    lines.push(format!("{line}: cannot play: {e}"));
-                }
-            }
-        }
-        // The same checks of errnos and reads as `lab run` makes.
-        for problem in crate::scenario::check::check_calls(step, &results) {
-            ok = false;
-            lines.push(format!("✗ {problem}"));
-        }
-        self.played += 1;
-        self.results.push(lines);
-        EffectDone {
-            status: format!(
-                "step {} of {} played{}",
-                self.played,
-                self.scenario.steps.len(),
-                if ok {
-                    ""
-                } else {
-                    ": a call did not do what the scenario says"
-                }
-            ),
-            ok,
-            scenario: Some(self.update()),
-            ..EffectDone::default()
-        }
-    }
-
-    fn restart(&mut self) -> EffectDone {
-        // Dropping the player closes its sockets and ends the other process.
-        self.player = Player::new(&self.scenario.foreign, self.remap);
-        if !self.remap {
-            // The namespace is the scenario's own: clear what the last run left (TIME_WAITs
-            // would hold its ports for a minute) and the qdisc it may have set.
-            if let Ok(left) = crate::sources::dump_all() {
-                for (i, rec) in left.iter().enumerate() {
-                    let _ = destroy(rec, u32::try_from(i).unwrap_or(0) + 1);
-                }
-            }
-            let _ = std::process::Command::new("tc")
-                .args(["qdisc", "del", "dev", "lo", "root"])
-                .output();
-        }
-        self.played = 0;
-        self.results.clear();
-        EffectDone {
-            status: "started again: n plays the first step".into(),
-            ok: true,
-            scenario: Some(self.update()),
-            ..EffectDone::default()
-        }
-    }
-}
+use crate::scenario::session::{Played, Session};
 
 pub fn run(effect: Effect, lab: &mut Lab, session: &mut Option<Session>) -> EffectDone {
     match effect {
         Effect::ScenarioNext => match session.as_mut() {
-            Some(s) => s.next(),
+            Some(s) => played(s.play_next()),
             None => failed("no scenario".into()),
         },
         Effect::ScenarioRestart => match session.as_mut() {
-            Some(s) => s.restart(),
+            Some(s) => played(s.restart()),
             None => failed("no scenario".into()),
         },
         Effect::Lab(call) => lab_call(call, lab),
@@ -174,6 +50,15 @@ pub fn run(effect: Effect, lab: &mut Lab, session: &mut Option<Session>) -> Effe
                 Err(e) => failed(format!("can-bind {addr}: {e:#}")),
             }
         }
+    }
+}
+
+fn played(p: Played) -> EffectDone {
+    EffectDone {
+        status: p.status,
+        ok: p.ok,
+        scenario: Some(p.progress),
+        ..EffectDone::default()
     }
 }
 

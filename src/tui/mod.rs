@@ -47,7 +47,7 @@ pub fn run(args: &TuiArgs, netns: &str) -> anyhow::Result<()> {
 fn run_with(
     args: &TuiArgs,
     netns: &str,
-    mut session: Option<effects::Session>,
+    mut session: Option<crate::scenario::session::Session>,
 ) -> anyhow::Result<()> {
     let stop = Arc::new(AtomicBool::new(false));
     for signal in [
@@ -155,7 +155,7 @@ fn main_loop(
     rx: &Receiver<Msg>,
     stop: &AtomicBool,
     dump_now: &AtomicBool,
-    session: &mut Option<effects::Session>,
+    session: &mut Option<crate::scenario::session::Session>,
 ) -> anyhow::Result<()> {
     let mut term = terminal::setup().context("setting up the terminal")?;
     let theme = Theme::from_env();
@@ -411,7 +411,7 @@ pub fn run_lab(scenario: crate::scenario::format::Scenario) -> anyhow::Result<()
     let label = ns
         .as_ref()
         .map_or("(this one)".to_string(), |n| n.name.clone());
-    let session = effects::Session::new(scenario, ns.is_none());
+    let session = crate::scenario::session::Session::new(scenario, ns.is_none());
     let result = run_with(&TuiArgs::for_lab(), &label, Some(session));
     drop(ns);
     result
