@@ -344,13 +344,13 @@ impl Player {
                     }
                     None => args.extend(["del", "dev", "lo", "root"].map(String::from)),
                 }
-                super::run_tool("tc", &args)
+                crate::sources::tool::run_tool("tc", &args)
             }
             Command::Sleep { duration } => {
                 std::thread::sleep(*duration);
                 Ok(())
             }
-            Command::Mtu { bytes } => super::run_tool(
+            Command::Mtu { bytes } => crate::sources::tool::run_tool(
                 "ip",
                 &["link", "set", "dev", "lo", "mtu", &bytes.to_string()].map(String::from),
             ),

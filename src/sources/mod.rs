@@ -2,12 +2,14 @@
 
 pub mod bpf;
 pub mod events;
+pub mod lab_netns;
 pub mod netns;
 pub mod netstat;
 pub mod owners;
 pub mod proc_net;
 pub mod run_id;
 pub mod sock_diag;
+pub mod tool;
 pub mod trace;
 
 use crate::model::{Filter, SocketRecord, StateSet};

@@ -402,7 +402,7 @@ pub fn run_lab(scenario: crate::scenario::format::Scenario) -> anyhow::Result<()
     }
     let ns = if root {
         let name = format!("tcpscope-lab-{}-tui", std::process::id());
-        let ns = crate::scenario::run::Namespace::create(&name).map_err(anyhow::Error::msg)?;
+        let ns = crate::sources::lab_netns::Namespace::create(&name).map_err(anyhow::Error::msg)?;
         crate::sources::netns::enter(&ns.name)?;
         Some(ns)
     } else {
