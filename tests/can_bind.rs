@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{list_json, require_root, tcpscope, wait_until};
+use common::{list_json, tcpscope, wait_until};
 use serde_json::Value;
 use socket2::{Domain, Socket, Type};
 use std::io::{BufRead, BufReader, Read};
@@ -161,10 +161,11 @@ fn reuseport_holder_helper() {
 }
 
 #[test]
+#[cfg_attr(
+    not(all(tcpscope_test_root, tcpscope_test_has_setpriv)),
+    ignore = "needs root and setpriv (util-linux): runs the binary as another user"
+)]
 fn a_reuseport_group_of_another_uid_is_not() {
-    if !require_root("a_reuseport_group_of_another_uid_is_not") {
-        return;
-    }
     // This test binary again, as nobody, holding the group.
     let mut child = Command::new("setpriv")
         .args(["--reuid=65534", "--regid=65534", "--clear-groups"])

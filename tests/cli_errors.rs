@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{Netns, require_root, tcpscope, tcpscope_as_nobody};
+use common::{Netns, tcpscope, tcpscope_as_nobody};
 
 fn assert_usage_error(args: &[&str], mentions: &str) {
     let out = tcpscope(args);
@@ -49,10 +49,11 @@ fn unknown_source_and_conflicting_flags() {
 }
 
 #[test]
+#[cfg_attr(
+    not(all(tcpscope_test_root, tcpscope_test_has_ip, tcpscope_test_has_setpriv)),
+    ignore = "needs root, ip and setpriv: namespaces, and the binary run as nobody"
+)]
 fn no_permission_to_enter_a_namespace() {
-    if !require_root("no_permission_to_enter_a_namespace") {
-        return;
-    }
     let ns = Netns::new("perm");
     // The real binary, run as nobody.
     let out = tcpscope_as_nobody(&["list", "--netns", &ns.name]);
@@ -63,10 +64,11 @@ fn no_permission_to_enter_a_namespace() {
 }
 
 #[test]
+#[cfg_attr(
+    not(all(tcpscope_test_root, tcpscope_test_has_ip, tcpscope_test_has_setpriv)),
+    ignore = "needs root, ip and setpriv: namespaces, and the binary run as nobody"
+)]
 fn unprivileged_list_works_and_names_what_it_cannot_see() {
-    if !require_root("unprivileged_list_works_and_names_what_it_cannot_see") {
-        return;
-    }
     // As nobody, root's processes' fd tables are closed: the list still prints, and stderr
     // says why some owners are missing and how to fix it.
     let out = tcpscope_as_nobody(&["list"]);
@@ -78,10 +80,11 @@ fn unprivileged_list_works_and_names_what_it_cannot_see() {
 }
 
 #[test]
+#[cfg_attr(
+    not(all(tcpscope_test_root, tcpscope_test_has_ip, tcpscope_test_has_setpriv)),
+    ignore = "needs root, ip and setpriv: namespaces, and the binary run as nobody"
+)]
 fn watch_without_privileges_infers_and_says_why() {
-    if !require_root("watch_without_privileges_infers_and_says_why") {
-        return;
-    }
     let out = tcpscope_as_nobody(&["watch", "--duration", "0.3", "--interval", "100"]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
@@ -103,10 +106,11 @@ fn watch_without_privileges_infers_and_says_why() {
 }
 
 #[test]
+#[cfg_attr(
+    not(all(tcpscope_test_root, tcpscope_test_has_ip, tcpscope_test_has_setpriv)),
+    ignore = "needs root, ip and setpriv: namespaces, and the binary run as nobody"
+)]
 fn ebpf_as_nobody_is_refused_with_the_capabilities_to_grant() {
-    if !require_root("ebpf_as_nobody_is_refused_with_the_capabilities_to_grant") {
-        return;
-    }
     let out = tcpscope_as_nobody(&["watch", "--events", "bpf", "--duration", "0.3"]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
@@ -135,10 +139,11 @@ fn watch_rejects_bad_intervals_and_durations() {
 }
 
 #[test]
+#[cfg_attr(
+    not(all(tcpscope_test_root, tcpscope_test_has_ip, tcpscope_test_has_setpriv)),
+    ignore = "needs root, ip and setpriv: namespaces, and the binary run as nobody"
+)]
 fn acting_without_the_capability_names_it() {
-    if !require_root("runs tcpscope as nobody against root's socket") {
-        return;
-    }
     // A listener of root's on the host; nobody may see it but not abort it.
     let listener =
         socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();

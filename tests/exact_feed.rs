@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::{Netns, Reaped, in_ns, require_root};
+use common::{Netns, Reaped, in_ns};
 use serde_json::Value;
 use socket2::{Domain, Socket, Type};
 use std::io::{BufRead, BufReader};
@@ -300,18 +300,20 @@ fn check(a: &Netns, watch: &mut Watch, busy: Reaped, events: &str) {
 }
 
 #[test]
+#[cfg_attr(
+    not(all(tcpscope_test_root, tcpscope_test_has_ip)),
+    ignore = "needs root and ip (iproute2): namespaces and kernel events"
+)]
 fn ebpf_tells_namespaces_apart() {
-    if !require_root("ebpf_tells_namespaces_apart") {
-        return;
-    }
     run("bpf");
 }
 
 #[test]
+#[cfg_attr(
+    not(all(tcpscope_test_root, tcpscope_test_has_ip)),
+    ignore = "needs root and ip (iproute2): namespaces and kernel events"
+)]
 fn tracefs_keeps_the_rest_exact() {
-    if !require_root("tracefs_keeps_the_rest_exact") {
-        return;
-    }
     run("tracefs");
 }
 
@@ -332,10 +334,11 @@ fn tcp_ext(ns: &Netns, name: &str) -> u64 {
 /// kernel's table at each FIN_WAIT2 → CLOSE, so every TIME_WAIT (TcpExtTW) and every real
 /// close (TcpExtTCPTimeWaitOverflow) is reported as what it was.
 #[test]
+#[cfg_attr(
+    not(all(tcpscope_test_root, tcpscope_test_has_ip)),
+    ignore = "needs root and ip (iproute2): namespaces and kernel events"
+)]
 fn ebpf_tells_timewait_overflows_from_time_waits() {
-    if !require_root("ebpf_tells_timewait_overflows_from_time_waits") {
-        return;
-    }
     const CONNECTIONS: usize = 1000;
     let ns = Netns::new("overflow");
     let set = ns.exec(&["sysctl", "-qw", "net.ipv4.tcp_max_tw_buckets=300"]);
@@ -378,10 +381,11 @@ fn ebpf_tells_timewait_overflows_from_time_waits() {
 /// on a host whose cores the churn saturates it went unscheduled for 250 ms at a time. In
 /// `watch` that is the main thread; the dumps run on another, at the normal priority.
 #[test]
+#[cfg_attr(
+    not(all(tcpscope_test_root, tcpscope_test_has_ip)),
+    ignore = "needs root and ip (iproute2): namespaces and kernel events"
+)]
 fn the_event_reader_runs_ahead() {
-    if !require_root("the_event_reader_runs_ahead") {
-        return;
-    }
     let ns = Netns::new("ahead");
     let watch = Watch::start(&ns, "bpf");
     let pid = watch.child.id();

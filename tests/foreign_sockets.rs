@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::{Netns, in_ns, list_json, require_root, tcpscope, wait_until};
+use common::{Netns, in_ns, list_json, tcpscope, wait_until};
 use serde_json::Value;
 use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
 use std::net::{Shutdown, SocketAddrV4, TcpStream};
@@ -294,10 +294,11 @@ fn plain_bind(ns: &Netns, port: u16) -> Result<(), ErrorKind> {
 // ESTABLISHED
 
 #[test]
+#[cfg_attr(
+    not(all(tcpscope_test_root, tcpscope_test_has_ip, tcpscope_test_has_setpriv)),
+    ignore = "needs root, ip and setpriv: other processes' sockets in a namespace"
+)]
 fn kill_established() {
-    if !require_root("kill_established") {
-        return;
-    }
     let (ns, mut owner, mut peer) = established("fs-kill-est");
     let eph = peer.local_addr().unwrap().port();
     owner.start_blocking("recv 1");
@@ -327,10 +328,11 @@ fn kill_established() {
 }
 
 #[test]
+#[cfg_attr(
+    not(all(tcpscope_test_root, tcpscope_test_has_ip, tcpscope_test_has_setpriv)),
+    ignore = "needs root, ip and setpriv: other processes' sockets in a namespace"
+)]
 fn shutdown_established() {
-    if !require_root("shutdown_established") {
-        return;
-    }
     let (ns, mut owner, mut peer) = established("fs-shut-est");
     let eph = peer.local_addr().unwrap().port();
     owner.start_blocking("recv 1");
@@ -383,10 +385,11 @@ fn close_wait(tag: &str) -> (Netns, Owner, TcpStream, u16) {
 }
 
 #[test]
+#[cfg_attr(
+    not(all(tcpscope_test_root, tcpscope_test_has_ip, tcpscope_test_has_setpriv)),
+    ignore = "needs root, ip and setpriv: other processes' sockets in a namespace"
+)]
 fn kill_close_wait() {
-    if !require_root("kill_close_wait") {
-        return;
-    }
     let (ns, mut owner, mut peer, eph) = close_wait("fs-kill-cw");
     let out = act("kill", &ns, &owner, "close-wait");
     assert!(out.contains("aborted CLOSE_WAIT"), "{out}");
@@ -404,10 +407,11 @@ fn kill_close_wait() {
 }
 
 #[test]
+#[cfg_attr(
+    not(all(tcpscope_test_root, tcpscope_test_has_ip, tcpscope_test_has_setpriv)),
+    ignore = "needs root, ip and setpriv: other processes' sockets in a namespace"
+)]
 fn shutdown_close_wait() {
-    if !require_root("shutdown_close_wait") {
-        return;
-    }
     let (ns, mut owner, mut peer, eph) = close_wait("fs-shut-cw");
     let out = act("shutdown", &ns, &owner, "close-wait");
     assert!(out.contains("shut down CLOSE_WAIT"), "{out}");
@@ -538,10 +542,11 @@ fn after_listener_action(mut l: Listeners) {
 }
 
 #[test]
+#[cfg_attr(
+    not(all(tcpscope_test_root, tcpscope_test_has_ip, tcpscope_test_has_setpriv)),
+    ignore = "needs root, ip and setpriv: other processes' sockets in a namespace"
+)]
 fn kill_listen() {
-    if !require_root("kill_listen") {
-        return;
-    }
     let l = listeners("fs-kill-l");
     let out = act("kill", &l.ns, &l.owner, "listen");
     assert_eq!(out.matches("aborted LISTEN").count(), 3, "{out}");
@@ -550,10 +555,11 @@ fn kill_listen() {
 }
 
 #[test]
+#[cfg_attr(
+    not(all(tcpscope_test_root, tcpscope_test_has_ip, tcpscope_test_has_setpriv)),
+    ignore = "needs root, ip and setpriv: other processes' sockets in a namespace"
+)]
 fn shutdown_listen() {
-    if !require_root("shutdown_listen") {
-        return;
-    }
     let l = listeners("fs-shut-l");
     let out = act("shutdown", &l.ns, &l.owner, "listen");
     assert_eq!(out.matches("shut down LISTEN").count(), 3, "{out}");
@@ -608,10 +614,11 @@ fn shutdown_without_yes_and_without_a_terminal_touches_nothing() {
 }
 
 #[test]
+#[cfg_attr(
+    not(all(tcpscope_test_root, tcpscope_test_has_ip, tcpscope_test_has_setpriv)),
+    ignore = "needs root, ip and setpriv: other processes' sockets in a namespace"
+)]
 fn shutdown_without_ptrace_permission_names_it() {
-    if !require_root("shutdown_without_ptrace_permission_names_it") {
-        return;
-    }
     let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let inode = {
         use std::os::fd::AsRawFd;

@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{Netns, Reaped, in_ns, require_root, tcpscope, wait_until};
+use common::{Netns, Reaped, in_ns, tcpscope, wait_until};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -35,10 +35,11 @@ fn hostile_listener(ns: &Netns, port: u16) -> Reaped {
 }
 
 #[test]
+#[cfg_attr(
+    not(all(tcpscope_test_root, tcpscope_test_has_ip)),
+    ignore = "needs root and ip (iproute2): a namespace and a process of another name"
+)]
 fn a_process_name_with_an_escape_sequence_is_listed_escaped() {
-    if !require_root("a_process_name_with_an_escape_sequence_is_listed_escaped") {
-        return;
-    }
     if Command::new("python3").arg("--version").output().is_err() {
         println!("skipped: python3 missing");
         return;
@@ -60,10 +61,11 @@ fn a_process_name_with_an_escape_sequence_is_listed_escaped() {
 }
 
 #[test]
+#[cfg_attr(
+    not(all(tcpscope_test_root, tcpscope_test_has_ip)),
+    ignore = "needs root and ip (iproute2): a namespace and a process of another name"
+)]
 fn watch_text_escapes_process_names() {
-    if !require_root("watch_text_escapes_process_names") {
-        return;
-    }
     if Command::new("python3").arg("--version").output().is_err() {
         println!("skipped: python3 missing");
         return;
@@ -218,10 +220,11 @@ fn a_1_mb_scenario_file_is_parsed_in_well_under_a_second() {
 }
 
 #[test]
+#[cfg_attr(
+    not(all(tcpscope_test_root, tcpscope_test_has_ip)),
+    ignore = "needs root and ip (iproute2): a namespace and a process of another name"
+)]
 fn a_filter_that_matches_everything_under_another_name_is_refused() {
-    if !require_root("a_filter_that_matches_everything_under_another_name_is_refused") {
-        return;
-    }
     let ns = Netns::new("everything");
     let _listener = in_ns(Some(&ns), || {
         std::net::TcpListener::bind("127.0.0.1:8089").unwrap()

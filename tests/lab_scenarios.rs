@@ -69,11 +69,12 @@ fn every_built_in_scenario_is_listed_and_every_file_is_built_in() {
 }
 
 #[test]
+#[cfg_attr(
+    not(all(tcpscope_test_root, tcpscope_test_has_ip)),
+    ignore = "needs root and ip (iproute2): scenarios in namespaces of their own"
+)]
 fn every_scenario_passes_with_both_ends_observed() {
     let _serial = serial();
-    if !common::require_root("plays every scenario in namespaces of its own") {
-        return;
-    }
     let out = tcpscope(&["lab", "run", "--all", "--json"]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     let reports: Vec<Value> = stdout
@@ -222,11 +223,12 @@ fn unprivileged_runs_check_what_they_can_and_skip_the_rest() {
 }
 
 #[test]
+#[cfg_attr(
+    not(all(tcpscope_test_root, tcpscope_test_has_ip)),
+    ignore = "needs root and ip (iproute2): scenarios in namespaces of their own"
+)]
 fn an_interrupted_run_deletes_its_namespace_and_says_so() {
     let _serial = serial();
-    if !common::require_root("interrupts a scenario played in a namespace of its own") {
-        return;
-    }
     /// The run this test started, killed, and its namespace deleted, should the test fail.
     struct Started {
         child: std::process::Child,
@@ -302,11 +304,12 @@ fn an_interrupted_run_deletes_its_namespace_and_says_so() {
 }
 
 #[test]
+#[cfg_attr(
+    not(all(tcpscope_test_root, tcpscope_test_has_ip)),
+    ignore = "needs root and ip (iproute2): scenarios in namespaces of their own"
+)]
 fn a_run_deletes_the_namespace_a_dead_run_left() {
     let _serial = serial();
-    if !common::require_root("makes a stale lab namespace") {
-        return;
-    }
     // The largest pid there can be (pid_max is at most 2^22): not a running process.
     let pid = 4_194_303;
     assert!(
@@ -335,11 +338,12 @@ fn a_run_deletes_the_namespace_a_dead_run_left() {
 /// A namespace whose maker's PID now belongs to another process (here: this test's PID, with
 /// another start time written in its marker) is stale all the same.
 #[test]
+#[cfg_attr(
+    not(all(tcpscope_test_root, tcpscope_test_has_ip)),
+    ignore = "needs root and ip (iproute2): scenarios in namespaces of their own"
+)]
 fn a_namespace_whose_makers_pid_was_reused_is_deleted() {
     let _serial = serial();
-    if !common::require_root("makes a stale lab namespace") {
-        return;
-    }
     let pid = std::process::id();
     let stale = Stale(format!("tcpscope-lab-{pid}-reused"));
     let added = Command::new("ip")

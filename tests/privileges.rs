@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{Netns, in_ns, require_root, wait_until};
+use common::{Netns, in_ns, wait_until};
 use std::io::{BufRead, BufReader, ErrorKind, Read};
 use std::net::{TcpListener, TcpStream};
 use std::process::{Child, Command, Output, Stdio};
@@ -109,10 +109,11 @@ impl Drop for Watch {
 const EBPF_CAPS: [&str; 3] = ["bpf", "perfmon", "dac_read_search"];
 
 #[test]
+#[cfg_attr(
+    not(all(tcpscope_test_root, tcpscope_test_has_ip, tcpscope_test_has_setpriv)),
+    ignore = "needs root, ip and setpriv: the binary run as nobody with chosen capabilities"
+)]
 fn ebpf_events_need_bpf_perfmon_and_dac_read_search() {
-    if !require_root("ebpf_events_need_bpf_perfmon_and_dac_read_search") {
-        return;
-    }
     let watch = Watch::start(&EBPF_CAPS, "bpf");
     assert!(
         watch.sees_a_traced_connection(),
@@ -135,10 +136,11 @@ fn ebpf_events_need_bpf_perfmon_and_dac_read_search() {
 }
 
 #[test]
+#[cfg_attr(
+    not(all(tcpscope_test_root, tcpscope_test_has_ip, tcpscope_test_has_setpriv)),
+    ignore = "needs root, ip and setpriv: the binary run as nobody with chosen capabilities"
+)]
 fn tracefs_events_need_dac_override_and_sys_ptrace() {
-    if !require_root("tracefs_events_need_dac_override_and_sys_ptrace") {
-        return;
-    }
     let caps = ["dac_override", "sys_ptrace"];
     let watch = Watch::start(&caps, "tracefs");
     assert!(
@@ -170,10 +172,11 @@ fn tracefs_events_need_dac_override_and_sys_ptrace() {
 }
 
 #[test]
+#[cfg_attr(
+    not(all(tcpscope_test_root, tcpscope_test_has_ip, tcpscope_test_has_setpriv)),
+    ignore = "needs root, ip and setpriv: the binary run as nobody with chosen capabilities"
+)]
 fn abort_needs_net_admin() {
-    if !require_root("abort_needs_net_admin") {
-        return;
-    }
     let (c, mut s) = connection();
     let cport = c.local_addr().unwrap().port().to_string();
     let out = run_as_nobody(&[], &["kill", "--sport", &cport, "--yes"]);
@@ -193,10 +196,11 @@ fn abort_needs_net_admin() {
 }
 
 #[test]
+#[cfg_attr(
+    not(all(tcpscope_test_root, tcpscope_test_has_ip, tcpscope_test_has_setpriv)),
+    ignore = "needs root, ip and setpriv: the binary run as nobody with chosen capabilities"
+)]
 fn graceful_shutdown_needs_sys_ptrace_and_dac_read_search() {
-    if !require_root("graceful_shutdown_needs_sys_ptrace_and_dac_read_search") {
-        return;
-    }
     let (c, mut s) = connection();
     let cport = c.local_addr().unwrap().port().to_string();
     for caps in [&[][..], &["sys_ptrace"], &["dac_read_search"]] {
@@ -230,10 +234,11 @@ fn graceful_shutdown_needs_sys_ptrace_and_dac_read_search() {
 /// `list` as nobody: with CAP_SYS_PTRACE alone other users' fd tables stay closed; with
 /// CAP_DAC_READ_SEARCH too, root's socket has its owner.
 #[test]
+#[cfg_attr(
+    not(all(tcpscope_test_root, tcpscope_test_has_ip, tcpscope_test_has_setpriv)),
+    ignore = "needs root, ip and setpriv: the binary run as nobody with chosen capabilities"
+)]
 fn owners_need_sys_ptrace_and_dac_read_search() {
-    if !require_root("owners_need_sys_ptrace_and_dac_read_search") {
-        return;
-    }
     let held = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = held.local_addr().unwrap().port().to_string();
     let list = |caps: &[&str]| {
@@ -257,10 +262,11 @@ fn owners_need_sys_ptrace_and_dac_read_search() {
 }
 
 #[test]
+#[cfg_attr(
+    not(all(tcpscope_test_root, tcpscope_test_has_ip, tcpscope_test_has_setpriv)),
+    ignore = "needs root, ip and setpriv: the binary run as nobody with chosen capabilities"
+)]
 fn entering_a_namespace_needs_sys_admin() {
-    if !require_root("entering_a_namespace_needs_sys_admin") {
-        return;
-    }
     let ns = Netns::new("privileges");
     let listener = in_ns(Some(&ns), || TcpListener::bind("127.0.0.1:0").unwrap());
     let port = listener.local_addr().unwrap().port().to_string();
@@ -280,10 +286,15 @@ fn entering_a_namespace_needs_sys_admin() {
 /// The README's `setcap` line, applied to a copy of the binary: nobody running it (with no
 /// capability of its own) gets the exact feed, owners and abort.
 #[test]
+#[cfg_attr(
+    not(all(
+        tcpscope_test_root,
+        tcpscope_test_has_setpriv,
+        tcpscope_test_has_setcap
+    )),
+    ignore = "needs root, setpriv and setcap (libcap2-bin): a copy of the binary with file capabilities"
+)]
 fn the_readme_setcap_line_works() {
-    if !require_root("the_readme_setcap_line_works") {
-        return;
-    }
     let readme = include_str!("../README.md");
     let (_, section) = readme
         .split_once("### Running without root")
@@ -293,10 +304,6 @@ fn the_readme_setcap_line_works() {
         .find_map(|l| l.strip_prefix("sudo setcap "))
         .and_then(|l| l.split_whitespace().next())
         .expect("README: a `sudo setcap CAPS+ep …` line");
-    if Command::new("setcap").arg("-h").output().is_err() {
-        println!("skipped the_readme_setcap_line_works: no setcap (libcap2-bin)");
-        return;
-    }
     let dir = std::env::temp_dir().join(format!("tcpscope-test-setcap-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let _cleanup = Cleanup(dir.clone());

@@ -10,7 +10,7 @@
 
 mod common;
 
-use common::{Netns, Reaped, in_ns, require_root, wait_until};
+use common::{Netns, Reaped, in_ns, wait_until};
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read};
 use std::net::TcpListener;
@@ -21,25 +21,6 @@ use std::time::Duration;
 
 /// The tests load the same CPUs; one at a time.
 static SERIAL: Mutex<()> = Mutex::new(());
-
-fn have(tool: &str) -> bool {
-    Command::new("sh")
-        .args(["-c", &format!("command -v {tool}")])
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
-
-fn skip_without(test: &str, tools: &[&str]) -> bool {
-    if !require_root(test) {
-        return true;
-    }
-    let missing: Vec<&&str> = tools.iter().filter(|t| !have(t)).collect();
-    if !missing.is_empty() {
-        println!("skipped {test}: {missing:?} not installed (.ci/run installs them)");
-        return true;
-    }
-    false
-}
 
 /// The namespace's TCP counters (`/proc/net/netstat` and `/proc/net/snmp` read inside it).
 fn counters(ns: &Netns) -> HashMap<String, u64> {
@@ -377,49 +358,93 @@ fn redis_run(events: &str) {
 }
 
 #[test]
+#[cfg_attr(
+    not(all(
+        tcpscope_test_root,
+        tcpscope_test_has_ip,
+        tcpscope_test_has_nginx,
+        tcpscope_test_has_wrk,
+        tcpscope_test_has_ss
+    )),
+    ignore = "needs root, ip and nginx, wrk, ss (.ci/run installs them)"
+)]
 fn nginx_with_ebpf() {
-    if !skip_without("nginx_with_ebpf", &["nginx", "wrk", "ss"]) {
-        nginx_run("bpf");
-    }
+    nginx_run("bpf");
 }
 
 #[test]
+#[cfg_attr(
+    not(all(
+        tcpscope_test_root,
+        tcpscope_test_has_ip,
+        tcpscope_test_has_nginx,
+        tcpscope_test_has_wrk,
+        tcpscope_test_has_ss
+    )),
+    ignore = "needs root, ip and nginx, wrk, ss (.ci/run installs them)"
+)]
 fn nginx_with_tracefs() {
-    if !skip_without("nginx_with_tracefs", &["nginx", "wrk", "ss"]) {
-        nginx_run("tracefs");
-    }
+    nginx_run("tracefs");
 }
 
 #[test]
+#[cfg_attr(
+    not(all(
+        tcpscope_test_root,
+        tcpscope_test_has_ip,
+        tcpscope_test_has_haproxy,
+        tcpscope_test_has_nginx,
+        tcpscope_test_has_wrk,
+        tcpscope_test_has_ss
+    )),
+    ignore = "needs root, ip and haproxy, nginx, wrk, ss (.ci/run installs them)"
+)]
 fn haproxy_with_ebpf() {
-    if !skip_without("haproxy_with_ebpf", &["haproxy", "nginx", "wrk", "ss"]) {
-        haproxy_run("bpf");
-    }
+    haproxy_run("bpf");
 }
 
 #[test]
+#[cfg_attr(
+    not(all(
+        tcpscope_test_root,
+        tcpscope_test_has_ip,
+        tcpscope_test_has_haproxy,
+        tcpscope_test_has_nginx,
+        tcpscope_test_has_wrk,
+        tcpscope_test_has_ss
+    )),
+    ignore = "needs root, ip and haproxy, nginx, wrk, ss (.ci/run installs them)"
+)]
 fn haproxy_with_tracefs() {
-    if !skip_without("haproxy_with_tracefs", &["haproxy", "nginx", "wrk", "ss"]) {
-        haproxy_run("tracefs");
-    }
+    haproxy_run("tracefs");
 }
 
 #[test]
+#[cfg_attr(
+    not(all(
+        tcpscope_test_root,
+        tcpscope_test_has_ip,
+        tcpscope_test_has_redis_server,
+        tcpscope_test_has_redis_benchmark,
+        tcpscope_test_has_ss
+    )),
+    ignore = "needs root, ip and redis-server, redis-benchmark, ss (.ci/run installs them)"
+)]
 fn redis_with_ebpf() {
-    if !skip_without(
-        "redis_with_ebpf",
-        &["redis-server", "redis-benchmark", "ss"],
-    ) {
-        redis_run("bpf");
-    }
+    redis_run("bpf");
 }
 
 #[test]
+#[cfg_attr(
+    not(all(
+        tcpscope_test_root,
+        tcpscope_test_has_ip,
+        tcpscope_test_has_redis_server,
+        tcpscope_test_has_redis_benchmark,
+        tcpscope_test_has_ss
+    )),
+    ignore = "needs root, ip and redis-server, redis-benchmark, ss (.ci/run installs them)"
+)]
 fn redis_with_tracefs() {
-    if !skip_without(
-        "redis_with_tracefs",
-        &["redis-server", "redis-benchmark", "ss"],
-    ) {
-        redis_run("tracefs");
-    }
+    redis_run("tracefs");
 }

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{Reaped, require_root, wait_until};
+use common::{Reaped, wait_until};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
@@ -38,10 +38,8 @@ fn instance_of(pid: u32) -> PathBuf {
 static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 #[test]
+#[cfg_attr(not(tcpscope_test_root), ignore = "needs root: tracefs instances")]
 fn stale_instances_are_removed_and_our_own_on_exit() {
-    if !require_root("stale_instances_are_removed_and_our_own_on_exit") {
-        return;
-    }
     let _serial = SERIAL
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
@@ -86,10 +84,8 @@ fn stale_instances_are_removed_and_our_own_on_exit() {
 }
 
 #[test]
+#[cfg_attr(not(tcpscope_test_root), ignore = "needs root: tracefs instances")]
 fn sigterm_ends_watch_and_removes_its_instance() {
-    if !require_root("sigterm_ends_watch_and_removes_its_instance") {
-        return;
-    }
     let _serial = SERIAL
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
@@ -129,10 +125,8 @@ fn our_programs() -> usize {
 }
 
 #[test]
+#[cfg_attr(not(tcpscope_test_root), ignore = "needs root: tracefs instances")]
 fn ebpf_programs_go_with_the_process() {
-    if !require_root("ebpf_programs_go_with_the_process") {
-        return;
-    }
     if Command::new("bpftool").arg("version").output().is_err() {
         println!(
             "skipped ebpf_programs_go_with_the_process: bpftool (Debian package bpftool) missing"

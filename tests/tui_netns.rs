@@ -186,10 +186,11 @@ fn logged(screen: &str) -> Vec<(&str, &str)> {
 }
 
 #[test]
+#[cfg_attr(
+    not(all(tcpscope_test_root, tcpscope_test_has_ip, tcpscope_test_has_tmux)),
+    ignore = "needs root, ip and tmux: the view in namespaces of its own"
+)]
 fn netns_view_shows_exactly_its_namespace_while_another_churns_the_same_tuples() {
-    if !common::require_root("the eBPF event source and network namespaces need root") {
-        return;
-    }
     let a = Arc::new(Netns::new("tui-a"));
     let b = Arc::new(Netns::new("tui-b"));
     let listener_a = in_ns(Some(&a), listen);

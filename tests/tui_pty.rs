@@ -25,6 +25,10 @@ fn row<'a>(screen: &'a str, local: &str) -> Option<&'a str> {
 }
 
 #[test]
+#[cfg_attr(
+    not(tcpscope_test_has_tmux),
+    ignore = "needs tmux (.ci/run installs it)"
+)]
 fn shows_teardown_filters_details_help_and_quits_cleanly() {
     // As root, in a namespace of its own: the screen then shows this test's sockets only
     // (other tests leave TIME_WAITs on the host that would push these rows off screen).
@@ -110,6 +114,10 @@ fn shows_teardown_filters_details_help_and_quits_cleanly() {
 }
 
 #[test]
+#[cfg_attr(
+    not(tcpscope_test_has_tmux),
+    ignore = "needs tmux (.ci/run installs it)"
+)]
 fn sigterm_restores_the_terminal() {
     let Some(tui) = Tmux::start("term", "--interval 200") else {
         return;
@@ -129,6 +137,10 @@ fn sigterm_restores_the_terminal() {
 }
 
 #[test]
+#[cfg_attr(
+    not(tcpscope_test_has_tmux),
+    ignore = "needs tmux (.ci/run installs it)"
+)]
 fn closing_the_terminal_ends_tcpscope() {
     let Some(tui) = Tmux::start("hup", "--interval 200") else {
         return;
@@ -149,6 +161,10 @@ fn closing_the_terminal_ends_tcpscope() {
 }
 
 #[test]
+#[cfg_attr(
+    not(tcpscope_test_has_tmux),
+    ignore = "needs tmux (.ci/run installs it)"
+)]
 fn ctrl_c_quits_and_restores_the_terminal() {
     let Some(tui) = Tmux::start("ctrlc", "--interval 200") else {
         return;
@@ -183,6 +199,10 @@ fn lab_row(screen: &str, id: u32) -> Option<&str> {
 }
 
 #[test]
+#[cfg_attr(
+    not(tcpscope_test_has_tmux),
+    ignore = "needs tmux (.ci/run installs it)"
+)]
 fn lab_pane_makes_sockets_and_shows_calls_and_states() {
     let ns = common::is_root().then(|| common::Netns::new("tuilab"));
     let ns = ns.as_ref();
@@ -303,10 +323,11 @@ fn try_read(s: &mut TcpStream) -> Option<Result<usize, std::io::ErrorKind>> {
 }
 
 #[test]
+#[cfg_attr(
+    not(all(tcpscope_test_root, tcpscope_test_has_ip, tcpscope_test_has_tmux)),
+    ignore = "needs root, ip and tmux: acting on another process's socket from the view"
+)]
 fn actions_menu_confirms_before_aborting_or_shutting_down_another_process_socket() {
-    if !common::require_root("actions on other processes' sockets need CAP_NET_ADMIN") {
-        return;
-    }
     let ns = common::Netns::new("tuiact");
     // Two connections to a listener this test holds (for tcpscope, another process's).
     let (listener, mut c1, mut s1, mut c2, mut s2) = common::in_ns(Some(&ns), || {
@@ -424,6 +445,10 @@ fn actor_state<'a>(screen: &'a str, actor: &str) -> Option<&'a str> {
 }
 
 #[test]
+#[cfg_attr(
+    not(tcpscope_test_has_tmux),
+    ignore = "needs tmux (.ci/run installs it)"
+)]
 fn lab_scenario_plays_step_by_step_with_narration_and_states() {
     let Some(tui) = Tmux::start("scenario", "lab active-close-client") else {
         return;

@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{Netns, require_root};
+use common::Netns;
 use serde_json::Value;
 use socket2::SockRef;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -502,17 +502,19 @@ fn run_all(events: &str) {
 }
 
 #[test]
+#[cfg_attr(
+    not(all(tcpscope_test_root, tcpscope_test_has_ip)),
+    ignore = "needs root and ip (iproute2): namespaces and kernel events"
+)]
 fn teardowns_traced_from_kernel_events() {
-    if !require_root("teardowns_traced_from_kernel_events") {
-        return;
-    }
     run_all("on");
 }
 
 #[test]
+#[cfg_attr(
+    not(all(tcpscope_test_root, tcpscope_test_has_ip)),
+    ignore = "needs root and ip (iproute2): namespaces and kernel events"
+)]
 fn teardowns_inferred_from_snapshots() {
-    if !require_root("teardowns_inferred_from_snapshots") {
-        return;
-    }
     run_all("off");
 }

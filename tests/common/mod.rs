@@ -38,14 +38,6 @@ pub fn is_root() -> bool {
     rustix::process::geteuid().is_root()
 }
 
-/// True when the test may run; prints why not otherwise.
-pub fn require_root(test: &str) -> bool {
-    if !is_root() {
-        println!("skipped {test}: needs root (network namespaces); CI runs as root");
-    }
-    is_root()
-}
-
 /// Polls `cond` until it holds or `timeout` passes; returns whether it held.
 pub fn wait_until(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
     let deadline = Instant::now() + timeout;
