@@ -11,7 +11,7 @@ use ratatui::backend::TestBackend;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
 use tcpscope::app::{App, SourceInfo};
-use tcpscope::model::{Family, Filter, Owner, SocketRecord, TcpState};
+use tcpscope::model::{Filter, Owner, SocketRecord, TcpState};
 use tcpscope::tracker::{Mode, Snapshot, Tracker, TrackerConfig};
 use tcpscope::ui::{self, theme::Theme};
 
@@ -25,22 +25,14 @@ fn sockets(n: usize) -> Vec<SocketRecord> {
             );
             let me = SocketAddr::new(IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1)), 8080);
             let (local, remote) = if server { (me, peer) } else { (peer, me) };
+            let state = if i % 10 == 0 {
+                TcpState::TimeWait
+            } else {
+                TcpState::Established
+            };
             SocketRecord {
-                family: Family::Inet,
-                state: if i % 10 == 0 {
-                    TcpState::TimeWait
-                } else {
-                    TcpState::Established
-                },
-                local,
-                remote,
-                recv_q: 0,
-                send_q: 0,
-                timer: None,
-                uid: 0,
-                inode: i as u64 + 1,
                 cookie: i as u64,
-                tcp_info: None,
+                ..SocketRecord::new(state, local, remote, i as u64 + 1)
             }
         })
         .collect()

@@ -107,21 +107,18 @@ fn event(e: &Ev) -> KernelEvent {
 
 fn record(s: &Sock) -> SocketRecord {
     SocketRecord {
-        family: Family::of(&s.local.ip()),
-        state: s.state.parse::<TcpState>().unwrap(),
-        local: s.local,
-        remote: s.remote,
-        recv_q: 0,
-        send_q: 0,
         timer: s.tw.then_some(Timer {
             kind: TimerKind::Timewait,
             remaining_ms: s.left_ms,
             retransmits: 0,
         }),
-        uid: 0,
-        inode: if s.tw { 0 } else { s.inode },
         cookie: 0,
-        tcp_info: None,
+        ..SocketRecord::new(
+            s.state.parse::<TcpState>().unwrap(),
+            s.local,
+            s.remote,
+            if s.tw { 0 } else { s.inode },
+        )
     }
 }
 

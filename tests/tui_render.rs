@@ -19,12 +19,7 @@ fn sock(
     inode: u64,
     timer: Option<(TimerKind, u64)>,
 ) -> SocketRecord {
-    let local: std::net::SocketAddr = local.parse().unwrap();
     SocketRecord {
-        family: Family::of(&local.ip()),
-        state,
-        local,
-        remote: remote.parse().unwrap(),
         recv_q: if state == TcpState::CloseWait { 1 } else { 0 },
         send_q: if state == TcpState::Listen { 128 } else { 0 },
         timer: timer.map(|(kind, remaining_ms)| Timer {
@@ -32,10 +27,12 @@ fn sock(
             remaining_ms,
             retransmits: 0,
         }),
-        uid: 0,
-        inode,
-        cookie: inode,
-        tcp_info: None,
+        ..SocketRecord::new(
+            state,
+            local.parse().unwrap(),
+            remote.parse().unwrap(),
+            inode,
+        )
     }
 }
 

@@ -98,22 +98,18 @@ impl ScenarioView {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Family, SocketRecord, TcpState};
+    use crate::model::{SocketRecord, TcpState};
     use crate::tracker::{Mode, TrackerConfig};
 
     fn listener(inode: u64) -> SocketRecord {
         SocketRecord {
-            family: Family::Inet,
-            state: TcpState::Listen,
-            local: "127.0.0.1:8080".parse().unwrap(),
-            remote: "0.0.0.0:0".parse().unwrap(),
-            recv_q: 0,
             send_q: 128,
-            timer: None,
-            uid: 0,
-            inode,
-            cookie: inode,
-            tcp_info: None,
+            ..SocketRecord::new(
+                TcpState::Listen,
+                "127.0.0.1:8080".parse().unwrap(),
+                "0.0.0.0:0".parse().unwrap(),
+                inode,
+            )
         }
     }
 

@@ -55,26 +55,18 @@ fn the_filter_prompt_refuses_source_options() {
     }
 }
 
-use crate::model::{Family, Owner, SocketRecord};
+use crate::model::{Owner, SocketRecord};
 use crate::tracker::{Snapshot, Step};
 
 const S: u64 = 1_000_000_000;
 
 fn record(state: TcpState, local: &str, remote: &str, inode: u64) -> SocketRecord {
-    let local: std::net::SocketAddr = local.parse().unwrap();
-    SocketRecord {
-        family: Family::of(&local.ip()),
+    SocketRecord::new(
         state,
-        local,
-        remote: remote.parse().unwrap(),
-        recv_q: 0,
-        send_q: 0,
-        timer: None,
-        uid: 0,
+        local.parse().unwrap(),
+        remote.parse().unwrap(),
         inode,
-        cookie: inode,
-        tcp_info: None,
-    }
+    )
 }
 
 /// A server on :8080 with one client, both held by nginx (pid 4242).

@@ -70,20 +70,7 @@ mod tests {
     use crate::model::state::TcpState;
 
     fn sock(state: TcpState, local: &str, remote: &str) -> SocketRecord {
-        let local: std::net::SocketAddr = local.parse().unwrap();
-        SocketRecord {
-            family: Family::of(&local.ip()),
-            state,
-            local,
-            remote: remote.parse().unwrap(),
-            recv_q: 0,
-            send_q: 0,
-            timer: None,
-            uid: 0,
-            inode: 1,
-            cookie: 1,
-            tcp_info: None,
-        }
+        SocketRecord::new(state, local.parse().unwrap(), remote.parse().unwrap(), 1)
     }
 
     #[test]

@@ -92,3 +92,24 @@ pub struct SocketRecord {
     pub cookie: u64,
     pub tcp_info: Option<TcpInfo>,
 }
+
+impl SocketRecord {
+    /// A socket with these ends and inode, and nothing else known: empty queues, no timer,
+    /// uid 0, its inode as cookie, no tcp_info. What a test or a bench starts from, changing
+    /// what it needs (`SocketRecord { send_q: 128, ..SocketRecord::new(…) }`).
+    pub fn new(state: TcpState, local: SocketAddr, remote: SocketAddr, inode: u64) -> Self {
+        SocketRecord {
+            family: Family::of(&local.ip()),
+            state,
+            local,
+            remote,
+            recv_q: 0,
+            send_q: 0,
+            timer: None,
+            uid: 0,
+            inode,
+            cookie: inode,
+            tcp_info: None,
+        }
+    }
+}

@@ -188,22 +188,15 @@ fn push_owners(buf: &mut Vec<u8>, owners: &[Owner], num: &mut itoa::Buffer) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Family, SocketRecord, TcpState, TimerKind};
+    use crate::model::{SocketRecord, TcpState, TimerKind};
 
     fn rec(state: TcpState, local: &str, remote: &str, timer: Option<Timer>) -> SocketRecord {
-        let local: SocketAddr = local.parse().unwrap();
         SocketRecord {
-            family: Family::of(&local.ip()),
-            state,
-            local,
-            remote: remote.parse().unwrap(),
             recv_q: 1,
             send_q: 128,
             timer,
-            uid: 0,
-            inode: 5,
             cookie: 9,
-            tcp_info: None,
+            ..SocketRecord::new(state, local.parse().unwrap(), remote.parse().unwrap(), 5)
         }
     }
 

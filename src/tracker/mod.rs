@@ -1076,17 +1076,13 @@ mod tests {
 
     fn rec(port: u16) -> SocketRecord {
         SocketRecord {
-            family: Family::Inet,
-            state: TcpState::Established,
-            local: format!("127.0.0.1:{port}").parse().unwrap(),
-            remote: "127.0.0.1:80".parse().unwrap(),
-            recv_q: 0,
-            send_q: 0,
-            timer: None,
-            uid: 0,
-            inode: u64::from(port),
             cookie: 0,
-            tcp_info: None,
+            ..SocketRecord::new(
+                TcpState::Established,
+                format!("127.0.0.1:{port}").parse().unwrap(),
+                "127.0.0.1:80".parse().unwrap(),
+                u64::from(port),
+            )
         }
     }
 

@@ -194,21 +194,17 @@ fn graceful(t: &Foreign) -> EffectDone {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Family, TcpState};
+    use crate::model::TcpState;
 
     fn rec(state: TcpState, inode: u64) -> SocketRecord {
         SocketRecord {
-            family: Family::Inet,
-            state,
-            local: "127.0.0.1:40000".parse().unwrap(),
-            remote: "127.0.0.1:8080".parse().unwrap(),
-            recv_q: 0,
-            send_q: 0,
-            timer: None,
-            uid: 0,
-            inode,
             cookie: 1,
-            tcp_info: None,
+            ..SocketRecord::new(
+                state,
+                "127.0.0.1:40000".parse().unwrap(),
+                "127.0.0.1:8080".parse().unwrap(),
+                inode,
+            )
         }
     }
 
