@@ -64,7 +64,7 @@ fn every_built_in_scenario_is_listed_and_every_file_is_built_in() {
     assert_eq!(listed.lines().count(), files);
     assert!(
         files >= 14,
-        "DESIGN.md's 14 scenarios at least, {files} found"
+        "the first plan's 14 scenarios at least, {files} found"
     );
 }
 

@@ -1,18 +1,21 @@
 //! The tracker: pure logic that joins kernel events and snapshots into one timeline per
 //! connection. No I/O: the caller feeds it events (in time order) and snapshots.
 //!
-//! What it knows of the kernel (see DESIGN.md):
+//! What it knows of the kernel (the README's "Event sources" says how each source tells it):
 //! - Events are keyed by socket address (`skaddr`), not by 4-tuple: a client socket has local
 //!   port 0 at CLOSE→SYN_SENT.
 //! - The tracepoint never reports TIME_WAIT: FIN_WAIT2→CLOSE or CLOSING→CLOSE (without a reset)
-//!   is held until a snapshot taken after it shows whether a timewait socket took over; then it
-//!   becomes →TIME_WAIT (or stays a timewait FIN_WAIT2), at the event's exact time. A timewait
-//!   socket's later changes and its disappearance are seen in snapshots only (`observed`).
-//!   `tcp_destroy_sock` does not end such a connection.
+//!   is a hand-over to a timewait socket or a real close. The eBPF source says which (it looks
+//!   for the timewait socket in the established table: `KernelEvent::timewait`); otherwise it
+//!   is held until a snapshot taken after it shows whether a timewait socket took over; either
+//!   way it becomes →TIME_WAIT (or stays a timewait FIN_WAIT2) at the event's exact time. A
+//!   timewait socket's later changes and its disappearance are seen in snapshots only
+//!   (`observed`). `tcp_destroy_sock` does not end such a connection.
 //! - Owners are carried forward when a socket loses its inode.
 //!
-//! Network namespaces: the tracepoint does not say which namespace an event belongs to. The
-//! rule: a connection's events are held back until it is confirmed as this namespace's, either
+//! Network namespaces: eBPF events carry their socket's namespace, and those of other
+//! namespaces are dropped. Tracefs events do not say which namespace they belong to. The
+//! rule for them: a connection's events are held back until it is confirmed as this namespace's, either
 //! because a snapshot of this namespace shows its 4-tuple, or because one of its events ran in
 //! a thread of a process of this namespace (the caller's `is_local_pid`). Unconfirmed
 //! connections are dropped (counted) after `confirm_ns`. Limits: a connection of another
