@@ -104,7 +104,7 @@ impl App {
                         remote: r.remote,
                         state,
                         inode: r.inode,
-                        owner: r.owner.clone(),
+                        owners: r.owners.clone(),
                     }),
                 };
                 Menu {

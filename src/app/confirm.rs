@@ -13,7 +13,7 @@ pub struct Confirm {
 }
 
 fn who(t: &Foreign) -> String {
-    t.owner.as_ref().map_or_else(
+    t.owners.first().map_or_else(
         || "no process (nobody holds it)".to_string(),
         |o| format!("{} (pid {}, fd {})", o.comm, o.pid, o.fd),
     )

@@ -13,7 +13,9 @@ pub struct Foreign {
     pub remote: SocketAddr,
     pub state: TcpState,
     pub inode: u64,
-    pub owner: Option<Owner>,
+    /// Every process that holds it: a graceful shutdown goes through the first whose fd
+    /// still is the socket.
+    pub owners: std::sync::Arc<[Owner]>,
 }
 
 /// What a menu item does.
@@ -161,7 +163,7 @@ pub fn foreign_items(target: &Foreign) -> Vec<MenuItem> {
     }
     // A graceful shutdown needs a process holding the socket, and a state where shutdown()
     // still does something.
-    if target.owner.is_some()
+    if !target.owners.is_empty()
         && matches!(
             target.state,
             TcpState::Established | TcpState::CloseWait | TcpState::SynRecv | TcpState::Listen
@@ -204,12 +206,15 @@ mod tests {
             remote: "127.0.0.1:40000".parse().unwrap(),
             state,
             inode: if owned { 7 } else { 0 },
-            owner: owned.then(|| Owner {
-                pid: 42,
-                comm: "srv".into(),
-                cmdline: "srv".into(),
-                fd: 3,
-            }),
+            owners: owned
+                .then(|| Owner {
+                    pid: 42,
+                    comm: "srv".into(),
+                    cmdline: "srv".into(),
+                    fd: 3,
+                })
+                .into_iter()
+                .collect(),
         }
     }
 

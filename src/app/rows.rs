@@ -136,7 +136,7 @@ impl App {
                 let family = crate::model::Family::of(&r.local.ip());
                 state_ok
                     && f.matches_ends(family, &r.local, &r.remote)
-                    && f.matches_owners(r.owner.as_slice())
+                    && f.matches_owners(&r.owners)
             })
             .map(|(i, _)| i)
             .collect();

@@ -129,7 +129,7 @@ fn an_abort_is_asked_for_and_queued_only_once_confirmed() {
         panic!("{:?}", app.pending);
     };
     assert_eq!(target.remote.to_string(), "10.0.0.9:50001");
-    assert_eq!(target.owner.as_ref().map(|o| o.pid), Some(4242));
+    assert_eq!(target.owners.first().map(|o| o.pid), Some(4242));
     assert_eq!(app.overlay, Overlay::None);
 }
 
@@ -168,4 +168,41 @@ fn sorting_cycles_and_reverses() {
     let mut reversed = app.visible.clone();
     reversed.reverse();
     assert_eq!(order, reversed, "two rows, reversed");
+}
+
+/// A socket two processes hold (a forked worker): `--pid` finds it by either, and a graceful
+/// shutdown gets both to try.
+#[test]
+fn a_socket_is_every_owners() {
+    let mut app = app();
+    let sockets = vec![record(
+        TcpState::Established,
+        "10.0.0.1:8080",
+        "10.0.0.9:50001",
+        11,
+    )];
+    let owners = |_inode: u64| {
+        [4242, 5151]
+            .map(|pid| Owner {
+                pid,
+                comm: "nginx".into(),
+                cmdline: "nginx".into(),
+                fd: 7,
+            })
+            .to_vec()
+    };
+    app.on_snapshot(Snapshot::full(10 * S, sockets, &owners));
+    app.on_events(&[], 10 * S, None, &mut |_| true);
+    app.refresh_view();
+    type_filter(&mut app, "--pid 5151");
+    assert_eq!(app.visible.len(), 1, "found by its second owner");
+    select(&mut app, TcpState::Established);
+    app.apply(Action::OpenActions);
+    app.apply(Action::MenuPick('G'));
+    app.apply(Action::Confirm);
+    let [Effect::GracefulShutdown(target)] = app.pending.as_slice() else {
+        panic!("{:?}", app.pending);
+    };
+    let pids: Vec<i32> = target.owners.iter().map(|o| o.pid).collect();
+    assert_eq!(pids, [4242, 5151]);
 }

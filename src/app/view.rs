@@ -15,7 +15,8 @@ pub struct Row {
     pub remote: SocketAddr,
     pub recv_q: u32,
     pub send_q: u32,
-    pub owner: Option<Owner>,
+    /// Every process that holds it (shared with the tracker's connection).
+    pub owners: std::sync::Arc<[Owner]>,
     /// When it entered its current state (or was first seen).
     pub since_ns: u64,
     /// The last transition, for the flash: (when, how known).
@@ -88,7 +89,7 @@ pub fn build(tracker: &Tracker) -> (Vec<Row>, Vec<PortSummary>) {
         if r.state == Step::State(TcpState::Listen) {
             p.listeners += 1;
             if p.owner.is_none() {
-                p.owner.clone_from(&r.owner);
+                p.owner = r.owners.first().cloned();
             }
         }
     }
@@ -110,7 +111,7 @@ fn row(c: &Connection, listening: &HashSet<u16>) -> Row {
         remote: c.remote(),
         recv_q,
         send_q,
-        owner: c.owners.first().cloned(),
+        owners: c.owners.clone(),
         since_ns: last.map_or(c.first_seen_ns, |e| e.ts_ns()),
         last_change: last.map(|e| (e.ts_ns(), e.source)),
         ghost: c.is_ghost(),

@@ -10,6 +10,7 @@ use crate::actions::lab::{Lab, LabError, Outcome, Role};
 use crate::app::effect::{Effect, EffectDone, LabCall, LabEntry, LabView};
 use crate::app::menu::Foreign;
 use crate::model::SocketRecord;
+use crate::model::safe_text::for_terminal;
 use crate::scenario::session::{Played, Session};
 
 pub fn run(effect: Effect, lab: &mut Lab, session: &mut Option<Session>) -> EffectDone {
@@ -174,21 +175,37 @@ fn abort(t: &Foreign) -> EffectDone {
     }
 }
 
+/// Through the first owner whose fd still is the socket, as `tcpscope shutdown` does: one
+/// owner may have closed its copy since the view last looked, another (a forked worker) not.
 fn graceful(t: &Foreign) -> EffectDone {
-    let Some(owner) = &t.owner else {
+    if t.owners.is_empty() {
         return failed("no process holds this socket: only an abort can remove it".into());
-    };
-    match shutdown_foreign(owner.pid, owner.fd, t.inode, std::net::Shutdown::Both) {
-        Ok(()) => EffectDone {
-            status: format!(
-                "shut down {} > {} on behalf of {} (pid {})",
-                t.local, t.remote, owner.comm, owner.pid
-            ),
-            ok: true,
-            ..EffectDone::default()
-        },
-        Err(e) => failed(format!("shutdown {} > {}: {e}", t.local, t.remote)),
     }
+    let mut errors = Vec::new();
+    for owner in t.owners.iter() {
+        match shutdown_foreign(owner.pid, owner.fd, t.inode, std::net::Shutdown::Both) {
+            Ok(()) => {
+                return EffectDone {
+                    status: format!(
+                        "shut down {} > {} on behalf of {} (pid {})",
+                        t.local,
+                        t.remote,
+                        for_terminal(&owner.comm),
+                        owner.pid
+                    ),
+                    ok: true,
+                    ..EffectDone::default()
+                };
+            }
+            Err(e) => errors.push(format!("pid {}: {e}", owner.pid)),
+        }
+    }
+    failed(format!(
+        "shutdown {} > {}: {}",
+        t.local,
+        t.remote,
+        errors.join("; ")
+    ))
 }
 
 #[cfg(test)]
@@ -214,7 +231,7 @@ mod tests {
             remote: "127.0.0.1:8080".parse().unwrap(),
             state,
             inode,
-            owner: None,
+            owners: Vec::new().into(),
         }
     }
 

@@ -163,7 +163,7 @@ pub fn connections(f: &mut Frame<'_>, area: Rect, app: &App, theme: Theme) {
                 text::duration(app.now_ns.saturating_sub(r.since_ns)),
                 // tcpscope's own lab sockets say so instead of naming tcpscope.
                 r.lab
-                    .map_or_else(|| text::owner(r.owner.as_ref()), |id| format!("lab#{id}")),
+                    .map_or_else(|| text::owner(r.owners.first()), |id| format!("lab#{id}")),
             ];
             let mut cells = vec![
                 Cell::from(state).style(state_style),
