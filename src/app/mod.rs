@@ -23,7 +23,7 @@ use crate::tracker::{Feed, Tracker, Transition};
 pub use action::{Action, Overlay, Pane, PromptKind, SortKey};
 use effect::{Effect, LabView};
 use std::collections::VecDeque;
-use view::{PortSummary, Row};
+use view::{PortSummary, Row, StateCounts};
 
 /// What the header says about where data comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -83,8 +83,8 @@ pub struct App {
     pub now_ns: u64,
     pub snapshot_ns: u64,
     pub history: VecDeque<(u64, u64)>,
-    /// Live connections per state (by kernel number) and ghosts (index 0), for the header.
-    pub counts: [usize; 13],
+    /// Live connections per state, and ghosts, for the header.
+    pub counts: StateCounts,
     pub quit: bool,
     /// Rows a page holds, as last drawn (for PgUp/PgDn).
     pub page: usize,
@@ -126,7 +126,7 @@ impl App {
             now_ns: 0,
             snapshot_ns: 0,
             history: VecDeque::new(),
-            counts: [0; 13],
+            counts: StateCounts::default(),
             quit: false,
             page: 10,
             dirty: false,

@@ -2,7 +2,7 @@
 //! transitions, the visible rows filtered and sorted.
 
 use super::action::SortKey;
-use super::view;
+use super::view::{self, StateCounts};
 use super::{App, HISTORY, LOG_LEN};
 use crate::model::TcpState;
 use crate::tracker::{KernelEvent, Snapshot, Step};
@@ -102,11 +102,9 @@ impl App {
         }
         self.rows = rows;
         self.ports = ports;
-        self.counts = [0; 13];
+        self.counts = StateCounts::default();
         for p in &self.ports {
-            for (total, n) in self.counts.iter_mut().zip(p.counts) {
-                *total += n;
-            }
+            self.counts.add(&p.counts);
         }
         self.port_sel = port
             .and_then(|p| self.ports.iter().position(|s| s.port == p))

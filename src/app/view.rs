@@ -54,13 +54,50 @@ pub struct PortSummary {
     pub port: ServicePort,
     pub listeners: usize,
     pub owner: Option<Owner>,
-    /// Live connections per state, by kernel number (index 0: ghosts).
-    pub counts: [usize; 13],
+    pub counts: StateCounts,
 }
 
 impl PortSummary {
     pub fn total(&self) -> usize {
-        self.counts[1..].iter().sum()
+        self.counts.live()
+    }
+}
+
+/// Live connections per state, and ghosts: what the header and the ports pane count.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StateCounts {
+    /// By kernel state number (1 to 12); index 0, which no state has, counts the ghosts.
+    by_number: [usize; 13],
+}
+
+impl StateCounts {
+    /// Counts a row: by its state, or as a ghost.
+    pub fn count(&mut self, state: Step, ghost: bool) {
+        match state {
+            Step::State(s) if !ghost => self.by_number[usize::from(s.kernel_number())] += 1,
+            _ => self.by_number[0] += 1,
+        }
+    }
+
+    /// Live connections in `state`.
+    pub fn of(&self, state: TcpState) -> usize {
+        self.by_number[usize::from(state.kernel_number())]
+    }
+
+    pub fn ghosts(&self) -> usize {
+        self.by_number[0]
+    }
+
+    /// Live connections, every state.
+    pub fn live(&self) -> usize {
+        self.by_number[1..].iter().sum()
+    }
+
+    /// Adds another's counts to these.
+    pub fn add(&mut self, other: &StateCounts) {
+        for (total, n) in self.by_number.iter_mut().zip(other.by_number) {
+            *total += n;
+        }
     }
 }
 
@@ -79,13 +116,9 @@ pub fn build(tracker: &Tracker) -> (Vec<Row>, Vec<PortSummary>) {
             port: r.service,
             listeners: 0,
             owner: None,
-            counts: [0; 13],
+            counts: StateCounts::default(),
         });
-        match r.state {
-            _ if r.ghost => p.counts[0] += 1,
-            Step::State(s) => p.counts[usize::from(s.kernel_number())] += 1,
-            Step::Gone => p.counts[0] += 1,
-        }
+        p.counts.count(r.state, r.ghost);
         if r.state == Step::State(TcpState::Listen) {
             p.listeners += 1;
             if p.owner.is_none() {

@@ -1,6 +1,7 @@
 //! The interactive UI: collector, event reader and input threads feed one channel; the main
 //! loop owns the app state, applies what arrives, and draws.
 
+mod dump_request;
 mod effects;
 mod terminal;
 
@@ -15,6 +16,7 @@ use crate::tracker::{KernelEvent, Mode, Snapshot, Tracker, TrackerConfig};
 use crate::ui::{self, theme::Theme};
 use anyhow::Context;
 use crossterm::event::{Event, KeyEventKind, MouseEventKind};
+use dump_request::DumpRequest;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -108,7 +110,7 @@ fn run_with(
     let (tx, rx) = channel();
     // Set by the main loop after an action: the collector then dumps everything at once, so
     // the result (and a lab socket's inode) shows without waiting for the next full dump.
-    let dump_now = Arc::new(AtomicBool::new(false));
+    let dump_now = Arc::new(DumpRequest::default());
     let interval = Duration::from_millis(args.interval);
     let with_owners = !args.sockets.no_owners;
     let full_every_secs = args.full_every;
@@ -135,6 +137,7 @@ fn run_with(
         let result = main_loop(&mut app, &rx, &stop, &dump_now, &mut session);
         // Wake and end the threads; the scope joins them.
         stop.store(true, Ordering::Relaxed);
+        dump_now.ask();
         result
     })
 }
@@ -154,7 +157,7 @@ fn main_loop(
     app: &mut App,
     rx: &Receiver<Msg>,
     stop: &AtomicBool,
-    dump_now: &AtomicBool,
+    dump_now: &DumpRequest,
     session: &mut Option<crate::scenario::session::Session>,
 ) -> anyhow::Result<()> {
     let mut term = terminal::setup().context("setting up the terminal")?;
@@ -201,7 +204,7 @@ fn main_loop(
             for effect in std::mem::take(&mut app.pending) {
                 let done = effects::run(effect, &mut lab, session);
                 app.on_effect_done(done);
-                dump_now.store(true, Ordering::Relaxed);
+                dump_now.ask();
             }
         }
         Ok(())
@@ -239,7 +242,6 @@ fn action_for(ev: &Event, app: &App, areas: &ui::Areas) -> Option<Action> {
     }
 }
 
-/// Snapshots on the interval, joined with owners, until told to stop.
 /// How the collector paces its dumps.
 #[derive(Debug, Clone, Copy)]
 struct Pacing {
@@ -256,20 +258,21 @@ fn partial_states() -> StateSet {
     StateSet::closing().union(StateSet::of(&[TcpState::Listen]))
 }
 
+/// Snapshots on the interval, joined with owners, until told to stop.
 fn collect(
     mut source: Box<dyn crate::sources::SnapshotSource>,
     with_owners: bool,
     pacing: Pacing,
     tx: &Sender<Msg>,
     stop: &AtomicBool,
-    dump_now: &AtomicBool,
+    dump_now: &DumpRequest,
 ) {
     let interval = pacing.interval;
     let mut owners = NewOwners::new(ProcfsOwners::new());
     let mut last_full: Option<std::time::Instant> = None;
     while !stop.load(Ordering::Relaxed) {
         let started = std::time::Instant::now();
-        let full = dump_now.swap(false, Ordering::Relaxed)
+        let full = dump_now.take()
             || match (pacing.full_every, last_full) {
                 (Some(every), Some(at)) => at.elapsed() >= every,
                 _ => true,
@@ -307,14 +310,7 @@ fn collect(
         {
             return;
         }
-        while !stop.load(Ordering::Relaxed)
-            && started.elapsed() < interval
-            && !dump_now.load(Ordering::Relaxed)
-        {
-            std::thread::sleep(
-                Duration::from_millis(20).min(interval.saturating_sub(started.elapsed())),
-            );
-        }
+        dump_now.wait(interval.saturating_sub(started.elapsed()));
     }
 }
 

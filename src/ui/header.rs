@@ -41,7 +41,7 @@ pub fn draw(f: &mut Frame<'_>, area: Rect, app: &App, theme: Theme) {
 
     let mut counts_line = Vec::new();
     for st in TcpState::ALL {
-        let n = app.counts[usize::from(st.kernel_number())];
+        let n = app.counts.of(st);
         if n > 0 {
             counts_line.push(Span::styled(
                 format!("{} {n}  ", st.name()),
@@ -49,7 +49,7 @@ pub fn draw(f: &mut Frame<'_>, area: Rect, app: &App, theme: Theme) {
             ));
         }
     }
-    let ghosts = app.counts[0];
+    let ghosts = app.counts.ghosts();
     if ghosts > 0 {
         counts_line.push(Span::styled(format!("closed {ghosts}"), theme.ghost()));
     }

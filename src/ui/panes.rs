@@ -68,7 +68,7 @@ pub fn ports(f: &mut Frame<'_>, area: Rect, app: &App, theme: Theme) {
         // Counts per state, teardown order, as far as the pane is wide.
         let counts = port.map_or(&app.counts, |p| &p.counts);
         for (st, abbr) in PORT_COUNTS {
-            let n = counts[usize::from(st.kernel_number())];
+            let n = counts.of(st);
             if n > 0 {
                 spans.push(Span::styled(
                     format!("{abbr}:{n} "),
