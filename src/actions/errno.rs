@@ -126,7 +126,7 @@ mod tests {
         assert_eq!(name(32), "EPIPE");
         assert_eq!(name(4095), "E4095");
         assert!(meaning(Call::Connect, 111).contains("RST"));
-        // What tests/foreign_sockets.rs and tests/lab_actions.rs show.
+        // What tests/integration/foreign_sockets.rs and tests/integration/lab_actions.rs show.
         assert!(meaning(Call::Accept, 22).contains("aborted"));
         assert!(meaning(Call::Send, 32).contains("RST"));
         assert_eq!(meaning(Call::Bind, 4095), "see errno(3)");

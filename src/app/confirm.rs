@@ -1,5 +1,5 @@
 //! What the confirmation dialog says will happen to both ends, before tcpscope touches a
-//! socket that is not its own. The facts are the ones `tests/foreign_sockets.rs` checks.
+//! socket that is not its own. The facts are the ones `tests/integration/foreign_sockets.rs` checks.
 
 use super::menu::{Foreign, Op};
 use crate::model::TcpState;

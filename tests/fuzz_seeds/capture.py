@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Captures the seeds of tests/fuzz.rs from this kernel (run as root, in a fresh network
+"""Captures the seeds of tests/integration/fuzz.rs from this kernel (run as root, in a fresh network
 namespace: `ip netns add s && ip netns exec s sh -c 'ip link set lo up; python3 capture.py'`):
 /proc/net/tcp{,6} and a raw sock_diag dump of each family, with a listener, an established
 pair, a TIME_WAIT and a FIN_WAIT2 in them."""
