@@ -50,13 +50,16 @@ fn refreshes_read_only_new_links_and_follow_changes() {
     let inode = inode_of(&snapshot(), listener.local_addr().unwrap());
     assert_eq!(my_fd_for(&owners, inode), Some(listener.as_raw_fd()));
 
-    // Nothing of ours changed: far fewer links are read than on the first scan (other
-    // processes on the host may still open files meanwhile).
-    let steady = owners.refresh(&snapshot());
+    // Nothing of ours changed: far fewer links are read than on the first scan. Other
+    // processes may open files meanwhile, and so may the other tests of this one (they run
+    // in this process, on another thread): the quietest of a few refreshes counts.
+    let steady = (0..10)
+        .map(|_| owners.refresh(&snapshot()).links_read)
+        .min()
+        .unwrap();
     assert!(
-        steady.links_read * 4 < first.links_read.max(8),
-        "steady refresh read {} links, first {}",
-        steady.links_read,
+        steady * 4 < first.links_read.max(8),
+        "steady refresh read {steady} links at least, first {}",
         first.links_read
     );
     assert_eq!(my_fd_for(&owners, inode), Some(listener.as_raw_fd()));
