@@ -29,7 +29,7 @@ impl App {
             Pane::Lab => self
                 .lab
                 .sockets
-                .get(self.lab_sel)
+                .get(self.sel.lab)
                 .and_then(|e| e.local)
                 .map(menu::unspecified),
             _ => self.focused_row().map(|r| menu::unspecified(r.local)),
@@ -42,7 +42,7 @@ impl App {
             Pane::Lab => {
                 let mut items = menu::lab_new_items();
                 let mut title = " Lab ".to_string();
-                if let Some(e) = self.lab.sockets.get(self.lab_sel) {
+                if let Some(e) = self.lab.sockets.get(self.sel.lab) {
                     title = format!(" {} ", e.text);
                     items.extend(menu::lab_items(
                         e.id,
@@ -242,7 +242,7 @@ impl App {
             let grew = lab.sockets.len() > self.lab.sockets.len();
             self.lab = lab;
             if grew {
-                self.lab_sel = self.lab.sockets.len() - 1;
+                self.sel.lab = self.lab.sockets.len() - 1;
             }
             self.lab_open = true;
             self.dirty = true;

@@ -8,11 +8,11 @@ use super::view::{PortSummary, Row};
 
 impl App {
     pub fn selected_port(&self) -> Option<&PortSummary> {
-        self.port_sel.checked_sub(1).and_then(|i| self.ports.get(i))
+        self.sel.port.checked_sub(1).and_then(|i| self.ports.get(i))
     }
 
     pub fn selected_row(&self) -> Option<&Row> {
-        self.visible.get(self.row_sel).map(|&i| &self.rows[i])
+        self.visible.get(self.sel.row).map(|&i| &self.rows[i])
     }
 
     /// The connection the focused pane points at: the selected row, or in the transitions
@@ -20,7 +20,7 @@ impl App {
     pub fn focused_row(&self) -> Option<&Row> {
         match self.pane {
             Pane::Log => {
-                let id = self.log.get(self.log_sel)?.conn;
+                let id = self.log.get(self.sel.log)?.conn;
                 self.rows.iter().find(|r| r.id == id)
             }
             _ => self.selected_row(),
@@ -28,30 +28,30 @@ impl App {
     }
 
     pub(super) fn clamp(&mut self) {
-        self.port_sel = self.port_sel.min(self.ports.len());
-        self.row_sel = self.row_sel.min(self.visible.len().saturating_sub(1));
-        self.log_sel = self.log_sel.min(self.log.len().saturating_sub(1));
-        self.lab_sel = self.lab_sel.min(self.lab.sockets.len().saturating_sub(1));
+        self.sel.port = self.sel.port.min(self.ports.len());
+        self.sel.row = self.sel.row.min(self.visible.len().saturating_sub(1));
+        self.sel.log = self.sel.log.min(self.log.len().saturating_sub(1));
+        self.sel.lab = self.sel.lab.min(self.lab.sockets.len().saturating_sub(1));
     }
 
     /// Moves the selection of the focused pane by `delta`, within bounds.
     pub(super) fn move_by(&mut self, delta: isize) {
         let (sel, len) = match self.pane {
-            Pane::Ports => (&mut self.port_sel, self.ports.len() + 1),
-            Pane::Connections => (&mut self.row_sel, self.visible.len()),
-            Pane::Log => (&mut self.log_sel, self.log.len()),
-            Pane::Lab => (&mut self.lab_sel, self.lab.sockets.len()),
+            Pane::Ports => (&mut self.sel.port, self.ports.len() + 1),
+            Pane::Connections => (&mut self.sel.row, self.visible.len()),
+            Pane::Log => (&mut self.sel.log, self.log.len()),
+            Pane::Lab => (&mut self.sel.lab, self.lab.sockets.len()),
         };
         let max = len.saturating_sub(1) as isize;
         *sel = (*sel as isize + delta).clamp(0, max.max(0)) as usize;
         if self.pane == Pane::Ports {
-            self.row_sel = 0;
+            self.sel.row = 0;
             self.rebuild_visible();
         }
     }
 
     pub fn apply(&mut self, action: Action) {
-        if self.prompt.is_some() {
+        if self.prompt.text.is_some() {
             self.apply_prompt(action);
             return;
         }
@@ -139,7 +139,7 @@ impl App {
             }
             Action::OpenDetails => {
                 let id = match self.pane {
-                    Pane::Log => self.log.get(self.log_sel).map(|t| t.conn),
+                    Pane::Log => self.log.get(self.sel.log).map(|t| t.conn),
                     _ => self.selected_row().map(|r| r.id),
                 };
                 if let Some(id) = id {
@@ -148,11 +148,11 @@ impl App {
             }
             Action::StartFilter => self.open_prompt(PromptKind::Filter, self.filter_text.clone()),
             Action::SortNext => {
-                self.sort = self.sort.next();
+                self.sorting.key = self.sorting.key.next();
                 self.rebuild_visible();
             }
             Action::SortReverse => {
-                self.sort_desc = !self.sort_desc;
+                self.sorting.descending = !self.sorting.descending;
                 self.rebuild_visible();
             }
             Action::TogglePause => {
@@ -165,13 +165,13 @@ impl App {
                 self.pane = pane;
                 match pane {
                     Pane::Ports => {
-                        self.port_sel = i.min(self.ports.len());
-                        self.row_sel = 0;
+                        self.sel.port = i.min(self.ports.len());
+                        self.sel.row = 0;
                         self.rebuild_visible();
                     }
-                    Pane::Connections => self.row_sel = i,
-                    Pane::Log => self.log_sel = i,
-                    Pane::Lab => self.lab_sel = i,
+                    Pane::Connections => self.sel.row = i,
+                    Pane::Log => self.sel.log = i,
+                    Pane::Lab => self.sel.lab = i,
                 }
                 self.clamp();
             }

@@ -45,6 +45,33 @@ const LOG_LEN: usize = 1000;
 /// How long a changed row flashes.
 pub const FLASH_NS: u64 = 3_000_000_000;
 
+/// The selected line of each pane (an index into what the pane lists).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Selection {
+    /// 0: all ports; i: `ports[i - 1]`.
+    pub port: usize,
+    /// Into `visible`.
+    pub row: usize,
+    pub log: usize,
+    pub lab: usize,
+}
+
+/// The bottom prompt: its text while it is open, what it asks for, and why its last text
+/// was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Prompt {
+    pub text: Option<String>,
+    pub kind: PromptKind,
+    pub error: Option<String>,
+}
+
+/// How the connections are sorted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sorting {
+    pub key: SortKey,
+    pub descending: bool,
+}
+
 pub struct App {
     pub info: SourceInfo,
     feed: Feed,
@@ -55,31 +82,24 @@ pub struct App {
     pub log: VecDeque<Transition>,
     pub pane: Pane,
     pub overlay: Overlay,
-    /// 0: all ports; i: `ports[i - 1]`.
-    pub port_sel: usize,
-    pub row_sel: usize,
-    pub log_sel: usize,
+    /// What is selected in each pane.
+    pub sel: Selection,
     pub paused: bool,
     pub filter: Filter,
     pub filter_text: String,
-    /// The prompt's text while it is open.
-    pub prompt: Option<String>,
-    pub prompt_kind: PromptKind,
-    /// Why the prompt's text was refused.
-    pub filter_error: Option<String>,
+    /// The bottom prompt.
+    pub prompt: Prompt,
     /// The last action's outcome, for the status bar: (text, ok).
     pub status: Option<(String, bool)>,
     /// Effects asked for, run by the main loop.
     pub pending: Vec<Effect>,
     pub lab: LabView,
     pub lab_open: bool,
-    pub lab_sel: usize,
     /// Inodes of the rows shown as lab sockets, as of the last rebuild.
     lab_marked: std::collections::HashSet<u64>,
     /// The teardown scenario being played (`tcpscope lab NAME`).
     pub scenario: Option<scenario::ScenarioView>,
-    pub sort: SortKey,
-    pub sort_desc: bool,
+    pub sorting: Sorting,
     pub now_ns: u64,
     pub snapshot_ns: u64,
     pub history: VecDeque<(u64, u64)>,
@@ -105,24 +125,25 @@ impl App {
             log: VecDeque::new(),
             pane: Pane::Connections,
             overlay: Overlay::None,
-            port_sel: 0,
-            row_sel: 0,
-            log_sel: 0,
+            sel: Selection::default(),
             paused: false,
             filter,
             filter_text: String::new(),
-            prompt: None,
-            prompt_kind: PromptKind::Filter,
-            filter_error: None,
+            prompt: Prompt {
+                text: None,
+                kind: PromptKind::Filter,
+                error: None,
+            },
             status: None,
             pending: Vec::new(),
             lab: LabView::default(),
             lab_open: false,
-            lab_sel: 0,
             lab_marked: std::collections::HashSet::new(),
             scenario: None,
-            sort: SortKey::Local,
-            sort_desc: false,
+            sorting: Sorting {
+                key: SortKey::Local,
+                descending: false,
+            },
             now_ns: 0,
             snapshot_ns: 0,
             history: VecDeque::new(),

@@ -16,9 +16,9 @@ struct FilterLine {
 
 impl App {
     pub(super) fn open_prompt(&mut self, kind: PromptKind, text: String) {
-        self.prompt_kind = kind;
-        self.prompt = Some(text);
-        self.filter_error = None;
+        self.prompt.kind = kind;
+        self.prompt.text = Some(text);
+        self.prompt.error = None;
     }
 
     /// The prompt's text for a lab call, parsed; `Err` says what is wrong with it.
@@ -55,7 +55,7 @@ impl App {
     }
 
     pub(super) fn apply_prompt(&mut self, action: Action) {
-        let Some(text) = self.prompt.as_mut() else {
+        let Some(text) = self.prompt.text.as_mut() else {
             return;
         };
         match action {
@@ -65,18 +65,18 @@ impl App {
             }
             Action::FilterClear => text.clear(),
             Action::FilterCancel => {
-                self.prompt = None;
-                self.filter_error = None;
+                self.prompt.text = None;
+                self.prompt.error = None;
             }
-            Action::FilterSubmit if self.prompt_kind != PromptKind::Filter => {
+            Action::FilterSubmit if self.prompt.kind != PromptKind::Filter => {
                 let line = text.clone();
-                match Self::lab_call(self.prompt_kind, &line) {
+                match Self::lab_call(self.prompt.kind, &line) {
                     Ok(call) => {
                         self.pending.push(Effect::Lab(call));
-                        self.prompt = None;
-                        self.filter_error = None;
+                        self.prompt.text = None;
+                        self.prompt.error = None;
                     }
-                    Err(e) => self.filter_error = Some(e),
+                    Err(e) => self.prompt.error = Some(e),
                 }
             }
             Action::FilterSubmit => {
@@ -85,15 +85,15 @@ impl App {
                     Ok(parsed) => {
                         self.filter = parsed.filter.filter();
                         self.filter_text = line;
-                        self.filter_error = None;
-                        self.prompt = None;
-                        self.row_sel = 0;
+                        self.prompt.error = None;
+                        self.prompt.text = None;
+                        self.sel.row = 0;
                         self.rebuild_visible();
                         self.clamp();
                     }
                     Err(e) => {
                         let text = e.to_string();
-                        self.filter_error = Some(
+                        self.prompt.error = Some(
                             text.lines()
                                 .next()
                                 .unwrap_or("bad filter")

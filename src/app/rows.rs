@@ -59,7 +59,7 @@ impl App {
         // read fresh when drawn, unless the table is sorted by them.
         let changed = !transitions.is_empty()
             || structure != self.seen_changes
-            || matches!(self.sort, SortKey::RecvQ | SortKey::SendQ);
+            || matches!(self.sorting.key, SortKey::RecvQ | SortKey::SendQ);
         self.seen_changes = structure;
         for t in transitions {
             self.log.push_front(t);
@@ -106,14 +106,14 @@ impl App {
         for p in &self.ports {
             self.counts.add(&p.counts);
         }
-        self.port_sel = port
+        self.sel.port = port
             .and_then(|p| self.ports.iter().position(|s| s.port == p))
             .map_or(0, |i| i + 1);
         self.rebuild_visible();
         if let Some(id) = selected
             && let Some(i) = self.visible.iter().position(|&r| self.rows[r].id == id)
         {
-            self.row_sel = i;
+            self.sel.row = i;
         }
         self.clamp();
     }
@@ -139,7 +139,7 @@ impl App {
             .map(|(i, _)| i)
             .collect();
         let rows = &self.rows;
-        let key = self.sort;
+        let key = self.sorting.key;
         visible.sort_by(|&a, &b| {
             let (a, b) = (&rows[a], &rows[b]);
             let ord = match key {
@@ -157,7 +157,11 @@ impl App {
             .then(a.ghost.cmp(&b.ghost))
             .then(a.local.cmp(&b.local))
             .then(a.remote.cmp(&b.remote));
-            if self.sort_desc { ord.reverse() } else { ord }
+            if self.sorting.descending {
+                ord.reverse()
+            } else {
+                ord
+            }
         });
         self.visible = visible;
     }

@@ -33,8 +33,8 @@ fn type_filter(app: &mut App, line: &str) {
 fn the_filter_prompt_takes_the_command_lines_filter() {
     let mut app = app();
     type_filter(&mut app, "--state time-wait --sport 8080 -4");
-    assert_eq!(app.filter_error, None);
-    assert!(app.prompt.is_none(), "the prompt closes");
+    assert_eq!(app.prompt.error, None);
+    assert!(app.prompt.text.is_none(), "the prompt closes");
     assert_eq!(app.filter.sport, Some(8080));
     assert!(app.filter.inet && !app.filter.inet6);
     assert!(app.filter.states.contains(TcpState::TimeWait));
@@ -48,9 +48,9 @@ fn the_filter_prompt_refuses_source_options() {
     for line in ["--netns elsewhere", "--source procfs", "--no-owners"] {
         let mut app = app();
         type_filter(&mut app, line);
-        let error = app.filter_error.clone().unwrap_or_default();
+        let error = app.prompt.error.clone().unwrap_or_default();
         assert!(error.contains("unexpected argument"), "{line}: {error:?}");
-        assert!(app.prompt.is_some(), "{line}: the prompt stays open");
+        assert!(app.prompt.text.is_some(), "{line}: the prompt stays open");
         assert_eq!(app.filter.states, crate::model::StateSet::ALL);
     }
 }
@@ -159,12 +159,12 @@ fn a_listeners_menu_offers_can_bind() {
 #[test]
 fn sorting_cycles_and_reverses() {
     let mut app = serving();
-    let first = app.sort;
+    let first = app.sorting.key;
     app.apply(Action::SortNext);
-    assert_ne!(app.sort, first);
+    assert_ne!(app.sorting.key, first);
     let order: Vec<usize> = app.visible.clone();
     app.apply(Action::SortReverse);
-    assert!(app.sort_desc);
+    assert!(app.sorting.descending);
     let mut reversed = app.visible.clone();
     reversed.reverse();
     assert_eq!(order, reversed, "two rows, reversed");

@@ -220,7 +220,7 @@ fn main_loop(
 fn action_for(ev: &Event, app: &App, areas: &ui::Areas) -> Option<Action> {
     match ev {
         Event::Key(k) if k.kind != KeyEventKind::Release => {
-            if app.prompt.is_some() {
+            if app.prompt.text.is_some() {
                 keys::prompt(*k)
             } else {
                 match app.overlay {

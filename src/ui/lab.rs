@@ -19,7 +19,7 @@ pub fn draw(f: &mut Frame<'_>, area: Rect, app: &App, theme: Theme) {
     let inner = b.inner(sockets);
     f.render_widget(b, sockets);
     let height = usize::from(inner.height);
-    let start = app.lab_sel.saturating_sub(height.saturating_sub(1));
+    let start = app.sel.lab.saturating_sub(height.saturating_sub(1));
     let mut lines: Vec<Line<'_>> = Vec::new();
     if app.lab.sockets.is_empty() {
         lines.push(Line::styled(
@@ -44,7 +44,7 @@ pub fn draw(f: &mut Frame<'_>, area: Rect, app: &App, theme: Theme) {
         if !e.open {
             line = line.style(theme.ghost());
         }
-        if i == app.lab_sel && focused {
+        if i == app.sel.lab && focused {
             line = line.style(theme.selected());
         }
         lines.push(line);

@@ -38,13 +38,13 @@ impl Areas {
             (row.checked_sub(r.y + 1 + header)).map(|k| start + usize::from(k))
         };
         if inside(self.ports) {
-            return offset(self.ports, 0, app.port_sel).map(|i| (Pane::Ports, i));
+            return offset(self.ports, 0, app.sel.port).map(|i| (Pane::Ports, i));
         }
         if inside(self.connections) {
-            return offset(self.connections, 1, app.row_sel).map(|i| (Pane::Connections, i));
+            return offset(self.connections, 1, app.sel.row).map(|i| (Pane::Connections, i));
         }
         if inside(self.log) {
-            return offset(self.log, 0, app.log_sel).map(|i| (Pane::Log, i));
+            return offset(self.log, 0, app.sel.log).map(|i| (Pane::Log, i));
         }
         // The lab's socket list is its left part.
         let lab_list = Rect {
@@ -52,7 +52,7 @@ impl Areas {
             ..self.lab
         };
         if inside(lab_list) {
-            return offset(lab_list, 0, app.lab_sel).map(|i| (Pane::Lab, i));
+            return offset(lab_list, 0, app.sel.lab).map(|i| (Pane::Lab, i));
         }
         None
     }

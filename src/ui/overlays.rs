@@ -260,8 +260,8 @@ pub fn report(
 }
 
 pub fn prompt(f: &mut Frame<'_>, area: Rect, app: &App, theme: Theme) {
-    let (label, hint) = app.prompt_kind.label();
-    let line = match (&app.prompt, &app.filter_error, &app.status) {
+    let (label, hint) = app.prompt.kind.label();
+    let line = match (&app.prompt.text, &app.prompt.error, &app.status) {
         (Some(text), Some(err), _) => Line::from(vec![
             Span::raw(format!("{label}{text}")),
             Span::styled(format!("   {err}"), theme.warn()),

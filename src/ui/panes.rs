@@ -44,7 +44,7 @@ pub fn ports(f: &mut Frame<'_>, area: Rect, app: &App, theme: Theme) {
     let inner = b.inner(area);
     f.render_widget(b, area);
     let height = usize::from(inner.height);
-    let start = scroll(app.port_sel, height);
+    let start = scroll(app.sel.port, height);
     let all_total: usize = app.ports.iter().map(|p| p.total()).sum();
     let mut lines = Vec::new();
     for i in start..(start + height).min(app.ports.len() + 1) {
@@ -77,7 +77,7 @@ pub fn ports(f: &mut Frame<'_>, area: Rect, app: &App, theme: Theme) {
             }
         }
         let mut line = Line::from(spans);
-        if i == app.port_sel {
+        if i == app.sel.port {
             line = line.style(theme.selected());
         }
         lines.push(line);
@@ -97,8 +97,8 @@ pub fn connections(f: &mut Frame<'_>, area: Rect, app: &App, theme: Theme) {
     };
     let sort = format!(
         " sort: {}{}",
-        app.sort.name(),
-        if app.sort_desc { " ↓" } else { "" }
+        app.sorting.key.name(),
+        if app.sorting.descending { " ↓" } else { "" }
     );
     let b = block(
         format!(
@@ -111,7 +111,7 @@ pub fn connections(f: &mut Frame<'_>, area: Rect, app: &App, theme: Theme) {
     let inner = b.inner(area);
     f.render_widget(b, area);
     let height = usize::from(inner.height.saturating_sub(1));
-    let start = scroll(app.row_sel, height);
+    let start = scroll(app.sel.row, height);
     // State, local and remote always; then as many of the others as fit, in this order.
     let optional = [
         ("Timer", 9),
@@ -180,7 +180,7 @@ pub fn connections(f: &mut Frame<'_>, area: Rect, app: &App, theme: Theme) {
             if r.ghost {
                 row = row.style(theme.ghost());
             }
-            if start + k == app.row_sel && focused {
+            if start + k == app.sel.row && focused {
                 row = row.style(theme.selected());
             }
             row
@@ -219,7 +219,7 @@ pub fn log(f: &mut Frame<'_>, area: Rect, app: &App, theme: Theme) {
     let inner = b.inner(area);
     f.render_widget(b, area);
     let height = usize::from(inner.height);
-    let start = scroll(app.log_sel, height);
+    let start = scroll(app.sel.log, height);
     let lines: Vec<Line<'_>> = app
         .log
         .iter()
@@ -249,7 +249,7 @@ pub fn log(f: &mut Frame<'_>, area: Rect, app: &App, theme: Theme) {
                 spans.push(Span::styled(format!("  {}/{}", o.comm, o.pid), theme.dim()));
             }
             let mut line = Line::from(spans);
-            if focused && i == app.log_sel {
+            if focused && i == app.sel.log {
                 line = line.style(theme.selected());
             }
             if t.to == Step::Gone {

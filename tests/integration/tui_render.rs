@@ -234,7 +234,7 @@ fn details_view_with_timeline_and_diagram() {
         .iter()
         .position(|&r| app.rows[r].local.port() == 41000)
         .unwrap();
-    app.row_sel = i;
+    app.sel.row = i;
     app.apply(Action::OpenDetails);
     let screen = render(&mut app, 130, 30);
     assert!(screen.contains("ESTABLISHED → FIN_WAIT1"), "{screen}");
@@ -281,8 +281,8 @@ fn filter_prompt_filters_with_the_cli_language() {
         app.apply(Action::FilterChar(c));
     }
     app.apply(Action::FilterSubmit);
-    assert!(app.prompt.is_some());
-    assert!(app.filter_error.as_deref().unwrap().contains("99999"));
+    assert!(app.prompt.text.is_some());
+    assert!(app.prompt.error.as_deref().unwrap().contains("99999"));
 }
 
 #[test]
@@ -310,14 +310,14 @@ fn mouse_clicks_select_the_row_under_them_and_the_wheel_scrolls() {
     let hit = areas.hit(&app, c.x + 5, c.y + 2 + 2).unwrap();
     assert_eq!(hit, (tcpscope::app::Pane::Connections, 2));
     app.apply(Action::Click(hit.0, hit.1));
-    assert_eq!(app.row_sel, 2);
+    assert_eq!(app.sel.row, 2);
     app.apply(Action::ScrollDown);
-    assert_eq!(app.row_sel, 3);
+    assert_eq!(app.sel.row, 3);
     // A click on the ports pane's second line selects the first port, and the table follows.
     let p = areas.ports;
     let hit = areas.hit(&app, p.x + 3, p.y + 2).unwrap();
     app.apply(Action::Click(hit.0, hit.1));
-    assert_eq!(app.port_sel, 1);
+    assert_eq!(app.sel.port, 1);
     assert!(
         app.visible
             .iter()
@@ -330,7 +330,7 @@ fn mouse_clicks_select_the_row_under_them_and_the_wheel_scrolls() {
 fn select_local(app: &mut App, local: &str, remote: &str) {
     let (local, remote): (std::net::SocketAddr, std::net::SocketAddr) =
         (local.parse().unwrap(), remote.parse().unwrap());
-    app.row_sel = app
+    app.sel.row = app
         .visible
         .iter()
         .position(|&r| app.rows[r].local == local && app.rows[r].remote == remote)
@@ -430,7 +430,7 @@ fn actions_in_the_transitions_log_act_on_the_transition_s_connection() {
     // The connections pane points at the CLOSE_WAIT; the log at the client's FIN_WAIT2.
     select_local(&mut app, "10.0.0.1:8080", "10.0.0.9:50006");
     app.pane = Pane::Log;
-    app.log_sel = app
+    app.sel.log = app
         .log
         .iter()
         .position(|t| t.local.port() == 41000)
