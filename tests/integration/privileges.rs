@@ -7,18 +7,24 @@ use crate::common;
 use common::{Netns, in_ns, wait_until};
 use std::io::{BufRead, BufReader, ErrorKind, Read};
 use std::net::{TcpListener, TcpStream};
+use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// The binary as nobody with exactly `caps` (setpriv's names: `sys_ptrace`, `net_admin`…).
 fn as_nobody(caps: &[&str]) -> Command {
+    nobody_running(Path::new(env!("CARGO_BIN_EXE_tcpscope")), caps)
+}
+
+/// `bin` as nobody, with exactly `caps` passed on (and what its file capabilities give).
+fn nobody_running(bin: &Path, caps: &[&str]) -> Command {
     let set: String = caps.iter().map(|c| format!(",+{c}")).collect();
     let mut cmd = Command::new("setpriv");
     cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
         .arg(format!("--inh-caps=-all{set}"))
         .arg(format!("--ambient-caps=-all{set}"))
-        .arg(env!("CARGO_BIN_EXE_tcpscope"))
+        .arg(bin)
         .stdin(Stdio::null());
     cmd
 }
@@ -311,20 +317,7 @@ fn the_readme_setcap_line_works() {
     std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
     let set = Command::new("setcap").arg(caps).arg(&bin).output().unwrap();
     assert!(set.status.success(), "setcap {caps}: {}", stderr_of(&set));
-    let nobody = |args: &[&str]| {
-        Command::new("setpriv")
-            .args([
-                "--reuid=65534",
-                "--regid=65534",
-                "--clear-groups",
-                "--inh-caps=-all",
-            ])
-            .arg(&bin)
-            .args(args)
-            .stdin(Stdio::null())
-            .output()
-            .unwrap()
-    };
+    let nobody = |args: &[&str]| nobody_running(&bin, &[]).args(args).output().unwrap();
     let (c, mut s) = connection();
     let cport = c.local_addr().unwrap().port().to_string();
     // Owners of root's socket.
