@@ -12,6 +12,11 @@ pub enum Family {
 }
 
 impl Family {
+    /// The kernel's numbers for the two families (linux/socket.h), for the decoders of its
+    /// records (sock_diag, tracefs, eBPF).
+    pub const AF_INET: u16 = 2;
+    pub const AF_INET6: u16 = 10;
+
     pub fn of(addr: &IpAddr) -> Family {
         match addr {
             IpAddr::V4(_) => Family::Inet,

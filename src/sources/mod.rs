@@ -14,6 +14,9 @@ pub mod trace;
 
 use crate::model::{Filter, SocketRecord, StateSet};
 
+/// The kernel's number for TCP (linux/in.h): what sock_diag asks for and tracefs reports.
+pub const IPPROTO_TCP: u8 = 6;
+
 /// What a snapshot should contain; sources push as much of it to the kernel as they can.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Query {

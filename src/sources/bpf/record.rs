@@ -8,8 +8,6 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 /// The record's size; the C struct must keep this layout.
 pub const RECORD_LEN: usize = 88;
 
-const AF_INET: u16 = 2;
-const AF_INET6: u16 = 10;
 const FLAG_FIN_RECEIVED: u8 = 1;
 const FLAG_TIMEWAIT_CHECKED: u8 = 2;
 const FLAG_TIMEWAIT_FOUND: u8 = 4;
@@ -50,8 +48,8 @@ pub fn decode(d: &[u8]) -> Option<KernelEvent> {
     };
     let flags = *d.get(27)?;
     let family = match u16_at(d, 28)? {
-        AF_INET => Family::Inet,
-        AF_INET6 => Family::Inet6,
+        Family::AF_INET => Family::Inet,
+        Family::AF_INET6 => Family::Inet6,
         _ => return None,
     };
     let local = SocketAddr::new(addr(family, d.get(40..56)?)?, u16_at(d, 30)?);
@@ -99,7 +97,7 @@ mod tests {
 
     #[test]
     fn decodes_a_state_change_with_its_namespace() {
-        let ev = decode(&record(0, AF_INET)).unwrap();
+        let ev = decode(&record(0, Family::AF_INET)).unwrap();
         assert_eq!(ev.ts_ns, 123);
         assert_eq!(ev.netns, 4_026_531_840);
         assert_eq!(ev.pid, 4242);
@@ -118,7 +116,7 @@ mod tests {
 
     #[test]
     fn tells_whether_a_timewait_socket_took_over() {
-        let mut d = record(0, AF_INET);
+        let mut d = record(0, Family::AF_INET);
         assert_eq!(decode(&d).unwrap().timewait, None, "not looked for");
         d[27] = FLAG_TIMEWAIT_CHECKED;
         assert_eq!(decode(&d).unwrap().timewait, Some(false));
@@ -130,7 +128,7 @@ mod tests {
 
     #[test]
     fn decodes_ipv6_and_resets() {
-        let mut d = record(2, AF_INET6);
+        let mut d = record(2, Family::AF_INET6);
         d[40..56].copy_from_slice(&Ipv6Addr::LOCALHOST.octets());
         let ev = decode(&d).unwrap();
         assert_eq!(ev.kind, KernelEventKind::ReceiveReset);
@@ -140,10 +138,10 @@ mod tests {
 
     #[test]
     fn refuses_short_or_unknown_records() {
-        assert!(decode(&record(0, AF_INET)[..RECORD_LEN - 1]).is_none());
-        assert!(decode(&record(9, AF_INET)).is_none());
+        assert!(decode(&record(0, Family::AF_INET)[..RECORD_LEN - 1]).is_none());
+        assert!(decode(&record(9, Family::AF_INET)).is_none());
         assert!(decode(&record(0, 1)).is_none());
-        let mut bad_state = record(0, AF_INET);
+        let mut bad_state = record(0, Family::AF_INET);
         bad_state[25] = 200;
         assert!(decode(&bad_state).is_none());
     }

@@ -5,6 +5,7 @@
 //! counted and skipped; an attribute that is cut short or unknown is skipped. Nothing panics.
 
 use crate::model::{Family, SocketRecord, TcpInfo, TcpState, Timer, TimerKind};
+use crate::sources::IPPROTO_TCP;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 pub const NLMSG_HDRLEN: usize = 16;
@@ -14,9 +15,9 @@ const NLMSG_DONE: u16 = 3;
 const SOCK_DIAG_BY_FAMILY: u16 = 20;
 const NLM_F_REQUEST: u16 = 0x01;
 const NLM_F_DUMP: u16 = 0x300;
-pub const AF_INET: u8 = 2;
-pub const AF_INET6: u8 = 10;
-const IPPROTO_TCP: u8 = 6;
+// sock_diag carries the family in one byte.
+pub const AF_INET: u8 = Family::AF_INET as u8;
+pub const AF_INET6: u8 = Family::AF_INET6 as u8;
 /// `struct inet_diag_msg`: family, state, timer, retrans, sockid (48), expires, rqueue, wqueue,
 /// uid, inode.
 const DIAG_MSG_LEN: usize = 72;

@@ -6,10 +6,6 @@ use crate::model::{Family, TcpState};
 use crate::model::{KernelEvent, KernelEventKind};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
-const AF_INET: u16 = 2;
-const AF_INET6: u16 = 10;
-const IPPROTO_TCP: u16 = 6;
-
 /// The fields every socket event of ours has: address, ports, family, both addresses.
 struct SockFields {
     skaddr: Field,
@@ -41,12 +37,12 @@ impl SockFields {
     fn read(&self, d: &[u8]) -> Option<(u64, Family, SocketAddr, SocketAddr)> {
         let family = self.family.u16_in(d)?;
         let (fam, local, remote) = match family {
-            AF_INET => (
+            Family::AF_INET => (
                 Family::Inet,
                 v4(self.saddr.bytes_in(d)?)?,
                 v4(self.daddr.bytes_in(d)?)?,
             ),
-            AF_INET6 => (
+            Family::AF_INET6 => (
                 Family::Inet6,
                 v6(self.saddr_v6.bytes_in(d)?)?,
                 v6(self.daddr_v6.bytes_in(d)?)?,
@@ -77,8 +73,8 @@ fn sockaddr(b: &[u8]) -> Option<(Family, SocketAddr)> {
     let family = u16::from_ne_bytes(b.get(..2)?.try_into().ok()?);
     let port = u16::from_be_bytes(b.get(2..4)?.try_into().ok()?);
     match family {
-        AF_INET => Some((Family::Inet, SocketAddr::new(v4(b.get(4..8)?)?, port))),
-        AF_INET6 => Some((Family::Inet6, SocketAddr::new(v6(b.get(8..24)?)?, port))),
+        Family::AF_INET => Some((Family::Inet, SocketAddr::new(v4(b.get(4..8)?)?, port))),
+        Family::AF_INET6 => Some((Family::Inet6, SocketAddr::new(v6(b.get(8..24)?)?, port))),
         _ => None,
     }
 }
@@ -148,7 +144,7 @@ impl Decoder {
         let id = self.common_type.u16_in(d)?;
         let pid = self.common_pid.i32_in(d)?;
         let (skaddr, family, local, remote, kind) = if id == self.set_state_id {
-            if self.protocol.u16_in(d)? != IPPROTO_TCP {
+            if self.protocol.u16_in(d)? != u16::from(crate::sources::IPPROTO_TCP) {
                 return None;
             }
             let state = |f: &Field| TcpState::from_kernel(u8::try_from(f.i32_in(d)?).ok()?);
@@ -281,7 +277,7 @@ mod tests {
         d[8..16].copy_from_slice(&9u64.to_ne_bytes());
         d[16..18].copy_from_slice(&8080u16.to_ne_bytes());
         d[18..20].copy_from_slice(&40000u16.to_ne_bytes());
-        d[20..22].copy_from_slice(&AF_INET.to_ne_bytes());
+        d[20..22].copy_from_slice(&Family::AF_INET.to_ne_bytes());
         d[22..26].copy_from_slice(&[127, 0, 0, 1]);
         d[26..30].copy_from_slice(&[127, 0, 0, 1]);
         let ev = dec.decode(5, &d).unwrap();
@@ -295,10 +291,10 @@ mod tests {
         let mut d = vec![0u8; 88];
         d[0..2].copy_from_slice(&40u16.to_ne_bytes());
         d[16..24].copy_from_slice(&7u64.to_ne_bytes());
-        d[32..34].copy_from_slice(&AF_INET.to_ne_bytes());
+        d[32..34].copy_from_slice(&Family::AF_INET.to_ne_bytes());
         d[34..36].copy_from_slice(&8080u16.to_be_bytes());
         d[36..40].copy_from_slice(&[127, 0, 0, 1]);
-        d[60..62].copy_from_slice(&AF_INET.to_ne_bytes());
+        d[60..62].copy_from_slice(&Family::AF_INET.to_ne_bytes());
         d[62..64].copy_from_slice(&40000u16.to_be_bytes());
         d[64..68].copy_from_slice(&[127, 0, 0, 1]);
         let ev = dec.decode(5, &d).unwrap();
