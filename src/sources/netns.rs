@@ -41,10 +41,27 @@ pub fn enter(name: &str) -> Result<(), NetnsError> {
     })
 }
 
-/// Whether other users' processes' namespaces can be read (`/proc/PID/ns/net` needs ptrace
-/// read access: root, or CAP_SYS_PTRACE). PID 1 stands for them: it is root's.
+/// Whether other users' processes' namespaces can be read: `/proc/PID/ns/net` needs ptrace
+/// read access, which CAP_SYS_PTRACE gives (root has it). Asked of the capability, not of a
+/// process's link: in some containers even root may not read PID 1's.
 pub fn others_namespaces_readable() -> bool {
-    std::fs::read_link("/proc/1/ns/net").is_ok()
+    has_effective_capability(CAP_SYS_PTRACE)
+}
+
+/// linux/capability.h.
+const CAP_SYS_PTRACE: u32 = 19;
+
+/// Whether this process's effective set (`CapEff` in /proc/self/status, hexadecimal) has
+/// capability number `cap`.
+fn has_effective_capability(cap: u32) -> bool {
+    let Ok(status) = std::fs::read_to_string("/proc/self/status") else {
+        return false;
+    };
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("CapEff:"))
+        .and_then(|hex| u64::from_str_radix(hex.trim(), 16).ok())
+        .is_some_and(|set| set & (1 << cap) != 0)
 }
 
 /// Whether a thread runs in this thread's network namespace, cached per thread id (the

@@ -10,6 +10,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 pub mod tmux;
+pub mod watch;
 
 /// A child process of the test, ended and reaped however the test ends: SIGTERM first (a
 /// server such as nginx then stops its own workers; SIGKILL would leave them running), SIGKILL

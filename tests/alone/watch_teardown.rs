@@ -5,12 +5,10 @@
 use crate::common;
 
 use common::Netns;
-use serde_json::Value;
+use common::watch::JsonWatch;
 use socket2::SockRef;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc::{Receiver, channel};
 use std::time::{Duration, Instant};
 
 /// Runs `f` on a thread inside the namespace, so that its sockets and its system calls
@@ -19,75 +17,18 @@ fn in_ns<T: Send>(ns: &Netns, f: impl FnOnce() -> T + Send) -> T {
     common::in_ns(Some(ns), f)
 }
 
-/// `tcpscope watch --json` in the namespace, its lines collected as they come.
+/// `tcpscope watch --json` in the namespace, and whether it has kernel events.
 struct Watch {
-    child: Child,
-    lines: Receiver<Value>,
-    seen: Vec<Value>,
+    json: JsonWatch,
     traced: bool,
 }
 
 impl Watch {
     fn start(ns: &Netns, events: &str) -> Watch {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_tcpscope"))
-            .args([
-                "watch",
-                "--json",
-                "--interval",
-                "100",
-                "--events",
-                events,
-                "--netns",
-                &ns.name,
-            ])
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let out = child.stdout.take().unwrap();
-        let (tx, lines) = channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(out).lines().map_while(Result::ok) {
-                if tx
-                    .send(serde_json::from_str::<Value>(&line).unwrap())
-                    .is_err()
-                {
-                    break;
-                }
-            }
-        });
-        let mut w = Watch {
-            child,
-            lines,
-            seen: Vec::new(),
+        Watch {
+            json: JsonWatch::start(ns, events, 100),
             traced: events == "on",
-        };
-        // Running once a listener made now shows up (one made before the baseline snapshot
-        // never does, so make new ones until one does).
-        let mut probes = Vec::new();
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let probe = in_ns(ns, || TcpListener::bind("127.0.0.1:0").unwrap());
-            let port = probe.local_addr().unwrap().port();
-            probes.push(probe);
-            let until = Instant::now() + Duration::from_millis(300);
-            while Instant::now() < until {
-                if let Ok(v) = w.lines.recv_timeout(Duration::from_millis(50)) {
-                    w.seen.push(v);
-                }
-            }
-            if w.seen
-                .iter()
-                .any(|t| t["local_port"] == port && t["to"] == "LISTEN")
-            {
-                break;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "watch never showed a new listener:\n{}",
-                w.dump()
-            );
         }
-        w
     }
 
     /// Collects lines until `done` holds; fails with everything seen after 90 s.
@@ -100,27 +41,19 @@ impl Watch {
                 "timed out waiting for {what}; seen:\n{}",
                 self.dump()
             );
-            if let Ok(v) = self
-                .lines
-                .recv_timeout(left.min(Duration::from_millis(200)))
-            {
-                self.seen.push(v);
-            }
+            self.json.gather(left.min(Duration::from_millis(200)));
         }
     }
 
     fn dump(&self) -> String {
-        self.seen
-            .iter()
-            .map(Value::to_string)
-            .collect::<Vec<_>>()
-            .join("\n")
+        self.json.dump()
     }
 
     /// The transitions of one end of the connection to listener port `port`: `FROM>TO`,
     /// with `:sent` or `:received` for resets.
     fn end(&self, port: u16, side: Side) -> Vec<String> {
-        self.seen
+        self.json
+            .seen
             .iter()
             .filter(|t| match side {
                 Side::Server => t["local_port"] == port && t["remote_port"] != 0,
@@ -146,14 +79,6 @@ impl Watch {
                 .iter()
                 .any(|t| t.ends_with(last) || t.contains(&format!(">{last}")))
         });
-    }
-}
-
-impl Drop for Watch {
-    fn drop(&mut self) {
-        let pid = rustix::process::Pid::from_raw(i32::try_from(self.child.id()).unwrap()).unwrap();
-        let _ = rustix::process::kill_process(pid, rustix::process::Signal::TERM);
-        let _ = self.child.wait();
     }
 }
 
@@ -505,6 +430,7 @@ fn run_all(events: &str) {
     ignore = "needs root and ip (iproute2): namespaces and kernel events"
 )]
 fn teardowns_traced_from_kernel_events() {
+    let _host = crate::host_shared();
     run_all("on");
 }
 
@@ -514,5 +440,6 @@ fn teardowns_traced_from_kernel_events() {
     ignore = "needs root and ip (iproute2): namespaces and kernel events"
 )]
 fn teardowns_inferred_from_snapshots() {
+    let _host = crate::host_shared();
     run_all("off");
 }

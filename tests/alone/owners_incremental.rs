@@ -8,9 +8,6 @@ use tcpscope::sources::owners::{OwnerLookup, ProcfsOwners};
 use tcpscope::sources::sock_diag::SockDiagSource;
 use tcpscope::sources::{Query, SnapshotSource};
 
-/// The tests reuse fd numbers on purpose, so they must not run at the same time.
-static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
 fn snapshot() -> Vec<SocketRecord> {
     let mut source = SockDiagSource::open().unwrap();
     let mut out = Vec::new();
@@ -39,9 +36,7 @@ fn my_fd_for(owners: &ProcfsOwners, inode: u64) -> Option<i32> {
 
 #[test]
 fn refreshes_read_only_new_links_and_follow_changes() {
-    let _serial = SERIAL
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let _host = crate::host_to_myself();
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let mut owners = ProcfsOwners::new();
 
@@ -51,8 +46,7 @@ fn refreshes_read_only_new_links_and_follow_changes() {
     assert_eq!(my_fd_for(&owners, inode), Some(listener.as_raw_fd()));
 
     // Nothing of ours changed: far fewer links are read than on the first scan. Other
-    // processes may open files meanwhile, and so may the other tests of this one (they run
-    // in this process, on another thread): the quietest of a few refreshes counts.
+    // processes may open files meanwhile: the quietest of a few refreshes counts.
     let steady = (0..10)
         .map(|_| owners.refresh(&snapshot()).links_read)
         .min()
@@ -90,9 +84,7 @@ fn refreshes_read_only_new_links_and_follow_changes() {
 
 #[test]
 fn an_fd_number_that_was_a_file_and_now_is_a_socket_is_found() {
-    let _serial = SERIAL
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let _host = crate::host_to_myself();
     let mut owners = ProcfsOwners::new();
     let file = std::fs::File::open("/proc/self/stat").unwrap();
     let fd = file.as_raw_fd();
@@ -108,9 +100,7 @@ fn an_fd_number_that_was_a_file_and_now_is_a_socket_is_found() {
 
 #[test]
 fn an_fd_number_reused_while_a_dup_keeps_the_old_socket_alive() {
-    let _serial = SERIAL
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let _host = crate::host_to_myself();
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let first = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
     let dup = first.try_clone().unwrap();

@@ -17,9 +17,6 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-/// The tests load the same CPUs; one at a time.
-static SERIAL: Mutex<()> = Mutex::new(());
-
 /// The namespace's TCP counters (`/proc/net/netstat` and `/proc/net/snmp` read inside it).
 fn counters(ns: &Netns) -> HashMap<String, u64> {
     let out = ns.exec(&["cat", "/proc/net/netstat", "/proc/net/snmp"]);
@@ -279,9 +276,7 @@ fn wrk(ns: &Netns, url: &str) {
 }
 
 fn nginx_run(events: &str) {
-    let _serial = SERIAL
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let _host = crate::host_to_myself();
     let ns = Netns::new(&format!("nginx-{events}"));
     let dir = Dir::new(&format!("nginx-{events}"));
     let _nginx = nginx(&ns, &dir);
@@ -291,9 +286,7 @@ fn nginx_run(events: &str) {
 }
 
 fn haproxy_run(events: &str) {
-    let _serial = SERIAL
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let _host = crate::host_to_myself();
     let ns = Netns::new(&format!("haproxy-{events}"));
     let dir = Dir::new(&format!("haproxy-{events}"));
     let _nginx = nginx(&ns, &dir);
@@ -311,9 +304,7 @@ fn haproxy_run(events: &str) {
 }
 
 fn redis_run(events: &str) {
-    let _serial = SERIAL
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let _host = crate::host_to_myself();
     let ns = Netns::new(&format!("redis-{events}"));
     let dir = Dir::new(&format!("redis-{events}"));
     let _redis = server(

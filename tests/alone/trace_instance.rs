@@ -32,15 +32,10 @@ fn instance_of(pid: u32) -> PathBuf {
         .unwrap_or_else(|| instances().join(format!("tcpscope-{pid}-none")))
 }
 
-/// The tests share tracefs; one at a time.
-static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
 #[test]
 #[cfg_attr(not(tcpscope_test_root), ignore = "needs root: tracefs instances")]
 fn stale_instances_are_removed_and_our_own_on_exit() {
-    let _serial = SERIAL
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let _host = crate::host_to_myself();
     // Make sure tracefs is mounted (tcpscope mounts it when it is not).
     let first = Command::new(env!("CARGO_BIN_EXE_tcpscope"))
         .args(["watch", "--events", "tracefs", "--duration", "0.2"])
@@ -84,9 +79,7 @@ fn stale_instances_are_removed_and_our_own_on_exit() {
 #[test]
 #[cfg_attr(not(tcpscope_test_root), ignore = "needs root: tracefs instances")]
 fn sigterm_ends_watch_and_removes_its_instance() {
-    let _serial = SERIAL
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let _host = crate::host_to_myself();
     let mut child = Reaped(
         Command::new(env!("CARGO_BIN_EXE_tcpscope"))
             .args(["watch", "--events", "tracefs"])
@@ -131,9 +124,7 @@ fn ebpf_programs_go_with_the_process() {
         );
         return;
     }
-    let _serial = SERIAL
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let _host = crate::host_to_myself();
     let before = our_programs();
     let mut child = Reaped(
         Command::new(env!("CARGO_BIN_EXE_tcpscope"))

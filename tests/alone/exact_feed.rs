@@ -6,95 +6,22 @@
 
 use crate::common;
 
+use common::watch::JsonWatch;
 use common::{Netns, Reaped, in_ns};
 use serde_json::Value;
 use socket2::{Domain, Socket, Type};
-use std::io::{BufRead, BufReader};
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc::{Receiver, channel};
-use std::time::{Duration, Instant};
+use std::net::{SocketAddr, TcpStream};
+use std::process::Command;
+use std::sync::mpsc::channel;
+use std::time::Duration;
 
 const CLIENT_PORTS: std::ops::Range<u16> = 41000..41005;
 
-/// `tcpscope watch --json --netns NS`, its lines collected as they come.
-struct Watch {
-    child: Child,
-    lines: Receiver<Value>,
-    seen: Vec<Value>,
-}
-
-impl Watch {
-    fn start(ns: &Netns, events: &str) -> Watch {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_tcpscope"))
-            .args(["watch", "--json", "--interval", "200", "--events", events])
-            .args(["--netns", &ns.name])
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let out = child.stdout.take().unwrap();
-        let (tx, lines) = channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(out).lines().map_while(Result::ok) {
-                let v: Value = serde_json::from_str(&line).unwrap();
-                if tx.send(v).is_err() {
-                    break;
-                }
-            }
-        });
-        let mut w = Watch {
-            child,
-            lines,
-            seen: Vec::new(),
-        };
-        // Running once a listener made now shows up.
-        let mut probes = Vec::new();
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let probe = in_ns(Some(ns), || TcpListener::bind("127.0.0.1:0").unwrap());
-            let port = probe.local_addr().unwrap().port();
-            probes.push(probe);
-            if w.collect_until(Duration::from_millis(500), |seen| {
-                seen.iter()
-                    .any(|t| t["local_port"] == port && t["to"] == "LISTEN")
-            }) {
-                break;
-            }
-            assert!(Instant::now() < deadline, "watch never got ready");
-        }
-        w.seen.clear();
-        w
-    }
-
-    /// Collects lines until `done` holds or `timeout` passes; whether it held.
-    fn collect_until(&mut self, timeout: Duration, done: impl Fn(&[Value]) -> bool) -> bool {
-        let deadline = Instant::now() + timeout;
-        while !done(&self.seen) {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return false;
-            }
-            if let Ok(v) = self.lines.recv_timeout(left.min(Duration::from_millis(50))) {
-                self.seen.push(v);
-            }
-        }
-        true
-    }
-
-    fn dump(&self) -> String {
-        self.seen
-            .iter()
-            .map(Value::to_string)
-            .collect::<Vec<_>>()
-            .join("\n")
-    }
-}
-
-impl Drop for Watch {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// `tcpscope watch --json --netns NS`, from its first line after it is ready.
+fn watch(ns: &Netns, events: &str) -> JsonWatch {
+    let mut w = JsonWatch::start(ns, events, 200);
+    w.seen.clear();
+    w
 }
 
 /// A process of the namespace spinning on the CPU (softirq work of the other namespace then
@@ -170,7 +97,7 @@ fn run(events: &str) {
     let b = Netns::new(&format!("feed-b-{events}"));
     let la = in_ns(Some(&a), listener);
     let lb = in_ns(Some(&b), listener);
-    let mut watch = Watch::start(&a, events);
+    let mut watch = watch(&a, events);
     let busy = busy(&a);
     let (done_tx, done_rx) = channel::<()>();
     let (made_tx, made_rx) = channel::<()>();
@@ -204,7 +131,7 @@ fn run(events: &str) {
     });
 }
 
-fn check(a: &Netns, watch: &mut Watch, busy: Reaped, events: &str) {
+fn check(a: &Netns, watch: &mut JsonWatch, busy: Reaped, events: &str) {
     let refused = refused_connects(a);
     let a_ports = CLIENT_PORTS.count();
     let placed = events != "tracefs";
@@ -303,6 +230,7 @@ fn check(a: &Netns, watch: &mut Watch, busy: Reaped, events: &str) {
     ignore = "needs root and ip (iproute2): namespaces and kernel events"
 )]
 fn ebpf_tells_namespaces_apart() {
+    let _host = crate::host_to_myself();
     run("bpf");
 }
 
@@ -312,6 +240,7 @@ fn ebpf_tells_namespaces_apart() {
     ignore = "needs root and ip (iproute2): namespaces and kernel events"
 )]
 fn tracefs_keeps_the_rest_exact() {
+    let _host = crate::host_to_myself();
     run("tracefs");
 }
 
@@ -337,11 +266,12 @@ fn tcp_ext(ns: &Netns, name: &str) -> u64 {
     ignore = "needs root and ip (iproute2): namespaces and kernel events"
 )]
 fn ebpf_tells_timewait_overflows_from_time_waits() {
+    let _host = crate::host_to_myself();
     const CONNECTIONS: usize = 1000;
     let ns = Netns::new("overflow");
     let set = ns.exec(&["sysctl", "-qw", "net.ipv4.tcp_max_tw_buckets=300"]);
     assert!(set.status.success());
-    let mut watch = Watch::start(&ns, "bpf");
+    let mut watch = watch(&ns, "bpf");
     let (tw0, overflow0) = (tcp_ext(&ns, "TW"), tcp_ext(&ns, "TCPTimeWaitOverflow"));
     in_ns(Some(&ns), || {
         let l = listener();
@@ -384,9 +314,10 @@ fn ebpf_tells_timewait_overflows_from_time_waits() {
     ignore = "needs root and ip (iproute2): namespaces and kernel events"
 )]
 fn the_event_reader_runs_ahead() {
+    let _host = crate::host_to_myself();
     let ns = Netns::new("ahead");
-    let watch = Watch::start(&ns, "bpf");
-    let pid = watch.child.id();
+    let watch = watch(&ns, "bpf");
+    let pid = watch.pid();
     let nice = |tid: &str| {
         let stat = std::fs::read_to_string(format!("/proc/{pid}/task/{tid}/stat")).unwrap();
         let fields: Vec<&str> = stat
