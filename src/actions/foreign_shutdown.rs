@@ -7,6 +7,7 @@
 //! close is the socket's close: after a shutdown that is quiet, unless unread data is queued,
 //! which makes the close send a RST (as any close with unread data does).
 
+use crate::model::Owner;
 use rustix::fs::FileType;
 use rustix::io::Errno;
 use rustix::process::{Pid, PidfdFlags, PidfdGetfdFlags};
@@ -65,6 +66,25 @@ impl ForeignShutdownError {
             e => Self::Other(e),
         }
     }
+}
+
+/// Shuts the socket with inode `inode` down through the first of `owners` whose fd still is
+/// it: one owner may have closed its copy since it was seen, another (a forked worker) not.
+/// The shutdown acts on the socket, whichever fd it goes through, so one is enough. Returns
+/// the owner it went through, or why each failed.
+pub fn shutdown_through_any(
+    owners: &[Owner],
+    inode: u64,
+    how: std::net::Shutdown,
+) -> Result<&Owner, Vec<(&Owner, ForeignShutdownError)>> {
+    let mut errors = Vec::new();
+    for owner in owners {
+        match shutdown_foreign(owner.pid, owner.fd, inode, how) {
+            Ok(()) => return Ok(owner),
+            Err(e) => errors.push((owner, e)),
+        }
+    }
+    Err(errors)
 }
 
 /// Shuts down the socket that process `pid` holds as `fd`, provided that fd still refers to

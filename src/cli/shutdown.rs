@@ -3,7 +3,7 @@
 
 use super::args::ShutdownArgs;
 use super::confirm::{Plan, select};
-use crate::actions::foreign_shutdown::shutdown_foreign;
+use crate::actions::foreign_shutdown::shutdown_through_any;
 use crate::model::SocketRecord;
 use crate::output::Row;
 use std::io::Write;
@@ -66,33 +66,24 @@ pub fn run(args: &ShutdownArgs) -> anyhow::Result<i32> {
     }
     let mut failed = 0;
     for s in held {
-        // The shutdown acts on the socket, whichever fd it goes through: the first owner that
-        // works is enough; the others are tried only when one fails.
-        let mut errors = Vec::new();
-        let done = sel.owners_of(s).iter().find(|o| {
-            match shutdown_foreign(o.pid, o.fd, s.inode, std::net::Shutdown::Both) {
-                Ok(()) => true,
-                Err(e) => {
-                    errors.push(format!(
-                        "pid {} ({}) fd {}: {e}",
-                        o.pid,
-                        crate::model::safe_text::for_terminal(&o.comm),
-                        o.fd
-                    ));
-                    false
-                }
-            }
-        });
-        match done {
-            Some(o) => writeln!(
+        match shutdown_through_any(sel.owners_of(s), s.inode, std::net::Shutdown::Both) {
+            Ok(o) => writeln!(
                 out,
                 "shut down {} {} > {} (pid {} fd {})",
                 s.state, s.local, s.remote, o.pid, o.fd
             )?,
-            None => {
+            Err(errors) => {
                 failed += 1;
-                for e in errors {
-                    eprintln!("tcpscope: {} {} > {}: {e}", s.state, s.local, s.remote);
+                for (o, e) in errors {
+                    eprintln!(
+                        "tcpscope: {} {} > {}: pid {} ({}) fd {}: {e}",
+                        s.state,
+                        s.local,
+                        s.remote,
+                        o.pid,
+                        crate::model::safe_text::for_terminal(&o.comm),
+                        o.fd
+                    );
                 }
             }
         }

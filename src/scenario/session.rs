@@ -141,9 +141,7 @@ impl Session {
                     let _ = destroy(rec, u32::try_from(i).unwrap_or(0) + 1);
                 }
             }
-            let _ = std::process::Command::new("tc")
-                .args(["qdisc", "del", "dev", "lo", "root"])
-                .output();
+            let _ = crate::sources::tool::run_tool("tc", &["qdisc", "del", "dev", "lo", "root"]);
         }
         self.played = 0;
         self.results.clear();

@@ -5,7 +5,7 @@
 use crate::actions::bind_probe::BindOptions;
 use crate::actions::bind_report;
 use crate::actions::destroy::destroy;
-use crate::actions::foreign_shutdown::shutdown_foreign;
+use crate::actions::foreign_shutdown::shutdown_through_any;
 use crate::actions::lab::{Lab, LabError, Outcome, Role};
 use crate::app::effect::{Effect, EffectDone, LabCall, LabEntry, LabView};
 use crate::app::menu::Foreign;
@@ -175,37 +175,36 @@ fn abort(t: &Foreign) -> EffectDone {
     }
 }
 
-/// Through the first owner whose fd still is the socket, as `tcpscope shutdown` does: one
-/// owner may have closed its copy since the view last looked, another (a forked worker) not.
+/// Through the first owner whose fd still is the socket, as `tcpscope shutdown` does.
 fn graceful(t: &Foreign) -> EffectDone {
     if t.owners.is_empty() {
         return failed("no process holds this socket: only an abort can remove it".into());
     }
-    let mut errors = Vec::new();
-    for owner in t.owners.iter() {
-        match shutdown_foreign(owner.pid, owner.fd, t.inode, std::net::Shutdown::Both) {
-            Ok(()) => {
-                return EffectDone {
-                    status: format!(
-                        "shut down {} > {} on behalf of {} (pid {})",
-                        t.local,
-                        t.remote,
-                        for_terminal(&owner.comm),
-                        owner.pid
-                    ),
-                    ok: true,
-                    ..EffectDone::default()
-                };
-            }
-            Err(e) => errors.push(format!("pid {}: {e}", owner.pid)),
+    match shutdown_through_any(&t.owners, t.inode, std::net::Shutdown::Both) {
+        Ok(owner) => EffectDone {
+            status: format!(
+                "shut down {} > {} on behalf of {} (pid {})",
+                t.local,
+                t.remote,
+                for_terminal(&owner.comm),
+                owner.pid
+            ),
+            ok: true,
+            ..EffectDone::default()
+        },
+        Err(errors) => {
+            let why: Vec<String> = errors
+                .iter()
+                .map(|(o, e)| format!("pid {}: {e}", o.pid))
+                .collect();
+            failed(format!(
+                "shutdown {} > {}: {}",
+                t.local,
+                t.remote,
+                why.join("; ")
+            ))
         }
     }
-    failed(format!(
-        "shutdown {} > {}: {}",
-        t.local,
-        t.remote,
-        errors.join("; ")
-    ))
 }
 
 #[cfg(test)]
