@@ -159,7 +159,7 @@ fn churn_paced(workers: usize, run_for: Duration, per_second: Option<f64>) -> f6
 fn read_events(stop: &AtomicBool, count: &AtomicU64) -> (f64, u64, f64) {
     let mut source = TraceSource::open().expect("kernel events");
     let mut tracker = Tracker::new(TrackerConfig {
-        ghost_ns: 2_000_000_000,
+        ghost: std::time::Duration::from_secs(2),
         ..TrackerConfig::default()
     });
     let mut local = tcpscope::sources::netns::LocalPids::new();
@@ -204,7 +204,7 @@ fn thread_cpu() -> f64 {
 /// The tracker on a synthetic stream shaped like the churn's, without the kernel.
 fn tracker_alone() -> f64 {
     let mut tracker = Tracker::new(TrackerConfig {
-        ghost_ns: 1_000_000_000,
+        ghost: std::time::Duration::from_secs(1),
         ..TrackerConfig::default()
     });
     let conns = 200_000u64;

@@ -2,13 +2,14 @@
 //! the main loop, and their outcomes.
 
 use super::App;
-use super::action::{Action, Overlay, Pane, PromptKind};
+use super::action::{Action, Pane, PromptKind};
 use super::confirm;
-use super::effect::{Effect, EffectDone, LabCall};
-use super::menu::{self, Foreign, Menu, Op};
+use super::effect::{EffectDone, Foreign};
+use super::menu::{self, Choice, Menu};
+use super::overlay::Overlay;
 use super::view::ServicePort;
 use crate::model::TcpState;
-use crate::tracker::Step;
+use crate::tracker::Phase;
 
 impl App {
     /// The address a server would bind for the selected port: ports pane, connection or lab
@@ -69,12 +70,12 @@ impl App {
                         menu::MenuItem {
                             key: 'b',
                             label: "can-bind  could a server bind this port now?".into(),
-                            op: Op::CanBind(addr),
+                            choice: Choice::Run(super::effect::Effect::CanBind(addr)),
                         },
                         menu::MenuItem {
                             key: 'l',
                             label: "listen…  a lab listener on this port".into(),
-                            op: Op::LabListen,
+                            choice: Choice::Ask(PromptKind::LabListen),
                         },
                     ],
                     sel: 0,
@@ -90,7 +91,7 @@ impl App {
                         Some(("this connection is gone: nothing to act on".into(), false));
                     return;
                 }
-                let Step::State(state) = r.state else {
+                let Phase::State(state) = r.state else {
                     return;
                 };
                 let title = format!(" {} {} > {} ", state.name(), r.local, r.remote);
@@ -123,8 +124,8 @@ impl App {
             .iter()
             .find(|r| inode != 0 && r.inode == inode && !r.ghost)
             .and_then(|r| match r.state {
-                Step::State(s) => Some(s),
-                Step::Gone => None,
+                Phase::State(s) => Some(s),
+                Phase::Gone => None,
             })
     }
 
@@ -133,7 +134,7 @@ impl App {
         let overlay = std::mem::replace(&mut self.overlay, Overlay::None);
         match (overlay, action) {
             (_, Action::Quit) => self.quit = true,
-            (Overlay::Confirm(c), Action::Confirm) => self.run_op(c.op),
+            (Overlay::Confirm(c), Action::Confirm) => self.pending.push(c.effect),
             (Overlay::Confirm(_), Action::Back) => {
                 self.status = Some(("cancelled: nothing was done".into(), true));
             }
@@ -151,14 +152,14 @@ impl App {
             }
             (Overlay::Menu(m), Action::Select) => {
                 if let Some(item) = m.items.into_iter().nth(m.sel) {
-                    self.choose(item.op);
+                    self.choose(item.choice);
                 }
             }
             (Overlay::Menu(m), Action::MenuPick(c)) => {
                 match m.items.iter().position(|i| i.key == c) {
                     Some(i) => {
-                        let op = m.items[i].op.clone();
-                        self.choose(op);
+                        let choice = m.items[i].choice.clone();
+                        self.choose(choice);
                     }
                     None => self.overlay = Overlay::Menu(m),
                 }
@@ -169,20 +170,27 @@ impl App {
     }
 
     /// A menu item was chosen: ask for arguments, confirm, or run.
-    pub(super) fn choose(&mut self, op: Op) {
-        if let Some(c) = confirm::confirm(&op) {
-            self.overlay = Overlay::Confirm(c);
-            return;
+    pub(super) fn choose(&mut self, choice: Choice) {
+        match choice {
+            Choice::Run(effect) => match confirm::confirm(&effect) {
+                Some(c) => self.overlay = Overlay::Confirm(c),
+                None => self.pending.push(effect),
+            },
+            Choice::Ask(kind) => self.ask(kind),
         }
-        match op {
-            Op::LabListen => {
+    }
+
+    /// Opens the prompt for a call's arguments, prefilled from what is selected.
+    fn ask(&mut self, kind: PromptKind) {
+        match kind {
+            PromptKind::LabListen => {
                 let port = match self.selected_port().map(|p| p.port) {
                     Some(ServicePort::Local(p)) if self.pane == Pane::Ports => p,
                     _ => 8080,
                 };
                 self.open_prompt(PromptKind::LabListen, format!("127.0.0.1:{port}"));
             }
-            Op::LabConnect => {
+            PromptKind::LabConnect => {
                 let to = self
                     .lab
                     .sockets
@@ -193,8 +201,8 @@ impl App {
                     .map_or("127.0.0.1:8080".to_string(), |a| a.to_string());
                 self.open_prompt(PromptKind::LabConnect, to);
             }
-            Op::LabSend(id) => self.open_prompt(PromptKind::LabSend(id), "hello\\n".into()),
-            Op::LabRebind(id) => {
+            PromptKind::LabSend(id) => self.open_prompt(PromptKind::LabSend(id), "hello\\n".into()),
+            PromptKind::LabRebind(id) => {
                 let e = self.lab.sockets.iter().find(|e| e.id == id);
                 let mut words = Vec::new();
                 if e.is_some_and(|e| e.reuseaddr) {
@@ -205,24 +213,8 @@ impl App {
                 }
                 self.open_prompt(PromptKind::LabRebind(id), words.join(" "));
             }
-            other => self.run_op(other),
+            PromptKind::Filter => self.open_prompt(PromptKind::Filter, self.filter_text.clone()),
         }
-    }
-
-    /// Queues the effect of an operation that needs nothing more from the user.
-    pub(super) fn run_op(&mut self, op: Op) {
-        let effect = match op {
-            Op::LabAccept(id) => Effect::Lab(LabCall::Accept(id)),
-            Op::LabRead(id) => Effect::Lab(LabCall::Read(id)),
-            Op::LabShutdown(id, how) => Effect::Lab(LabCall::Shutdown(id, how)),
-            Op::LabClose(id) => Effect::Lab(LabCall::Close(id)),
-            Op::LabCloseLinger0(id) => Effect::Lab(LabCall::CloseLinger0(id)),
-            Op::Abort(t) => Effect::Abort(t),
-            Op::GracefulShutdown(t) => Effect::GracefulShutdown(t),
-            Op::CanBind(addr) => Effect::CanBind(addr),
-            Op::LabListen | Op::LabConnect | Op::LabSend(_) | Op::LabRebind(_) => return,
-        };
-        self.pending.push(effect);
     }
 
     /// The main loop ran an effect.

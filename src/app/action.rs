@@ -1,9 +1,5 @@
-//! The vocabulary of the view: what the user can ask for, the panes, the overlays, the
-//! prompts, the sort keys.
-
-use super::confirm::Confirm;
-use super::menu::Menu;
-use crate::tracker::ConnId;
+//! The vocabulary of the view: what the user can ask for, the panes, the prompts, the sort
+//! keys.
 
 /// What the user can ask for; keys and mouse map to these.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,17 +57,6 @@ pub enum Pane {
     Log,
     /// Only while the lab is open.
     Lab,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Overlay {
-    None,
-    Help,
-    Details(ConnId),
-    Menu(Menu),
-    Confirm(Confirm),
-    /// A text report (can-bind): title, lines, first line shown.
-    Report(String, Vec<String>, usize),
 }
 
 /// What the bottom prompt is asking for.

@@ -1,15 +1,15 @@
 //! What the confirmation dialog says will happen to both ends, before tcpscope touches a
 //! socket that is not its own. The facts are the ones `tests/integration/foreign_sockets.rs` checks.
 
-use super::menu::{Foreign, Op};
+use super::effect::{Effect, Foreign};
 use crate::model::TcpState;
 
-/// A question the user answers before the operation runs.
+/// A question the user answers before the effect runs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Confirm {
     pub title: String,
     pub lines: Vec<String>,
-    pub op: Op,
+    pub effect: Effect,
 }
 
 fn who(t: &Foreign) -> String {
@@ -19,17 +19,17 @@ fn who(t: &Foreign) -> String {
     )
 }
 
-/// The dialog for an operation on another process's socket; `None` for one that needs none.
-pub fn confirm(op: &Op) -> Option<Confirm> {
-    let (title, lines) = match op {
-        Op::Abort(t) => ("Abort this socket?", abort_lines(t)),
-        Op::GracefulShutdown(t) => ("Shut this socket down?", shutdown_lines(t)),
+/// The dialog for an effect on another process's socket; `None` for one that needs none.
+pub fn confirm(effect: &Effect) -> Option<Confirm> {
+    let (title, lines) = match effect {
+        Effect::Abort(t) => ("Abort this socket?", abort_lines(t)),
+        Effect::GracefulShutdown(t) => ("Shut this socket down?", shutdown_lines(t)),
         _ => return None,
     };
     Some(Confirm {
         title: title.to_string(),
         lines,
-        op: op.clone(),
+        effect: effect.clone(),
     })
 }
 

@@ -2,8 +2,9 @@
 //! the dialogs and the scenario.
 
 use super::App;
-use super::action::{Action, Overlay, Pane, PromptKind};
+use super::action::{Action, Pane, PromptKind};
 use super::effect::Effect;
+use super::overlay::Overlay;
 use super::view::{PortSummary, Row};
 
 impl App {

@@ -1,10 +1,23 @@
 //! Side effects the app asks for. The app only queues them; the main loop runs them (the one
 //! place with I/O) and hands the outcome back with `App::on_effect_done`.
 
-use super::menu::Foreign;
 use crate::actions::lab::{ConnectSpec, LabId, ListenSpec};
+use crate::model::{Owner, TcpState};
 use crate::scenario::session::Progress;
 use std::net::{Shutdown, SocketAddr};
+
+/// Another process's socket, as the user picked it. The effect finds it again in a fresh
+/// dump before acting (it may have changed since the screen was drawn).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Foreign {
+    pub local: SocketAddr,
+    pub remote: SocketAddr,
+    pub state: TcpState,
+    pub inode: u64,
+    /// Every process that holds it: a graceful shutdown goes through the first whose fd
+    /// still is the socket.
+    pub owners: std::sync::Arc<[Owner]>,
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Effect {

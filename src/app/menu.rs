@@ -1,51 +1,26 @@
 //! The actions menu: exactly the actions valid for the selected socket (a lab socket of
 //! tcpscope's own, or another process's, in its state), and what each asks before it runs.
 
+use super::action::PromptKind;
+use super::effect::{Effect, Foreign, LabCall};
 use crate::actions::lab::LabId;
-use crate::model::{Owner, TcpState};
+use crate::model::TcpState;
 use std::net::{Shutdown, SocketAddr};
 
-/// Another process's socket, as the user picked it. The effect finds it again in a fresh
-/// dump before acting (it may have changed since the screen was drawn).
+/// What choosing a menu item does.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Foreign {
-    pub local: SocketAddr,
-    pub remote: SocketAddr,
-    pub state: TcpState,
-    pub inode: u64,
-    /// Every process that holds it: a graceful shutdown goes through the first whose fd
-    /// still is the socket.
-    pub owners: std::sync::Arc<[Owner]>,
-}
-
-/// What a menu item does.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Op {
-    /// Asks for `ADDR [backlog=N] [reuseaddr] [reuseport]`.
-    LabListen,
-    /// Asks for `ADDR [from=ADDR] [reuseaddr] [reuseport]`.
-    LabConnect,
-    LabAccept(LabId),
-    /// Asks for the text to send.
-    LabSend(LabId),
-    LabRead(LabId),
-    LabShutdown(LabId, Shutdown),
-    LabClose(LabId),
-    LabCloseLinger0(LabId),
-    /// Asks for the options of the new listener on the same address.
-    LabRebind(LabId),
-    /// Confirmed first.
-    Abort(Foreign),
-    /// Confirmed first.
-    GracefulShutdown(Foreign),
-    CanBind(SocketAddr),
+pub enum Choice {
+    /// Asks for the call's arguments first (the prompt is prefilled from what is selected).
+    Ask(PromptKind),
+    /// The effect itself; confirmed first when it touches another process's socket.
+    Run(Effect),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MenuItem {
     pub key: char,
     pub label: String,
-    pub op: Op,
+    pub choice: Choice,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,19 +30,31 @@ pub struct Menu {
     pub sel: usize,
 }
 
-fn item(key: char, label: &str, op: Op) -> MenuItem {
+fn item(key: char, label: &str, choice: Choice) -> MenuItem {
     MenuItem {
         key,
         label: label.to_string(),
-        op,
+        choice,
     }
+}
+
+fn lab(call: LabCall) -> Choice {
+    Choice::Run(Effect::Lab(call))
 }
 
 /// What the lab can do now, before choosing a socket.
 pub fn lab_new_items() -> Vec<MenuItem> {
     vec![
-        item('l', "listen…  a new lab listener", Op::LabListen),
-        item('c', "connect…  a new lab client", Op::LabConnect),
+        item(
+            'l',
+            "listen…  a new lab listener",
+            Choice::Ask(PromptKind::LabListen),
+        ),
+        item(
+            'c',
+            "connect…  a new lab client",
+            Choice::Ask(PromptKind::LabConnect),
+        ),
     ]
 }
 
@@ -85,7 +72,7 @@ pub fn lab_items(
             items.push(item(
                 'b',
                 "rebind…  a new listener on this address, with chosen options",
-                Op::LabRebind(id),
+                Choice::Ask(PromptKind::LabRebind(id)),
             ));
         }
         return items;
@@ -94,57 +81,65 @@ pub fn lab_items(
         items.push(item(
             'A',
             "accept()  take a connection from the queue",
-            Op::LabAccept(id),
+            lab(LabCall::Accept(id)),
         ));
         items.push(item(
             'x',
             "close()  stop listening (the port is free once no connection of it remains)",
-            Op::LabClose(id),
+            lab(LabCall::Close(id)),
         ));
         items.push(item(
             'b',
             "rebind…  another listener on this address (a live listener blocks it)",
-            Op::LabRebind(id),
+            Choice::Ask(PromptKind::LabRebind(id)),
         ));
         return items;
     }
     let connected = !matches!(state, Some(TcpState::Close | TcpState::SynSent));
     if connected {
-        items.push(item('s', "send()…  send data", Op::LabSend(id)));
+        items.push(item(
+            's',
+            "send()…  send data",
+            Choice::Ask(PromptKind::LabSend(id)),
+        ));
     }
-    items.push(item('r', "recv()  read what has arrived", Op::LabRead(id)));
+    items.push(item(
+        'r',
+        "recv()  read what has arrived",
+        lab(LabCall::Read(id)),
+    ));
     if connected {
         items.push(item(
             'w',
             "shutdown(SHUT_WR)  send FIN, keep reading",
-            Op::LabShutdown(id, Shutdown::Write),
+            lab(LabCall::Shutdown(id, Shutdown::Write)),
         ));
         items.push(item(
             'R',
             "shutdown(SHUT_RD)  stop reading (nothing is sent)",
-            Op::LabShutdown(id, Shutdown::Read),
+            lab(LabCall::Shutdown(id, Shutdown::Read)),
         ));
         items.push(item(
             'B',
             "shutdown(SHUT_RDWR)  send FIN, stop reading",
-            Op::LabShutdown(id, Shutdown::Both),
+            lab(LabCall::Shutdown(id, Shutdown::Both)),
         ));
     }
     items.push(item(
         'x',
         "close()  FIN (RST if data is unread)",
-        Op::LabClose(id),
+        lab(LabCall::Close(id)),
     ));
     items.push(item(
         'X',
         "close() with SO_LINGER {1, 0}  RST, no TIME_WAIT",
-        Op::LabCloseLinger0(id),
+        lab(LabCall::CloseLinger0(id)),
     ));
     if local.is_some() {
         items.push(item(
             'b',
             "rebind…  a listener on this address, with chosen options",
-            Op::LabRebind(id),
+            Choice::Ask(PromptKind::LabRebind(id)),
         ));
     }
     items
@@ -158,7 +153,7 @@ pub fn foreign_items(target: &Foreign) -> Vec<MenuItem> {
         items.push(item(
             'K',
             "abort  SOCK_DESTROY, like ss -K (RST to the peer)…",
-            Op::Abort(target.clone()),
+            Choice::Run(Effect::Abort(target.clone())),
         ));
     }
     // A graceful shutdown needs a process holding the socket, and a state where shutdown()
@@ -176,13 +171,13 @@ pub fn foreign_items(target: &Foreign) -> Vec<MenuItem> {
             } else {
                 "graceful shutdown  shutdown(SHUT_RDWR) on the owner's behalf (FIN)…"
             },
-            Op::GracefulShutdown(target.clone()),
+            Choice::Run(Effect::GracefulShutdown(target.clone())),
         ));
     }
     items.push(item(
         'b',
         "can-bind  could a server bind this port now?",
-        Op::CanBind(unspecified(target.local)),
+        Choice::Run(Effect::CanBind(unspecified(target.local))),
     ));
     items
 }
@@ -199,6 +194,7 @@ pub fn unspecified(addr: SocketAddr) -> SocketAddr {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::Owner;
 
     fn foreign(state: TcpState, owned: bool) -> Foreign {
         Foreign {

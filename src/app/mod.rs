@@ -8,6 +8,7 @@ mod dispatch;
 pub mod effect;
 pub mod keys;
 pub mod menu;
+mod overlay;
 mod prompt;
 mod rows;
 pub mod scenario;
@@ -20,8 +21,9 @@ use crate::model::Filter;
 
 use crate::tracker::{Feed, Tracker, Transition};
 
-pub use action::{Action, Overlay, Pane, PromptKind, SortKey};
+pub use action::{Action, Pane, PromptKind, SortKey};
 use effect::{Effect, LabView};
+pub use overlay::Overlay;
 use std::collections::VecDeque;
 use view::{PortSummary, Row, StateCounts};
 

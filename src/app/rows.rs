@@ -5,7 +5,7 @@ use super::action::SortKey;
 use super::view::{self, StateCounts};
 use super::{App, HISTORY, LOG_LEN};
 use crate::model::TcpState;
-use crate::tracker::{KernelEvent, Snapshot, Step};
+use crate::tracker::{KernelEvent, Phase, Snapshot};
 
 impl App {
     /// Kernel events arrived, every one up to `watermark` (see `Feed::on_events`).
@@ -128,8 +128,8 @@ impl App {
             .filter(|(_, r)| port.is_none_or(|p| r.service == p))
             .filter(|(_, r)| {
                 let state_ok = match (r.state, r.was) {
-                    (Step::State(s), _) | (Step::Gone, Some(s)) => f.states.contains(s),
-                    (Step::Gone, None) => f.states == crate::model::StateSet::ALL,
+                    (Phase::State(s), _) | (Phase::Gone, Some(s)) => f.states.contains(s),
+                    (Phase::Gone, None) => f.states == crate::model::StateSet::ALL,
                 };
                 let family = crate::model::Family::of(&r.local.ip());
                 state_ok
@@ -168,19 +168,19 @@ impl App {
 }
 
 /// Teardown order, so that sorting by state reads like the life of a connection.
-fn state_rank(s: Step) -> u8 {
+fn state_rank(s: Phase) -> u8 {
     match s {
-        Step::State(TcpState::Listen) => 0,
-        Step::State(TcpState::SynSent) => 1,
-        Step::State(TcpState::SynRecv | TcpState::NewSynRecv) => 2,
-        Step::State(TcpState::Established) => 3,
-        Step::State(TcpState::FinWait1) => 4,
-        Step::State(TcpState::FinWait2) => 5,
-        Step::State(TcpState::Closing) => 6,
-        Step::State(TcpState::TimeWait) => 7,
-        Step::State(TcpState::CloseWait) => 8,
-        Step::State(TcpState::LastAck) => 9,
-        Step::State(TcpState::Close) => 10,
-        Step::Gone => 11,
+        Phase::State(TcpState::Listen) => 0,
+        Phase::State(TcpState::SynSent) => 1,
+        Phase::State(TcpState::SynRecv | TcpState::NewSynRecv) => 2,
+        Phase::State(TcpState::Established) => 3,
+        Phase::State(TcpState::FinWait1) => 4,
+        Phase::State(TcpState::FinWait2) => 5,
+        Phase::State(TcpState::Closing) => 6,
+        Phase::State(TcpState::TimeWait) => 7,
+        Phase::State(TcpState::CloseWait) => 8,
+        Phase::State(TcpState::LastAck) => 9,
+        Phase::State(TcpState::Close) => 10,
+        Phase::Gone => 11,
     }
 }

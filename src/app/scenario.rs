@@ -3,7 +3,7 @@
 
 use crate::scenario::format::Scenario;
 use crate::scenario::session::ActorView;
-use crate::tracker::{Connection, Step, Tracker};
+use crate::tracker::{Connection, Phase, Tracker};
 use std::collections::HashSet;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -74,11 +74,11 @@ impl ScenarioView {
     }
 
     /// The states an actor has been through, and where it is now.
-    pub fn path(&self, actor: &ActorView, tracker: &Tracker) -> (Vec<Step>, Option<Step>) {
+    pub fn path(&self, actor: &ActorView, tracker: &Tracker) -> (Vec<Phase>, Option<Phase>) {
         match self.connection(actor, tracker) {
             None => (Vec::new(), None),
             Some(c) => {
-                let mut path: Vec<Step> = Vec::new();
+                let mut path: Vec<Phase> = Vec::new();
                 for e in &c.timeline {
                     if path.is_empty() {
                         path.push(e.from);
@@ -90,7 +90,7 @@ impl ScenarioView {
         }
     }
 
-    pub fn path_set(path: &[Step]) -> HashSet<Step> {
+    pub fn path_set(path: &[Phase]) -> HashSet<Phase> {
         path.iter().copied().collect()
     }
 }
@@ -129,7 +129,7 @@ mod tests {
     fn a_closed_listener_stays_itself_after_another_takes_its_address() {
         let mut t = Tracker::new(TrackerConfig {
             mode: Mode::Inferred,
-            ghost_ns: 600_000_000_000,
+            ghost: std::time::Duration::from_secs(600),
             ..TrackerConfig::default()
         });
         let none = |_| Vec::new();
@@ -148,7 +148,7 @@ mod tests {
         };
         let (_, old) = view.path(&actor(10), &t);
         let (_, new) = view.path(&actor(11), &t);
-        assert_eq!(old, Some(Step::Gone));
-        assert_eq!(new, Some(Step::State(TcpState::Listen)));
+        assert_eq!(old, Some(Phase::Gone));
+        assert_eq!(new, Some(Phase::State(TcpState::Listen)));
     }
 }

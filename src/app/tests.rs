@@ -56,7 +56,7 @@ fn the_filter_prompt_refuses_source_options() {
 }
 
 use crate::model::{Owner, SocketRecord};
-use crate::tracker::{Snapshot, Step};
+use crate::tracker::{Phase, Snapshot};
 
 const S: u64 = 1_000_000_000;
 
@@ -99,7 +99,7 @@ fn select(app: &mut App, state: TcpState) {
     for _ in 0..app.visible.len() {
         if app
             .focused_row()
-            .is_some_and(|r| r.state == Step::State(state))
+            .is_some_and(|r| r.state == Phase::State(state))
         {
             return;
         }

@@ -2,7 +2,7 @@
 //! rows of the connections table, the ports pane and the counts per state.
 
 use crate::model::{Owner, TcpState};
-use crate::tracker::{ConnId, Connection, Source, Step, Tracker};
+use crate::tracker::{ConnId, Connection, Phase, Source, Tracker};
 use std::collections::{BTreeMap, HashSet};
 use std::net::SocketAddr;
 
@@ -10,7 +10,7 @@ use std::net::SocketAddr;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Row {
     pub id: ConnId,
-    pub state: Step,
+    pub state: Phase,
     pub local: SocketAddr,
     pub remote: SocketAddr,
     pub recv_q: u32,
@@ -72,9 +72,9 @@ pub struct StateCounts {
 
 impl StateCounts {
     /// Counts a row: by its state, or as a ghost.
-    pub fn count(&mut self, state: Step, ghost: bool) {
+    pub fn count(&mut self, state: Phase, ghost: bool) {
         match state {
-            Step::State(s) if !ghost => self.by_number[usize::from(s.kernel_number())] += 1,
+            Phase::State(s) if !ghost => self.by_number[usize::from(s.kernel_number())] += 1,
             _ => self.by_number[0] += 1,
         }
     }
@@ -106,7 +106,7 @@ pub fn build(tracker: &Tracker) -> (Vec<Row>, Vec<PortSummary>) {
     let conns: Vec<&Connection> = tracker.connections().collect();
     let listening: HashSet<u16> = conns
         .iter()
-        .filter(|c| c.state == Step::State(TcpState::Listen))
+        .filter(|c| c.state == Phase::State(TcpState::Listen))
         .map(|c| c.local().port())
         .collect();
     let rows: Vec<Row> = conns.iter().map(|c| row(c, &listening)).collect();
@@ -119,7 +119,7 @@ pub fn build(tracker: &Tracker) -> (Vec<Row>, Vec<PortSummary>) {
             counts: StateCounts::default(),
         });
         p.counts.count(r.state, r.ghost);
-        if r.state == Step::State(TcpState::Listen) {
+        if r.state == Phase::State(TcpState::Listen) {
             p.listeners += 1;
             if p.owner.is_none() {
                 p.owner = r.owners.first().cloned();
@@ -149,7 +149,7 @@ fn row(c: &Connection, listening: &HashSet<u16>) -> Row {
         last_change: last.map(|e| (e.ts_ns(), e.source)),
         ghost: c.is_ghost(),
         was: c.timeline.iter().rev().find_map(|e| match e.from {
-            Step::State(s) if e.to == Step::Gone => Some(s),
+            Phase::State(s) if e.to == Phase::Gone => Some(s),
             _ => None,
         }),
         service,

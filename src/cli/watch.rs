@@ -10,7 +10,9 @@ use crate::sources::netns::LocalPids;
 use crate::sources::owners::{NewOwners, ProcfsOwners};
 use crate::sources::trace::cutoff_now;
 use crate::sources::{Query, open_source};
-use crate::tracker::{Feed, KernelEvent, Mode, Snapshot, Step, Tracker, TrackerConfig, Transition};
+use crate::tracker::{
+    Feed, KernelEvent, Mode, Phase, Snapshot, Tracker, TrackerConfig, Transition,
+};
 use anyhow::Context;
 use std::collections::HashMap;
 use std::io::Write;
@@ -64,8 +66,8 @@ pub fn run(args: &WatchArgs) -> anyhow::Result<()> {
     let interval = Duration::from_millis(args.interval);
     let mut feed = Feed::new(Tracker::new(TrackerConfig {
         mode,
-        ghost_ns: args.ghost_secs.saturating_mul(1_000_000_000),
-        confirm_ns: duration_ns(interval * 3).max(2_000_000_000),
+        ghost: Duration::from_secs(args.ghost_secs),
+        confirm: (interval * 3).max(Duration::from_secs(2)),
         netns,
         ..TrackerConfig::default()
     }));
@@ -309,7 +311,7 @@ impl<W: Write> Printer<W> {
     }
 
     fn wants(&self, t: &Transition) -> bool {
-        let state_ok = |s: Step| matches!(s, Step::State(st) if self.filter.states.contains(st));
+        let state_ok = |s: Phase| matches!(s, Phase::State(st) if self.filter.states.contains(st));
         (state_ok(t.from) || state_ok(t.to))
             && self.filter.matches_ends(t.family, &t.local, &t.remote)
             && self.filter.matches_owners(&t.owners)
@@ -322,10 +324,6 @@ fn broken_pipe_is_the_end(e: std::io::Error) -> anyhow::Result<bool> {
     } else {
         Err(e).context("writing transitions")
     }
-}
-
-fn duration_ns(d: Duration) -> u64 {
-    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
 }
 
 fn wall_minus_monotonic_ns() -> i128 {

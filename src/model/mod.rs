@@ -7,6 +7,7 @@ pub mod owner;
 pub mod safe_text;
 pub mod socket;
 pub mod state;
+pub mod time;
 
 pub use endpoint::Endpoint;
 pub use event::{KernelEvent, KernelEventKind};

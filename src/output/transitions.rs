@@ -121,7 +121,7 @@ fn endpoint(a: &std::net::SocketAddr) -> String {
 mod tests {
     use super::*;
     use crate::model::{Owner, TcpState};
-    use crate::tracker::{Source, Step};
+    use crate::tracker::{Phase, Source};
 
     fn line(t: &Transition) -> serde_json::Value {
         let mut out = Vec::new();
@@ -161,8 +161,8 @@ mod tests {
             family: Family::Inet6,
             local: "[::1]:8080".parse().unwrap(),
             remote: "[2001:db8::9]:40000".parse().unwrap(),
-            from: Step::State(TcpState::FinWait2),
-            to: Step::Gone,
+            from: Phase::State(TcpState::FinWait2),
+            to: Phase::Gone,
             source: Source::Observed,
             reset: Some(Reset::Received),
             owners: std::sync::Arc::from([owner("\u{1b}]2;OWNED\u{7}"), owner("nginx")]),

@@ -1,8 +1,8 @@
 //! Compares what a step should show with what was seen. Pure: no I/O.
 
 use super::actor::{Actor, CallResult};
-use super::format::{Read, Step as ScenarioStep};
-use crate::tracker::{Connection, Source, Step, Tracker, Transition};
+use super::format::{Read, Step};
+use crate::tracker::{Connection, Phase, Source, Tracker, Transition};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -25,7 +25,7 @@ pub fn by_actor(
     transitions: &[Transition],
     tracker: &Tracker,
     actors: &BTreeMap<String, Actor>,
-) -> BTreeMap<String, Vec<(Step, Source)>> {
+) -> BTreeMap<String, Vec<(Phase, Source)>> {
     let owner_of = |t: &Transition| -> Option<(&String, bool)> {
         // The connection as it is now: a client's first event has local port 0.
         let conn = tracker.connection(t.conn);
@@ -48,7 +48,7 @@ pub fn by_actor(
             }
         }
     }
-    let mut out: BTreeMap<String, Vec<(Step, Source)>> = BTreeMap::new();
+    let mut out: BTreeMap<String, Vec<(Phase, Source)>> = BTreeMap::new();
     for t in transitions {
         let Some((name, _)) = owner_of(t) else {
             continue;
@@ -66,11 +66,7 @@ pub fn by_actor(
 }
 
 /// Whether the step has shown at least what it expects (to stop waiting).
-pub fn satisfied(
-    step: &ScenarioStep,
-    seen: &BTreeMap<String, Vec<(Step, Source)>>,
-    traced: bool,
-) -> bool {
+pub fn satisfied(step: &Step, seen: &BTreeMap<String, Vec<(Phase, Source)>>, traced: bool) -> bool {
     step.expect.iter().all(|(actor, want)| {
         let got = seen.get(actor).map_or(&[][..], Vec::as_slice);
         if traced {
@@ -84,8 +80,8 @@ pub fn satisfied(
 
 /// The verdict on one step: per actor, and the calls' errnos and reads.
 pub fn check(
-    step: &ScenarioStep,
-    seen: &BTreeMap<String, Vec<(Step, Source)>>,
+    step: &Step,
+    seen: &BTreeMap<String, Vec<(Phase, Source)>>,
     calls: &[CallResult],
     actors: &[String],
     traced: bool,
@@ -104,7 +100,7 @@ pub fn check(
                 None => true,
             }
         };
-        let names = |v: &[Step]| v.iter().map(|s| s.name().to_string()).collect::<Vec<_>>();
+        let names = |v: &[Phase]| v.iter().map(|s| s.name().to_string()).collect::<Vec<_>>();
         let check = ActorCheck {
             expected: names(&want),
             observed: got
@@ -127,7 +123,7 @@ pub fn check(
 }
 
 /// The calls' errnos and reads against the step's `errno` and `reads`.
-pub fn check_calls(step: &ScenarioStep, calls: &[CallResult]) -> Vec<String> {
+pub fn check_calls(step: &Step, calls: &[CallResult]) -> Vec<String> {
     let mut problems = Vec::new();
     for call in calls {
         let Some(actor) = &call.actor else { continue };

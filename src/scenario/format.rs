@@ -77,7 +77,7 @@ pub struct Step {
     /// The calls as written, for reports.
     pub source_lines: Vec<String>,
     pub narrate: String,
-    pub expect: BTreeMap<String, Vec<crate::tracker::Step>>,
+    pub expect: BTreeMap<String, Vec<crate::tracker::Phase>>,
     pub errno: BTreeMap<String, String>,
     pub reads: BTreeMap<String, Read>,
     pub timeout_s: f64,
@@ -166,7 +166,7 @@ pub fn parse(file: &str, text: &str) -> Result<Scenario, FormatError> {
             let parsed = states
                 .iter()
                 .map(|s| {
-                    parse_step(s)
+                    parse_phase(s)
                         .ok_or_else(|| err(line, format!("expect: {actor}: unknown state {s:?}")))
                 })
                 .collect::<Result<Vec<_>, _>>()?;
@@ -233,13 +233,13 @@ pub fn parse(file: &str, text: &str) -> Result<Scenario, FormatError> {
 }
 
 /// `ESTABLISHED`, `time-wait`, `GONE`…
-fn parse_step(s: &str) -> Option<crate::tracker::Step> {
+fn parse_phase(s: &str) -> Option<crate::tracker::Phase> {
     if s.eq_ignore_ascii_case("gone") {
-        return Some(crate::tracker::Step::Gone);
+        return Some(crate::tracker::Phase::Gone);
     }
     s.parse::<crate::model::TcpState>()
         .ok()
-        .map(crate::tracker::Step::State)
+        .map(crate::tracker::Phase::State)
 }
 
 #[cfg(test)]

@@ -40,7 +40,7 @@ impl Observer {
             feed: Feed::new(Tracker::new(TrackerConfig {
                 mode,
                 // Scenarios are short: remember every connection for their whole length.
-                ghost_ns: 600_000_000_000,
+                ghost: std::time::Duration::from_secs(600),
                 netns,
                 ..TrackerConfig::default()
             })),

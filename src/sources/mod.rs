@@ -1,6 +1,7 @@
 //! OS access: snapshots of the TCP socket table, and who owns each socket.
 
 pub mod bpf;
+pub mod bytes;
 pub mod events;
 pub mod lab_netns;
 pub mod netns;

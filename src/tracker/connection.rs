@@ -1,6 +1,6 @@
 //! One connection as the tracker follows it: from its first event or snapshot to its ghost.
 
-use super::transition::{ConnId, Reset, Source, Step, Transition};
+use super::transition::{ConnId, Phase, Reset, Source, Transition};
 use crate::model::{Endpoint, Family, Owner, SocketRecord, TcpState, Timer, TimerKind};
 use std::net::SocketAddr;
 
@@ -10,14 +10,14 @@ use std::net::SocketAddr;
 pub struct TimelineEntry {
     ts_hi: u32,
     ts_lo: u32,
-    pub from: Step,
-    pub to: Step,
+    pub from: Phase,
+    pub to: Phase,
     pub source: Source,
     pub reset: Option<Reset>,
 }
 
 impl TimelineEntry {
-    pub fn new(ts_ns: u64, from: Step, to: Step, source: Source, reset: Option<Reset>) -> Self {
+    pub fn new(ts_ns: u64, from: Phase, to: Phase, source: Source, reset: Option<Reset>) -> Self {
         TimelineEntry {
             ts_hi: (ts_ns >> 32) as u32,
             // The low half, by design.
@@ -55,7 +55,7 @@ pub(super) struct Rare {
 
 /// Where the connection is in its life, beyond its TCP state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Phase {
+pub(super) enum Life {
     /// A full socket.
     Live,
     /// The tracepoint said FIN_WAIT2→CLOSE or CLOSING→CLOSE: a timewait socket may have
@@ -126,7 +126,7 @@ pub struct Connection {
     /// Its ends (see `local()`, `remote()`): compact, as a busy host has a million.
     pub(super) local: Endpoint,
     pub(super) remote: Endpoint,
-    pub state: Step,
+    pub state: Phase,
     pub inode: u64,
     /// The owners last seen; kept after the socket loses its inode (TIME_WAIT has none).
     /// Shared with every transition it makes: a reference count, not a copy, per transition.
@@ -137,7 +137,7 @@ pub struct Connection {
     pub last_seen: Option<Box<SocketRecord>>,
     pub timeline_dropped: u32,
     pub first_seen_ns: u64,
-    pub(super) phase: Phase,
+    pub(super) life: Life,
     pub(super) skaddr: u64,
     /// With its ends, its key in the tracker's 4-tuple map (listeners of a SO_REUSEPORT group
     /// share an address and are told apart by inode).
@@ -168,14 +168,14 @@ impl Connection {
             family,
             local: local.into(),
             remote: remote.into(),
-            state: Step::State(state),
+            state: Phase::State(state),
             inode: 0,
             owners: no_owners(),
             timeline: Timeline::new(),
             last_seen: None,
             timeline_dropped: 0,
             first_seen_ns: ts_ns,
-            phase: Phase::Live,
+            life: Life::Live,
             skaddr: 0,
             listener_inode: 0,
             last_event_ns: 0,
@@ -205,7 +205,7 @@ impl Connection {
     }
 
     pub fn is_ghost(&self) -> bool {
-        self.phase == Phase::Gone
+        self.life == Life::Gone
     }
 
     /// When it went GONE; a ghost until then plus the ghost time.
@@ -234,7 +234,7 @@ impl Connection {
         if let Some(seen) = &self.last_seen {
             return seen.timer;
         }
-        (self.phase == Phase::Timewait && self.expires_ns != 0).then(|| Timer {
+        (self.life == Life::Timewait && self.expires_ns != 0).then(|| Timer {
             kind: TimerKind::Timewait,
             remaining_ms: self.expires_ns.saturating_sub(snapshot_ns) / 1_000_000,
             retransmits: 0,
@@ -274,14 +274,14 @@ impl Connection {
         &mut self,
         out: &mut Vec<Transition>,
         ts_ns: u64,
-        to: Step,
+        to: Phase,
         source: Source,
         reset: Option<Reset>,
     ) {
         let from = self.state;
         self.state = to;
-        if to == Step::Gone {
-            self.phase = Phase::Gone;
+        if to == Phase::Gone {
+            self.life = Life::Gone;
             // A ghost changes no more: give back what it does not use.
             self.last_seen = None;
             if self.confirmed {

@@ -18,7 +18,7 @@
 //! rule for them: a connection's events are held back until it is confirmed as this namespace's, either
 //! because a snapshot of this namespace shows its 4-tuple, or because one of its events ran in
 //! a thread of a process of this namespace (the caller's `is_local_pid`). Unconfirmed
-//! connections are dropped (counted) after `confirm_ns`. Limits: a connection of another
+//! connections are dropped (counted) after `confirm`. Limits: a connection of another
 //! namespace with the very same 4-tuple as one of ours is confirmed with it; a connection of
 //! ours that lives shorter than a snapshot interval and whose events all ran in softirq
 //! context of an unrelated thread is dropped.
@@ -32,13 +32,15 @@ mod tuple_index;
 pub use crate::model::{KernelEvent, KernelEventKind};
 pub use connection::{Connection, TIMELINE_CAP, Timeline, TimelineEntry};
 pub use feed::{Feed, Snapshot};
-pub use transition::{ConnId, Reset, Source, Step, Transition};
+pub use transition::{ConnId, Phase, Reset, Source, Transition};
 
+use crate::model::time::nanos;
 use crate::model::{Owner, SocketRecord, StateSet, TcpState};
-use connection::{Phase, TupleKey, is_timewait};
+use connection::{Life, TupleKey, is_timewait};
 use rustc_hash::FxHashMap as HashMap;
 use std::collections::{HashSet, VecDeque};
 use std::net::SocketAddr;
+use std::time::Duration;
 use store::Conns;
 use tuple_index::TupleIndex;
 
@@ -55,11 +57,11 @@ pub enum Mode {
 pub struct TrackerConfig {
     pub mode: Mode,
     /// How long closed connections stay visible.
-    pub ghost_ns: u64,
+    pub ghost: Duration,
     /// The most connections (live and ghosts) kept; beyond it the oldest ghosts go first.
     pub max_connections: usize,
     /// How long an unconfirmed connection's events wait for confirmation.
-    pub confirm_ns: u64,
+    pub confirm: Duration,
     /// The inode of the network namespace followed: events that carry another namespace
     /// (the eBPF source's) are ignored. 0: events are not filtered.
     pub netns: u32,
@@ -69,9 +71,9 @@ impl Default for TrackerConfig {
     fn default() -> Self {
         TrackerConfig {
             mode: Mode::Traced,
-            ghost_ns: 60_000_000_000,
+            ghost: Duration::from_secs(60),
             max_connections: 1_000_000,
-            confirm_ns: 5_000_000_000,
+            confirm: Duration::from_secs(5),
             netns: 0,
         }
     }
@@ -247,7 +249,7 @@ impl Tracker {
         list.retain(|id| {
             conns
                 .get(id)
-                .is_some_and(|c| c.phase == Phase::Live && c.state == Step::State(wanted_state))
+                .is_some_and(|c| c.life == Life::Live && c.state == Phase::State(wanted_state))
         });
         // A candidate a process of this namespace vouched for first: a listen() or connect()
         // of another namespace on the same address must not take this socket's place.
@@ -288,7 +290,7 @@ impl Tracker {
                     ..
                 },
                 Some(id),
-            ) if self.conns.get(&id).is_none_or(|c| c.phase != Phase::Live) => {
+            ) if self.conns.get(&id).is_none_or(|c| c.life != Life::Live) => {
                 self.by_skaddr.remove(&ev.skaddr);
                 None
             }
@@ -351,7 +353,7 @@ impl Tracker {
                     // No reset: a timewait socket took over (the tracepoint never says
                     // TIME_WAIT). It is in TIME_WAIT if the peer's FIN had arrived, and in
                     // FIN_WAIT2 (the owner closed first) otherwise.
-                    conn.state = Step::State(old);
+                    conn.state = Phase::State(old);
                     let fin_in = if old == TcpState::Closing {
                         Some(true)
                     } else {
@@ -370,18 +372,18 @@ impl Tracker {
                     };
                     match fin_in {
                         Some(true) => {
-                            conn.phase = Phase::Timewait;
+                            conn.life = Life::Timewait;
                             conn.record(
                                 &mut self.out,
                                 ev.ts_ns,
-                                Step::State(TcpState::TimeWait),
+                                Phase::State(TcpState::TimeWait),
                                 Source::Traced,
                                 None,
                             );
                         }
-                        Some(false) => conn.phase = Phase::Timewait,
+                        Some(false) => conn.life = Life::Timewait,
                         None => {
-                            conn.phase = Phase::AwaitingTimewait {
+                            conn.life = Life::AwaitingTimewait {
                                 at_ns: ev.ts_ns,
                                 from: old,
                                 maybe_closed: self.timewait_overflow,
@@ -402,7 +404,7 @@ impl Tracker {
                     None
                 };
                 // The event's old state is the truth, whatever we believed.
-                conn.state = Step::State(old);
+                conn.state = Phase::State(old);
                 if conn.owners.is_empty()
                     && let Some(owners) = self.syscall_owners.of(ev, old, new)
                 {
@@ -411,14 +413,14 @@ impl Tracker {
                 conn.record(
                     &mut self.out,
                     ev.ts_ns,
-                    Step::State(new),
+                    Phase::State(new),
                     Source::Traced,
                     reset,
                 );
-                conn.phase = if new == TcpState::Close {
-                    Phase::Closed
+                conn.life = if new == TcpState::Close {
+                    Life::Closed
                 } else {
-                    Phase::Live
+                    Life::Live
                 };
                 if new == TcpState::LastAck {
                     let (local, remote) = (conn.local(), conn.remote());
@@ -431,21 +433,21 @@ impl Tracker {
             KernelEventKind::SendReset
                 if ev.skaddr != 0
                     && ev.skaddr != conn.skaddr
-                    && matches!(conn.phase, Phase::AwaitingTimewait { .. } | Phase::Timewait) =>
+                    && matches!(conn.life, Life::AwaitingTimewait { .. } | Life::Timewait) =>
             {
-                if let Phase::AwaitingTimewait { from, .. } = conn.phase {
-                    conn.state = Step::State(from);
+                if let Life::AwaitingTimewait { from, .. } = conn.life {
+                    conn.state = Phase::State(from);
                 }
                 conn.record(
                     &mut self.out,
                     ev.ts_ns,
-                    Step::Gone,
+                    Phase::Gone,
                     Source::Traced,
                     Some(Reset::Sent),
                 );
             }
             KernelEventKind::SendReset => {
-                let close = Step::State(TcpState::Close);
+                let close = Phase::State(TcpState::Close);
                 let recent = |t: &Transition| {
                     t.conn == id
                         && t.to == close
@@ -474,11 +476,11 @@ impl Tracker {
             }
             KernelEventKind::Destroy => {
                 self.by_skaddr.remove(&ev.skaddr);
-                match conn.phase {
+                match conn.life {
                     // The full socket is freed; its timewait socket lives on.
-                    Phase::AwaitingTimewait { .. } | Phase::Timewait | Phase::Gone => {}
-                    Phase::Live | Phase::Closed => {
-                        conn.record(&mut self.out, ev.ts_ns, Step::Gone, Source::Traced, None);
+                    Life::AwaitingTimewait { .. } | Life::Timewait | Life::Gone => {}
+                    Life::Live | Life::Closed => {
+                        conn.record(&mut self.out, ev.ts_ns, Phase::Gone, Source::Traced, None);
                     }
                 }
             }
@@ -502,8 +504,8 @@ impl Tracker {
                 .find(|c| {
                     c.skaddr == 0
                         && c.local() == ev.local
-                        && c.state == Step::State(old)
-                        && c.phase == Phase::Live
+                        && c.state == Phase::State(old)
+                        && c.life == Life::Live
                 })
                 .map(|c| c.id)?
         } else {
@@ -565,33 +567,33 @@ impl Tracker {
             && newcomer_ours
             && let Some(old) = self.conns.get_mut(&other)
         {
-            match old.phase {
+            match old.life {
                 // The timewait table was full: most hand-overs then fail (the kernel counts
                 // them in TcpExtTCPTimeWaitOverflow), and the SYN cannot tell.
-                Phase::AwaitingTimewait {
+                Life::AwaitingTimewait {
                     at_ns,
                     maybe_closed: true,
                     ..
                 } => {
-                    let close = Step::State(TcpState::Close);
+                    let close = Phase::State(TcpState::Close);
                     old.record(&mut self.out, at_ns, close, Source::Traced, None);
-                    old.phase = Phase::Closed;
-                    old.record(&mut self.out, ts_ns, Step::Gone, source, None);
+                    old.life = Life::Closed;
+                    old.record(&mut self.out, ts_ns, Phase::Gone, source, None);
                 }
-                Phase::AwaitingTimewait { at_ns, .. } => {
-                    old.phase = Phase::Timewait;
-                    let tw = Step::State(TcpState::TimeWait);
+                Life::AwaitingTimewait { at_ns, .. } => {
+                    old.life = Life::Timewait;
+                    let tw = Phase::State(TcpState::TimeWait);
                     old.record(&mut self.out, at_ns, tw, Source::Traced, None);
-                    old.record(&mut self.out, ts_ns, Step::Gone, source, None);
+                    old.record(&mut self.out, ts_ns, Phase::Gone, source, None);
                 }
-                Phase::Timewait => {
+                Life::Timewait => {
                     // Only a TIME_WAIT is taken over by a SYN: a timewait FIN_WAIT2 got its
                     // FIN some time before.
-                    let tw = Step::State(TcpState::TimeWait);
+                    let tw = Phase::State(TcpState::TimeWait);
                     if old.state != tw {
                         old.record(&mut self.out, ts_ns, tw, Source::Observed, None);
                     }
-                    old.record(&mut self.out, ts_ns, Step::Gone, source, None);
+                    old.record(&mut self.out, ts_ns, Phase::Gone, source, None);
                 }
                 _ => {}
             }
@@ -613,7 +615,7 @@ impl Tracker {
         self.by_tuple
             .get(&key, &self.conns)
             .and_then(|id| self.conns.get(&id))
-            .is_some_and(|c| c.state == Step::State(TcpState::LastAck))
+            .is_some_and(|c| c.state == Phase::State(TcpState::LastAck))
     }
 
     /// (local, remote) just sent its FIN (→ LAST_ACK): if we follow its peer as a timewait
@@ -628,17 +630,17 @@ impl Tracker {
         else {
             return;
         };
-        let waiting = match peer.phase {
-            Phase::AwaitingTimewait { .. } => true,
-            Phase::Timewait => peer.state == Step::State(TcpState::FinWait2),
+        let waiting = match peer.life {
+            Life::AwaitingTimewait { .. } => true,
+            Life::Timewait => peer.state == Phase::State(TcpState::FinWait2),
             _ => false,
         };
         if waiting {
-            peer.phase = Phase::Timewait;
+            peer.life = Life::Timewait;
             // Known from an event: a dump that started before it is older news (its record
             // may still show the timewait FIN_WAIT2, the FIN not processed yet).
             peer.last_event_ns = peer.last_event_ns.max(ts_ns);
-            let tw = Step::State(TcpState::TimeWait);
+            let tw = Phase::State(TcpState::TimeWait);
             peer.record(&mut self.out, ts_ns, tw, Source::Traced, None);
         }
     }
@@ -657,14 +659,14 @@ impl Tracker {
             let Some(conn) = self.conns.get(&id) else {
                 return Ok(None);
             };
-            let ended = matches!(conn.phase, Phase::Gone | Phase::Closed);
+            let ended = matches!(conn.life, Life::Gone | Life::Closed);
             // Another socket on the same 4-tuple: a full socket where a timewait one was
             // (a timewait socket never becomes a full one again), or another inode.
-            let other_socket = (conn.phase == Phase::Timewait && !is_timewait(rec))
+            let other_socket = (conn.life == Life::Timewait && !is_timewait(rec))
                 || (rec.inode != 0
                     && conn.inode != 0
                     && rec.inode != conn.inode
-                    && conn.phase == Phase::Live);
+                    && conn.life == Life::Live);
             if !ended && !other_socket {
                 return Ok(Some(id));
             }
@@ -681,8 +683,8 @@ impl Tracker {
                     .values()
                     .find(|c| {
                         c.id != id
-                            && c.phase == Phase::Live
-                            && c.state == Step::State(TcpState::Listen)
+                            && c.life == Life::Live
+                            && c.state == Phase::State(TcpState::Listen)
                             && c.local() == rec.local
                             && c.confirmed
                             && !listener_inodes.contains(&c.inode)
@@ -783,7 +785,7 @@ impl Tracker {
                     conn.inode = rec.inode;
                     conn.confirmed = true;
                     if baseline {
-                        conn.state = Step::State(rec.state);
+                        conn.state = Phase::State(rec.state);
                     }
                     id
                 }
@@ -813,12 +815,12 @@ impl Tracker {
                 }
             }
             conn.confirm(&mut self.out);
-            let now = Step::State(rec.state);
-            match conn.phase {
-                Phase::AwaitingTimewait { at_ns, from, .. } => {
+            let now = Phase::State(rec.state);
+            match conn.life {
+                Life::AwaitingTimewait { at_ns, from, .. } => {
                     if ts_ns > at_ns && is_timewait(rec) {
-                        conn.state = Step::State(from);
-                        conn.phase = Phase::Timewait;
+                        conn.state = Phase::State(from);
+                        conn.life = Life::Timewait;
                         if now != conn.state {
                             // Straight to TIME_WAIT at the traced moment, or (an orphan's
                             // timewait FIN_WAIT2 first) later, when its timer was rearmed.
@@ -832,21 +834,21 @@ impl Tracker {
                         }
                     }
                 }
-                Phase::Closed | Phase::Gone => {}
-                Phase::Live | Phase::Timewait => {
+                Life::Closed | Life::Gone => {}
+                Life::Live | Life::Timewait => {
                     if conn.last_event_ns < ts_ns && conn.state != now {
                         // A timewait socket entering TIME_WAIT: its timer tells when.
-                        let when =
-                            if conn.phase == Phase::Timewait && rec.state == TcpState::TimeWait {
-                                let since = conn.timeline.last().map_or(0, |e| e.ts_ns());
-                                entered_time_wait_ns(ts_ns, rec).clamp(since, ts_ns)
-                            } else {
-                                ts_ns
-                            };
+                        let when = if conn.life == Life::Timewait && rec.state == TcpState::TimeWait
+                        {
+                            let since = conn.timeline.last().map_or(0, |e| e.ts_ns());
+                            entered_time_wait_ns(ts_ns, rec).clamp(since, ts_ns)
+                        } else {
+                            ts_ns
+                        };
                         conn.record(&mut self.out, when, now, source, None);
                     }
                     if is_timewait(rec) && conn.last_event_ns < ts_ns {
-                        conn.phase = Phase::Timewait;
+                        conn.life = Life::Timewait;
                     }
                 }
             }
@@ -855,18 +857,19 @@ impl Tracker {
         // What the snapshot no longer shows.
         let mut unconfirmed = Vec::new();
         for conn in self.conns.values_mut() {
-            let expected = match conn.phase {
-                Phase::AwaitingTimewait { from, .. } => {
+            let expected = match conn.life {
+                Life::AwaitingTimewait { from, .. } => {
                     states.contains(from) && states.contains(TcpState::TimeWait)
                 }
                 // A timewait FIN_WAIT2 may have moved on to TIME_WAIT unseen.
-                Phase::Timewait => {
-                    matches!(conn.state, Step::State(s) if states.contains(s))
+                Life::Timewait => {
+                    matches!(conn.state, Phase::State(s) if states.contains(s))
                         && states.contains(TcpState::TimeWait)
                 }
-                _ => matches!(conn.state, Step::State(s) if states.contains(s)),
+                _ => matches!(conn.state, Phase::State(s) if states.contains(s)),
             };
-            if !conn.confirmed && ts_ns.saturating_sub(conn.first_seen_ns) > self.config.confirm_ns
+            if !conn.confirmed
+                && ts_ns.saturating_sub(conn.first_seen_ns) > nanos(self.config.confirm)
             {
                 unconfirmed.push(conn.id);
             }
@@ -878,15 +881,15 @@ impl Tracker {
             // With events, one absence does not end a socket: the next snapshot must miss it
             // too, and it is then dated at the first miss. A timewait socket whose timer ran
             // out is gone at once.
-            let timer_out = conn.phase == Phase::Timewait
+            let timer_out = conn.life == Life::Timewait
                 && conn.expires_ns != 0
                 && conn.expires_ns <= ts_ns.saturating_add(SAME_MOMENT_NS);
             let missed_ns = match conn.missed_ns() {
                 _ if self.config.mode != Mode::Traced || timer_out => ts_ns,
                 0 => {
                     let ends_here =
-                        matches!(conn.phase, Phase::Timewait | Phase::AwaitingTimewait { .. })
-                            || (conn.phase == Phase::Live
+                        matches!(conn.life, Life::Timewait | Life::AwaitingTimewait { .. })
+                            || (conn.life == Life::Live
                                 && conn.last_event_ns < ts_ns
                                 && conn.confirmed);
                     if ends_here {
@@ -902,36 +905,36 @@ impl Tracker {
             } else {
                 missed_ns
             };
-            match conn.phase {
-                Phase::Timewait => {
+            match conn.life {
+                Life::Timewait => {
                     let reset = conn_reset(conn);
-                    conn.record(&mut self.out, ts_ns, Step::Gone, source, reset);
+                    conn.record(&mut self.out, ts_ns, Phase::Gone, source, reset);
                 }
-                Phase::AwaitingTimewait {
+                Life::AwaitingTimewait {
                     at_ns,
                     from,
                     maybe_closed: true,
                 } if ts_ns > at_ns => {
                     // The timewait table was full: no timewait socket took over, a real close.
-                    conn.state = Step::State(from);
-                    let close = Step::State(TcpState::Close);
+                    conn.state = Phase::State(from);
+                    let close = Phase::State(TcpState::Close);
                     conn.record(&mut self.out, at_ns, close, Source::Traced, None);
-                    conn.phase = Phase::Closed;
-                    conn.record(&mut self.out, ts_ns, Step::Gone, source, None);
+                    conn.life = Life::Closed;
+                    conn.record(&mut self.out, ts_ns, Phase::Gone, source, None);
                 }
-                Phase::AwaitingTimewait { at_ns, from, .. } if ts_ns > at_ns => {
+                Life::AwaitingTimewait { at_ns, from, .. } if ts_ns > at_ns => {
                     // The timewait socket that took over is gone already: a new SYN on its
                     // 4-tuple (of a connection we could not place) or a reset ended it.
-                    conn.state = Step::State(from);
-                    let tw = Step::State(TcpState::TimeWait);
+                    conn.state = Phase::State(from);
+                    let tw = Phase::State(TcpState::TimeWait);
                     conn.record(&mut self.out, at_ns, tw, Source::Traced, None);
-                    conn.phase = Phase::Timewait;
-                    conn.record(&mut self.out, ts_ns, Step::Gone, source, None);
+                    conn.life = Life::Timewait;
+                    conn.record(&mut self.out, ts_ns, Phase::Gone, source, None);
                 }
                 // A full socket that a snapshot taken after its last event does not show is
                 // gone, whatever events we missed (lost records, other namespaces' look-alikes).
-                Phase::Live if conn.last_event_ns < ts_ns && conn.confirmed => {
-                    conn.record(&mut self.out, ts_ns, Step::Gone, source, None);
+                Life::Live if conn.last_event_ns < ts_ns && conn.confirmed => {
+                    conn.record(&mut self.out, ts_ns, Phase::Gone, source, None);
                 }
                 _ => {}
             }
@@ -958,7 +961,7 @@ impl Tracker {
     /// Drops ghosts older than the ghost time, then the oldest ghosts while over the cap.
     pub fn expire(&mut self, now_ns: u64) {
         while let Some(&(closed, id)) = self.gone.front() {
-            let expired = now_ns.saturating_sub(closed) > self.config.ghost_ns;
+            let expired = now_ns.saturating_sub(closed) > nanos(self.config.ghost);
             let over_cap = self.conns.len() > self.config.max_connections;
             if !expired && !over_cap {
                 break;
@@ -999,7 +1002,7 @@ impl Tracker {
     /// Files the connections that went GONE in `self.out[from..]` for expiry.
     fn note_gone(&mut self, from: usize) {
         for t in &self.out[from.min(self.out.len())..] {
-            if t.to == Step::Gone {
+            if t.to == Phase::Gone {
                 self.gone.push_back((t.ts_ns, t.conn));
             }
         }
@@ -1092,9 +1095,9 @@ mod tests {
     fn tracker(max_connections: usize) -> Tracker {
         Tracker::new(TrackerConfig {
             mode: Mode::Inferred,
-            ghost_ns: 10,
+            ghost: Duration::from_nanos(10),
             max_connections,
-            confirm_ns: 1_000,
+            confirm: Duration::from_nanos(1_000),
             netns: 0,
         })
     }
@@ -1143,10 +1146,10 @@ mod tests {
         }
         t.apply_events(&events, &mut |_| true);
         let out = t.take_transitions();
-        let count = |to: TcpState| out.iter().filter(|x| x.to == Step::State(to)).count();
+        let count = |to: TcpState| out.iter().filter(|x| x.to == Phase::State(to)).count();
         assert_eq!(count(TcpState::TimeWait), 5, "every TIME_WAIT reported");
         assert_eq!(
-            out.iter().filter(|x| x.to == Step::Gone).count(),
+            out.iter().filter(|x| x.to == Phase::Gone).count(),
             4,
             "four ended by reuse"
         );

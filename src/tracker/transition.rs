@@ -4,23 +4,24 @@ use crate::model::{Family, Owner, TcpState};
 use serde::{Serialize, Serializer};
 use std::net::SocketAddr;
 
-/// A state, or `GONE` when the socket (or its timewait entry) no longer exists.
+/// A phase of a connection's life: a TCP state, or `GONE` when the socket (or its timewait
+/// entry) no longer exists. (A scenario's `Step` is something else: one move of the lab.)
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Step {
+pub enum Phase {
     State(TcpState),
     Gone,
 }
 
-impl Step {
+impl Phase {
     pub fn name(self) -> &'static str {
         match self {
-            Step::State(s) => s.name(),
-            Step::Gone => "GONE",
+            Phase::State(s) => s.name(),
+            Phase::Gone => "GONE",
         }
     }
 }
 
-impl Serialize for Step {
+impl Serialize for Phase {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(self.name())
     }
@@ -66,8 +67,8 @@ pub struct Transition {
     pub family: Family,
     pub local: SocketAddr,
     pub remote: SocketAddr,
-    pub from: Step,
-    pub to: Step,
+    pub from: Phase,
+    pub to: Phase,
     pub source: Source,
     pub reset: Option<Reset>,
     pub owners: std::sync::Arc<[Owner]>,

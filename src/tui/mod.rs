@@ -97,8 +97,8 @@ fn run_with(
     };
     let tracker = Tracker::new(TrackerConfig {
         mode,
-        ghost_ns: args.ghost_secs.saturating_mul(1_000_000_000),
-        confirm_ns: args.interval.saturating_mul(3_000_000).max(2_000_000_000),
+        ghost: Duration::from_secs(args.ghost_secs),
+        confirm: Duration::from_millis(args.interval.saturating_mul(3)).max(Duration::from_secs(2)),
         netns: netns_inode,
         ..TrackerConfig::default()
     });

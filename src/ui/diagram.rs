@@ -3,7 +3,7 @@
 
 use super::theme::Theme;
 use crate::model::TcpState;
-use crate::tracker::Step;
+use crate::tracker::Phase;
 use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
 use std::collections::HashSet;
@@ -28,7 +28,7 @@ const DIAGRAM: &[&str] = &[
 ];
 
 /// The diagram's lines; states on `path` in their colour, `current` reversed and bold.
-pub fn lines(path: &HashSet<Step>, current: Step, theme: Theme) -> Vec<Line<'static>> {
+pub fn lines(path: &HashSet<Phase>, current: Phase, theme: Theme) -> Vec<Line<'static>> {
     DIAGRAM
         .iter()
         .map(|line| {
@@ -48,9 +48,9 @@ pub fn lines(path: &HashSet<Step>, current: Step, theme: Theme) -> Vec<Line<'sta
                 }
                 let word = &rest[..word_len];
                 let step = if word == "GONE" {
-                    Some(Step::Gone)
+                    Some(Phase::Gone)
                 } else {
-                    word.parse::<TcpState>().ok().map(Step::State)
+                    word.parse::<TcpState>().ok().map(Phase::State)
                 };
                 let style = match step {
                     Some(s) if s == current => theme

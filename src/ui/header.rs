@@ -3,7 +3,7 @@
 use super::theme::Theme;
 use crate::app::App;
 use crate::model::TcpState;
-use crate::tracker::Step;
+use crate::tracker::Phase;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
@@ -18,7 +18,7 @@ pub fn draw(f: &mut Frame<'_>, area: Rect, app: &App, theme: Theme) {
     .areas(area);
     let i = &app.info;
     let mut spans = vec![
-        Span::styled("tcpscope", theme.state(Step::State(TcpState::Established))),
+        Span::styled("tcpscope", theme.state(Phase::State(TcpState::Established))),
         Span::raw(format!(
             "  {}  netns {}  {}  every {} ms  ",
             i.host, i.netns, i.source, i.interval_ms
@@ -45,7 +45,7 @@ pub fn draw(f: &mut Frame<'_>, area: Rect, app: &App, theme: Theme) {
         if n > 0 {
             counts_line.push(Span::styled(
                 format!("{} {n}  ", st.name()),
-                theme.state(Step::State(st)),
+                theme.state(Phase::State(st)),
             ));
         }
     }
@@ -70,14 +70,14 @@ pub fn draw(f: &mut Frame<'_>, area: Rect, app: &App, theme: Theme) {
     f.render_widget(
         Paragraph::new(Span::styled(
             format!("TIME_WAIT {:>5} ", last(&tws)),
-            theme.state(Step::State(TcpState::TimeWait)),
+            theme.state(Phase::State(TcpState::TimeWait)),
         )),
         tw_label,
     );
     f.render_widget(
         Paragraph::new(Span::styled(
             format!(" CLOSE_WAIT {:>5} ", last(&cws)),
-            theme.state(Step::State(TcpState::CloseWait)),
+            theme.state(Phase::State(TcpState::CloseWait)),
         )),
         cw_label,
     );
@@ -85,13 +85,13 @@ pub fn draw(f: &mut Frame<'_>, area: Rect, app: &App, theme: Theme) {
     f.render_widget(
         Sparkline::default()
             .data(tail(&tws, tw.width))
-            .style(theme.state(Step::State(TcpState::TimeWait))),
+            .style(theme.state(Phase::State(TcpState::TimeWait))),
         tw,
     );
     f.render_widget(
         Sparkline::default()
             .data(tail(&cws, cw.width))
-            .style(theme.state(Step::State(TcpState::CloseWait))),
+            .style(theme.state(Phase::State(TcpState::CloseWait))),
         cw,
     );
 }

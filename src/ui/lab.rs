@@ -2,7 +2,7 @@
 
 use super::theme::Theme;
 use crate::app::{App, Pane};
-use crate::tracker::Step;
+use crate::tracker::Phase;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
@@ -37,7 +37,7 @@ pub fn draw(f: &mut Frame<'_>, area: Rect, app: &App, theme: Theme) {
         let mut spans = vec![match state {
             Some(s) => Span::styled(format!("{:<11} ", s.name()), theme.state(s)),
             None if e.open => Span::styled(format!("{:<11} ", "…"), theme.dim()),
-            None => Span::styled(format!("{:<11} ", "closed"), theme.state(Step::Gone)),
+            None => Span::styled(format!("{:<11} ", "closed"), theme.state(Phase::Gone)),
         }];
         spans.push(Span::raw(e.text.clone()));
         let mut line = Line::from(spans);

@@ -3,7 +3,7 @@
 use super::theme::Theme;
 use super::{diagram, text};
 use crate::app::{App, confirm::Confirm, keys::KEYS, menu::Menu};
-use crate::tracker::{ConnId, Reset, Step};
+use crate::tracker::{ConnId, Phase, Reset};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
@@ -129,13 +129,13 @@ pub fn details(f: &mut Frame<'_>, area: Rect, app: &App, id: ConnId, theme: Them
             theme.dim(),
         ));
     }
-    if let Step::State(s) = conn.state {
+    if let Phase::State(s) = conn.state {
         lines.push(Line::raw(""));
         lines.push(Line::styled(s.meaning(), theme.state(conn.state)));
     }
     f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), left);
 
-    let mut path: HashSet<Step> = conn.timeline.iter().flat_map(|e| [e.from, e.to]).collect();
+    let mut path: HashSet<Phase> = conn.timeline.iter().flat_map(|e| [e.from, e.to]).collect();
     path.insert(conn.state);
     f.render_widget(
         Paragraph::new(diagram::lines(&path, conn.state, theme)),

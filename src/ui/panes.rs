@@ -5,7 +5,7 @@ use super::text;
 use super::theme::Theme;
 use crate::app::{App, FLASH_NS, Pane};
 use crate::model::TcpState;
-use crate::tracker::{Reset, Step};
+use crate::tracker::{Phase, Reset};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::text::{Line, Span};
@@ -62,7 +62,7 @@ pub fn ports(f: &mut Frame<'_>, area: Rect, app: &App, theme: Theme) {
                 .map_or("L".to_string(), |o| o.comm.to_string());
             spans.push(Span::styled(
                 format!("{who} "),
-                theme.state(Step::State(TcpState::Listen)),
+                theme.state(Phase::State(TcpState::Listen)),
             ));
         }
         // Counts per state, teardown order, as far as the pane is wide.
@@ -72,7 +72,7 @@ pub fn ports(f: &mut Frame<'_>, area: Rect, app: &App, theme: Theme) {
             if n > 0 {
                 spans.push(Span::styled(
                     format!("{abbr}:{n} "),
-                    theme.state(Step::State(st)),
+                    theme.state(Phase::State(st)),
                 ));
             }
         }
@@ -252,7 +252,7 @@ pub fn log(f: &mut Frame<'_>, area: Rect, app: &App, theme: Theme) {
             if focused && i == app.sel.log {
                 line = line.style(theme.selected());
             }
-            if t.to == Step::Gone {
+            if t.to == Phase::Gone {
                 line = line.patch_style(theme.ghost());
             }
             line

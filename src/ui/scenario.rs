@@ -6,7 +6,7 @@ use super::diagram;
 use super::theme::Theme;
 use crate::app::App;
 use crate::app::scenario::ScenarioView;
-use crate::tracker::Step;
+use crate::tracker::Phase;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
@@ -89,7 +89,7 @@ pub fn draw(f: &mut Frame<'_>, area: Rect, app: &App, sc: &ScenarioView, theme: 
     f.render_widget(
         Paragraph::new(diagram::lines(
             &ScenarioView::path_set(&path),
-            now.unwrap_or(Step::Gone),
+            now.unwrap_or(Phase::Gone),
             theme,
         ))
         .block(Block::default().borders(Borders::ALL).title(title)),

@@ -1,7 +1,7 @@
 //! One colour per state, the same everywhere; NO_COLOR respected (then only bold and dim).
 
 use crate::model::TcpState;
-use crate::tracker::Step;
+use crate::tracker::Phase;
 use ratatui::style::{Color, Modifier, Style};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,26 +25,26 @@ impl Theme {
         }
     }
 
-    pub fn state(self, s: Step) -> Style {
+    pub fn state(self, s: Phase) -> Style {
         let c = match s {
-            Step::State(TcpState::Listen) => Color::Blue,
-            Step::State(TcpState::SynSent | TcpState::SynRecv | TcpState::NewSynRecv) => {
+            Phase::State(TcpState::Listen) => Color::Blue,
+            Phase::State(TcpState::SynSent | TcpState::SynRecv | TcpState::NewSynRecv) => {
                 Color::Cyan
             }
-            Step::State(TcpState::Established) => Color::Green,
-            Step::State(TcpState::FinWait1) => Color::Yellow,
-            Step::State(TcpState::FinWait2) => Color::LightYellow,
-            Step::State(TcpState::Closing) => Color::LightMagenta,
-            Step::State(TcpState::TimeWait) => Color::Magenta,
-            Step::State(TcpState::CloseWait) => Color::Red,
-            Step::State(TcpState::LastAck) => Color::LightRed,
-            Step::State(TcpState::Close) | Step::Gone => Color::DarkGray,
+            Phase::State(TcpState::Established) => Color::Green,
+            Phase::State(TcpState::FinWait1) => Color::Yellow,
+            Phase::State(TcpState::FinWait2) => Color::LightYellow,
+            Phase::State(TcpState::Closing) => Color::LightMagenta,
+            Phase::State(TcpState::TimeWait) => Color::Magenta,
+            Phase::State(TcpState::CloseWait) => Color::Red,
+            Phase::State(TcpState::LastAck) => Color::LightRed,
+            Phase::State(TcpState::Close) | Phase::Gone => Color::DarkGray,
         };
         self.fg(c)
     }
 
     /// A row that just changed state: bold, in the new state's colour, reversed.
-    pub fn flash(self, s: Step) -> Style {
+    pub fn flash(self, s: Phase) -> Style {
         self.state(s)
             .add_modifier(Modifier::BOLD | Modifier::REVERSED)
     }

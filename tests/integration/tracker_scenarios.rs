@@ -133,7 +133,7 @@ fn run(path: &std::path::Path) -> Result<(), String> {
         ..TrackerConfig::default()
     };
     if let Some(c) = sc.confirm_ns {
-        config.confirm_ns = c;
+        config.confirm = std::time::Duration::from_nanos(c);
     }
     let mut tracker = Tracker::new(config);
     let owners = |inode: u64| {

@@ -3,7 +3,8 @@
 //! kind, family or state is skipped, never trusted.
 
 use crate::model::{Family, KernelEvent, KernelEventKind, TcpState};
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use crate::sources::bytes::{array_at, ipv4_at, ipv6_at, u8_at, u16_at, u32_at, u64_at};
+use std::net::{IpAddr, SocketAddr};
 
 /// The record's size; the C struct must keep this layout.
 pub const RECORD_LEN: usize = 88;
@@ -12,22 +13,10 @@ const FLAG_FIN_RECEIVED: u8 = 1;
 const FLAG_TIMEWAIT_CHECKED: u8 = 2;
 const FLAG_TIMEWAIT_FOUND: u8 = 4;
 
-fn u16_at(d: &[u8], at: usize) -> Option<u16> {
-    Some(u16::from_ne_bytes(d.get(at..at + 2)?.try_into().ok()?))
-}
-
-fn u32_at(d: &[u8], at: usize) -> Option<u32> {
-    Some(u32::from_ne_bytes(d.get(at..at + 4)?.try_into().ok()?))
-}
-
-fn u64_at(d: &[u8], at: usize) -> Option<u64> {
-    Some(u64::from_ne_bytes(d.get(at..at + 8)?.try_into().ok()?))
-}
-
-fn addr(family: Family, b: &[u8]) -> Option<IpAddr> {
+fn addr(family: Family, d: &[u8], at: usize) -> Option<IpAddr> {
     Some(match family {
-        Family::Inet => IpAddr::V4(Ipv4Addr::from(<[u8; 4]>::try_from(b.get(..4)?).ok()?)),
-        Family::Inet6 => IpAddr::V6(Ipv6Addr::from(<[u8; 16]>::try_from(b.get(..16)?).ok()?)),
+        Family::Inet => IpAddr::V4(ipv4_at(d, at)?),
+        Family::Inet6 => IpAddr::V6(ipv6_at(d, at)?),
     })
 }
 
@@ -35,8 +24,8 @@ pub fn decode(d: &[u8]) -> Option<KernelEvent> {
     if d.len() < RECORD_LEN {
         return None;
     }
-    let state = |at: usize| TcpState::from_kernel(*d.get(at)?);
-    let kind = match *d.get(24)? {
+    let state = |at: usize| TcpState::from_kernel(u8_at(d, at)?);
+    let kind = match u8_at(d, 24)? {
         0 => KernelEventKind::SetState {
             old: state(25)?,
             new: state(26)?,
@@ -46,16 +35,15 @@ pub fn decode(d: &[u8]) -> Option<KernelEvent> {
         3 => KernelEventKind::Destroy,
         _ => return None,
     };
-    let flags = *d.get(27)?;
+    let flags = u8_at(d, 27)?;
     let family = match u16_at(d, 28)? {
         Family::AF_INET => Family::Inet,
         Family::AF_INET6 => Family::Inet6,
         _ => return None,
     };
-    let local = SocketAddr::new(addr(family, d.get(40..56)?)?, u16_at(d, 30)?);
-    let remote = SocketAddr::new(addr(family, d.get(56..72)?)?, u16_at(d, 32)?);
-    let mut comm = [0u8; 16];
-    comm.copy_from_slice(d.get(72..88)?);
+    let local = SocketAddr::new(addr(family, d, 40)?, u16_at(d, 30)?);
+    let remote = SocketAddr::new(addr(family, d, 56)?, u16_at(d, 32)?);
+    let comm: [u8; 16] = array_at(d, 72)?;
     Some(KernelEvent {
         ts_ns: u64_at(d, 0)?,
         skaddr: u64_at(d, 8)?,
@@ -75,6 +63,7 @@ pub fn decode(d: &[u8]) -> Option<KernelEvent> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::net::Ipv6Addr;
 
     fn record(kind: u8, family: u16) -> Vec<u8> {
         let mut d = vec![0u8; RECORD_LEN];

@@ -6,7 +6,8 @@
 
 use crate::model::{Family, SocketRecord, TcpInfo, TcpState, Timer, TimerKind};
 use crate::sources::IPPROTO_TCP;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use crate::sources::bytes::{be16_at, i32_at, ipv4_at, ipv6_at, u8_at, u16_at, u32_at};
+use std::net::{IpAddr, SocketAddr};
 
 pub const NLMSG_HDRLEN: usize = 16;
 const NLMSG_NOOP: u16 = 1;
@@ -126,14 +127,12 @@ pub fn destroy_request(rec: &SocketRecord, seq: u32) -> [u8; REQUEST_LEN] {
 pub fn parse_ack(buf: &[u8], seq: u32) -> Option<Result<(), i32>> {
     let mut rest = buf;
     while rest.len() >= NLMSG_HDRLEN {
-        let len = u32_at(rest, 0) as usize;
+        let (len, kind, msg_seq) = header(rest)?;
         if len < NLMSG_HDRLEN || len > rest.len() {
             return None;
         }
-        if u16_at(rest, 4) == NLMSG_ERROR && u32_at(rest, 8) == seq {
-            let errno = rest
-                .get(NLMSG_HDRLEN..NLMSG_HDRLEN + 4)
-                .map_or(0, |b| i32_at(b, 0));
+        if kind == NLMSG_ERROR && msg_seq == seq {
+            let errno = i32_at(rest, NLMSG_HDRLEN).unwrap_or(0);
             return Some(if errno == 0 {
                 Ok(())
             } else {
@@ -170,9 +169,9 @@ pub fn parse_buffer(
     let mut outcome = BufferOutcome::default();
     let mut rest = buf;
     while rest.len() >= NLMSG_HDRLEN {
-        let len = u32_at(rest, 0) as usize;
-        let kind = u16_at(rest, 4);
-        let msg_seq = u32_at(rest, 8);
+        let Some((len, kind, msg_seq)) = header(rest) else {
+            break;
+        };
         if len < NLMSG_HDRLEN || len > rest.len() {
             // A header that lies about its length: nothing after it can be trusted.
             outcome.malformed += 1;
@@ -186,7 +185,7 @@ pub fn parse_buffer(
                     break;
                 }
                 NLMSG_ERROR => {
-                    let errno = payload.get(0..4).map_or(0, |b| i32_at(b, 0));
+                    let errno = i32_at(payload, 0).unwrap_or(0);
                     if errno != 0 {
                         return Err(WireError::Kernel(errno.saturating_neg()));
                     }
@@ -212,37 +211,38 @@ pub fn parse_diag_msg(p: &[u8]) -> Option<SocketRecord> {
     if p.len() < DIAG_MSG_LEN {
         return None;
     }
-    let family = match p[0] {
+    let family = match u8_at(p, 0)? {
         AF_INET => Family::Inet,
         AF_INET6 => Family::Inet6,
         _ => return None,
     };
-    let state = TcpState::from_kernel(p[1])?;
-    let timer = TimerKind::from_kernel(p[2]).map(|kind| Timer {
-        kind,
-        remaining_ms: u64::from(u32_at(p, 52)),
-        retransmits: p[3],
-    });
-    let sport = u16::from_be_bytes([p[4], p[5]]);
-    let dport = u16::from_be_bytes([p[6], p[7]]);
-    let local = SocketAddr::new(ip_at(family, &p[8..24]), sport);
-    let remote = SocketAddr::new(ip_at(family, &p[24..40]), dport);
+    let state = TcpState::from_kernel(u8_at(p, 1)?)?;
+    let timer = match TimerKind::from_kernel(u8_at(p, 2)?) {
+        Some(kind) => Some(Timer {
+            kind,
+            remaining_ms: u64::from(u32_at(p, 52)?),
+            retransmits: u8_at(p, 3)?,
+        }),
+        None => None,
+    };
+    let local = SocketAddr::new(ip_at(family, p, 8)?, be16_at(p, 4)?);
+    let remote = SocketAddr::new(ip_at(family, p, 24)?, be16_at(p, 6)?);
     // The cookie is two host-order u32, low word first, as ss prints it.
-    let cookie = u64::from(u32_at(p, 44)) | (u64::from(u32_at(p, 48)) << 32);
+    let cookie = u64::from(u32_at(p, 44)?) | (u64::from(u32_at(p, 48)?) << 32);
     let mut rec = SocketRecord {
         family,
         state,
         local,
         remote,
-        recv_q: u32_at(p, 56),
-        send_q: u32_at(p, 60),
+        recv_q: u32_at(p, 56)?,
+        send_q: u32_at(p, 60)?,
         timer,
-        uid: u32_at(p, 64),
-        inode: u64::from(u32_at(p, 68)),
+        uid: u32_at(p, 64)?,
+        inode: u64::from(u32_at(p, 68)?),
         cookie,
         tcp_info: None,
     };
-    for (kind, data) in Attributes(&p[DIAG_MSG_LEN..]) {
+    for (kind, data) in Attributes(p.get(DIAG_MSG_LEN..)?) {
         if kind == INET_DIAG_INFO {
             rec.tcp_info = parse_tcp_info(data);
         }
@@ -252,11 +252,14 @@ pub fn parse_diag_msg(p: &[u8]) -> Option<SocketRecord> {
 
 /// The figures tcpscope uses from `struct tcp_info`; `None` when the kernel sent less.
 pub fn parse_tcp_info(d: &[u8]) -> Option<TcpInfo> {
-    (d.len() >= TCP_INFO_MIN_LEN).then(|| TcpInfo {
-        rtt_us: u32_at(d, 68),
-        rttvar_us: u32_at(d, 72),
-        cwnd: u32_at(d, 80),
-        total_retrans: u32_at(d, 100),
+    if d.len() < TCP_INFO_MIN_LEN {
+        return None;
+    }
+    Some(TcpInfo {
+        rtt_us: u32_at(d, 68)?,
+        rttvar_us: u32_at(d, 72)?,
+        cwnd: u32_at(d, 80)?,
+        total_retrans: u32_at(d, 100)?,
     })
 }
 
@@ -269,48 +272,54 @@ impl<'a> Iterator for Attributes<'a> {
 
     fn next(&mut self) -> Option<Self::Item> {
         let rest = self.0;
-        if rest.len() < 4 {
-            return None;
-        }
-        let len = usize::from(u16_at(rest, 0));
-        if len < 4 || len > rest.len() {
+        let (Some(len), Some(kind)) = (u16_at(rest, 0), u16_at(rest, 2)) else {
             self.0 = &[];
             return None;
-        }
-        let item = (u16_at(rest, 2), &rest[4..len]);
+        };
+        let len = usize::from(len);
+        let Some(data) = rest.get(4..len) else {
+            self.0 = &[];
+            return None;
+        };
+        let item = (kind, data);
         self.0 = &rest[align4(len).min(rest.len())..];
         Some(item)
     }
 }
 
-fn ip_at(family: Family, raw: &[u8]) -> IpAddr {
-    let mut octets = [0u8; 16];
-    octets.copy_from_slice(&raw[..16]);
-    match family {
-        Family::Inet => IpAddr::V4(Ipv4Addr::new(octets[0], octets[1], octets[2], octets[3])),
-        Family::Inet6 => IpAddr::V6(Ipv6Addr::from(octets)),
-    }
+/// An address in an `inet_diag_sockid` field (16 bytes; an IPv4 address in the first 4).
+fn ip_at(family: Family, p: &[u8], at: usize) -> Option<IpAddr> {
+    Some(match family {
+        Family::Inet => IpAddr::V4(ipv4_at(p, at)?),
+        Family::Inet6 => IpAddr::V6(ipv6_at(p, at)?),
+    })
+}
+
+/// A netlink message header: (length, type, sequence number).
+fn header(b: &[u8]) -> Option<(usize, u16, u32)> {
+    Some((
+        usize::try_from(u32_at(b, 0)?).ok()?,
+        u16_at(b, 4)?,
+        u32_at(b, 8)?,
+    ))
 }
 
 fn align4(n: usize) -> usize {
     (n + 3) & !3
 }
 
-fn u16_at(b: &[u8], at: usize) -> u16 {
-    u16::from_ne_bytes([b[at], b[at + 1]])
-}
-
-fn u32_at(b: &[u8], at: usize) -> u32 {
-    u32::from_ne_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
-}
-
-fn i32_at(b: &[u8], at: usize) -> i32 {
-    u32_at(b, at) as i32
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    // In tests a short buffer is a bug of the test: the values, unwrapped.
+    fn u16_at(b: &[u8], at: usize) -> u16 {
+        crate::sources::bytes::u16_at(b, at).unwrap()
+    }
+
+    fn u32_at(b: &[u8], at: usize) -> u32 {
+        crate::sources::bytes::u32_at(b, at).unwrap()
+    }
 
     #[test]
     fn an_errno_of_i32_min_is_no_overflow() {

@@ -4,7 +4,8 @@
 use super::format::{EventFormat, Field, FormatError};
 use crate::model::{Family, TcpState};
 use crate::model::{KernelEvent, KernelEventKind};
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use crate::sources::bytes::{be16_at, ipv4_at, ipv6_at, u16_at};
+use std::net::SocketAddr;
 
 /// The fields every socket event of ours has: address, ports, family, both addresses.
 struct SockFields {
@@ -37,15 +38,11 @@ impl SockFields {
     fn read(&self, d: &[u8]) -> Option<(u64, Family, SocketAddr, SocketAddr)> {
         let family = self.family.u16_in(d)?;
         let (fam, local, remote) = match family {
-            Family::AF_INET => (
-                Family::Inet,
-                v4(self.saddr.bytes_in(d)?)?,
-                v4(self.daddr.bytes_in(d)?)?,
-            ),
+            Family::AF_INET => (Family::Inet, self.saddr.ipv4_in(d)?, self.daddr.ipv4_in(d)?),
             Family::AF_INET6 => (
                 Family::Inet6,
-                v6(self.saddr_v6.bytes_in(d)?)?,
-                v6(self.daddr_v6.bytes_in(d)?)?,
+                self.saddr_v6.ipv6_in(d)?,
+                self.daddr_v6.ipv6_in(d)?,
             ),
             _ => return None,
         };
@@ -58,23 +55,12 @@ impl SockFields {
     }
 }
 
-fn v4(b: &[u8]) -> Option<IpAddr> {
-    let o: [u8; 4] = b.get(..4)?.try_into().ok()?;
-    Some(IpAddr::V4(Ipv4Addr::from(o)))
-}
-
-fn v6(b: &[u8]) -> Option<IpAddr> {
-    let o: [u8; 16] = b.get(..16)?.try_into().ok()?;
-    Some(IpAddr::V6(Ipv6Addr::from(o)))
-}
-
 /// A `struct sockaddr_in`/`sockaddr_in6` as tcp_send_reset stores it.
 fn sockaddr(b: &[u8]) -> Option<(Family, SocketAddr)> {
-    let family = u16::from_ne_bytes(b.get(..2)?.try_into().ok()?);
-    let port = u16::from_be_bytes(b.get(2..4)?.try_into().ok()?);
-    match family {
-        Family::AF_INET => Some((Family::Inet, SocketAddr::new(v4(b.get(4..8)?)?, port))),
-        Family::AF_INET6 => Some((Family::Inet6, SocketAddr::new(v6(b.get(8..24)?)?, port))),
+    let port = be16_at(b, 2)?;
+    match u16_at(b, 0)? {
+        Family::AF_INET => Some((Family::Inet, SocketAddr::new(ipv4_at(b, 4)?.into(), port))),
+        Family::AF_INET6 => Some((Family::Inet6, SocketAddr::new(ipv6_at(b, 8)?.into(), port))),
         _ => None,
     }
 }

@@ -4,6 +4,9 @@
 //! Offsets are read from the file rather than hard-coded because they change between kernels
 //! (fields get added, reordered or resized).
 
+use crate::sources::bytes::array_at;
+use std::net::IpAddr;
+
 /// One `field:` line of a format file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Field {
@@ -136,7 +139,7 @@ impl Field {
         if self.size != N {
             return None;
         }
-        self.bytes_in(data)?.try_into().ok()
+        array_at(data, self.offset)
     }
 
     pub fn u16_in(&self, data: &[u8]) -> Option<u16> {
@@ -149,6 +152,16 @@ impl Field {
 
     pub fn u64_in(&self, data: &[u8]) -> Option<u64> {
         self.array_in(data).map(u64::from_ne_bytes)
+    }
+
+    /// A `__u8 addr[4]` field.
+    pub fn ipv4_in(&self, data: &[u8]) -> Option<IpAddr> {
+        self.array_in::<4>(data).map(|o| IpAddr::V4(o.into()))
+    }
+
+    /// A `__u8 addr[16]` field.
+    pub fn ipv6_in(&self, data: &[u8]) -> Option<IpAddr> {
+        self.array_in::<16>(data).map(|o| IpAddr::V6(o.into()))
     }
 }
 

@@ -5,6 +5,8 @@
 //! Everything is bounds-checked: a page is kernel data, but a short read or a kernel with a
 //! different layout must give `malformed`, never a panic.
 
+use crate::sources::bytes::{slice_at, u32_at, u64_at};
+
 /// `u64 timestamp` then `local_t commit`; the events follow.
 pub const PAGE_HEADER_LEN: usize = 16;
 
@@ -46,7 +48,7 @@ pub struct PageOutcome {
 /// `page` may be a partial read; whatever whole events it holds are still delivered.
 pub fn parse_page(page: &[u8], sink: &mut dyn FnMut(RawRecord<'_>)) -> PageOutcome {
     let mut out = PageOutcome::default();
-    let (Some(page_ts), Some(commit)) = (read_u64(page, 0), read_u64(page, 8)) else {
+    let (Some(page_ts), Some(commit)) = (u64_at(page, 0), u64_at(page, 8)) else {
         out.malformed = true;
         return out;
     };
@@ -65,7 +67,7 @@ pub fn parse_page(page: &[u8], sink: &mut dyn FnMut(RawRecord<'_>)) -> PageOutco
 
     if commit & MISSED_EVENTS != 0 {
         let stored = if commit & MISSED_STORED != 0 {
-            let count = read_u64(avail, data_len);
+            let count = u64_at(avail, data_len);
             // The flag promised a count that the read did not include.
             out.malformed |= count.is_none();
             count
@@ -97,13 +99,13 @@ fn parse_events(
 ) -> bool {
     let mut pos = 0usize;
     while pos < data.len() {
-        let Some(word) = read_u32(data, pos) else {
+        let Some(word) = u32_at(data, pos) else {
             return false;
         };
         let (type_len, delta) = split_header(word);
         let delta = u64::from(delta);
         // array[0], the u32 after the header; only some types have it.
-        let array0 = || read_u32(data, pos.checked_add(4)?);
+        let array0 = || u32_at(data, pos.checked_add(4)?);
         let len = match type_len {
             TYPE_PADDING if delta == 0 => return true,
             TYPE_PADDING => {
@@ -135,7 +137,7 @@ fn parse_events(
                 };
                 let payload = len
                     .checked_sub(4)
-                    .and_then(|n| slice(data, pos.checked_add(8)?, n));
+                    .and_then(|n| slice_at(data, pos.checked_add(8)?, n));
                 let Some(payload) = payload else {
                     return false;
                 };
@@ -148,7 +150,8 @@ fn parse_events(
                 let Some(len) = usize::try_from(n).ok().and_then(|n| n.checked_mul(4)) else {
                     return false;
                 };
-                let Some(payload) = pos.checked_add(4).and_then(|at| slice(data, at, len)) else {
+                let Some(payload) = pos.checked_add(4).and_then(|at| slice_at(data, at, len))
+                else {
                     return false;
                 };
                 ts = ts.wrapping_add(delta);
@@ -194,18 +197,6 @@ fn split_header(word: u32) -> (u32, u32) {
     } else {
         (word & 0x1f, word >> 5)
     }
-}
-
-fn slice(data: &[u8], at: usize, len: usize) -> Option<&[u8]> {
-    data.get(at..at.checked_add(len)?)
-}
-
-fn read_u32(data: &[u8], at: usize) -> Option<u32> {
-    Some(u32::from_ne_bytes(slice(data, at, 4)?.try_into().ok()?))
-}
-
-fn read_u64(data: &[u8], at: usize) -> Option<u64> {
-    Some(u64::from_ne_bytes(slice(data, at, 8)?.try_into().ok()?))
 }
 
 #[cfg(test)]
