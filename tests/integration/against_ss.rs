@@ -97,6 +97,7 @@ fn from_tcpscope(ns: &Netns, source: &str) -> (BTreeSet<Key>, Vec<serde_json::Va
     ignore = "needs root, ip and ss (iproute2): a namespace of its own, compared with ss"
 )]
 fn both_sources_match_ss_on_a_populated_namespace() {
+    let _host = crate::common::host::shared();
     let ns = Netns::new("diff");
     let populated = Populated::start(&ns, 3000, 5);
     // Compare a settled namespace: on a busy machine a FIN's ACK can take a moment, and a

@@ -178,6 +178,7 @@ fn uses() -> Vec<Use> {
 
 #[test]
 fn no_module_uses_a_layer_above_its_own_or_a_peer() {
+    let _host = crate::common::host::shared();
     let rank = layers();
     let mut wrong = BTreeSet::new();
     for u in uses() {
@@ -205,6 +206,7 @@ fn no_module_uses_a_layer_above_its_own_or_a_peer() {
 
 #[test]
 fn every_top_module_is_in_a_layer() {
+    let _host = crate::common::host::shared();
     let rank = layers();
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
     for entry in std::fs::read_dir(&src).unwrap() {
@@ -223,6 +225,7 @@ fn every_top_module_is_in_a_layer() {
 /// Within a module, its child modules (files or folders) form no circle.
 #[test]
 fn no_circle_among_a_modules_files() {
+    let _host = crate::common::host::shared();
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
     // (top module, child) → children it uses.
     let mut edges: BTreeMap<(String, String), BTreeSet<String>> = BTreeMap::new();
@@ -269,6 +272,7 @@ fn no_circle_among_a_modules_files() {
 /// The pure layers touch no file, process, socket or clock of their own.
 #[test]
 fn the_pure_layers_do_no_io() {
+    let _host = crate::common::host::shared();
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
     let io = [
         "std::fs",
@@ -302,5 +306,43 @@ fn the_pure_layers_do_no_io() {
         found.is_empty(),
         "I/O in a pure layer:\n{}",
         found.join("\n")
+    );
+}
+
+/// Every test of this binary holds the host (`common::host`) from its first line: one that
+/// did not would run beside the tests that need the host to themselves.
+#[test]
+fn every_test_holds_the_host() {
+    let _host = crate::common::host::shared();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/integration");
+    let mut files = Vec::new();
+    rust_files(&root, &mut files);
+    let mut missing = Vec::new();
+    let mut tests = 0;
+    for file in files.iter().filter(|f| !f.starts_with(root.join("common"))) {
+        let text = std::fs::read_to_string(file).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        for (i, _) in lines
+            .iter()
+            .enumerate()
+            .filter(|(_, l)| l.trim() == "#[test]")
+        {
+            tests += 1;
+            // The line after the one that opens the function's body.
+            let body = lines[i..]
+                .iter()
+                .position(|l| l.trim_end().ends_with('{'))
+                .map(|open| i + open + 1);
+            let first = body.and_then(|b| lines.get(b)).copied().unwrap_or("");
+            if !first.contains("crate::common::host::") {
+                missing.push(format!("{}:{}", file.display(), i + 1));
+            }
+        }
+    }
+    assert!(tests > 100, "found only {tests} tests");
+    assert!(
+        missing.is_empty(),
+        "tests that do not hold the host first (`let _host = crate::common::host::shared();`):\n{}",
+        missing.join("\n")
     );
 }

@@ -82,6 +82,7 @@ fn time_wait(reuseaddr: bool) -> u16 {
 
 #[test]
 fn a_live_listener_blocks_every_option() {
+    let _host = crate::common::host::shared();
     let l = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = l.local_addr().unwrap().port();
     let (code, v) = can_bind(port, &["--reuseaddr"]);
@@ -95,6 +96,7 @@ fn a_live_listener_blocks_every_option() {
 
 #[test]
 fn time_wait_of_a_socket_with_so_reuseaddr() {
+    let _host = crate::common::host::shared();
     let port = time_wait(true);
     let (code, v) = can_bind(port, &[]);
     assert_eq!(code, 1, "{v}");
@@ -109,6 +111,7 @@ fn time_wait_of_a_socket_with_so_reuseaddr() {
 
 #[test]
 fn time_wait_of_a_socket_without_so_reuseaddr() {
+    let _host = crate::common::host::shared();
     let port = time_wait(false);
     let (code, v) = can_bind(port, &["--reuseaddr"]);
     assert_eq!(code, 1, "{v}");
@@ -126,6 +129,7 @@ fn time_wait_of_a_socket_without_so_reuseaddr() {
 
 #[test]
 fn a_reuseport_group_of_the_same_uid_is_joinable_and_the_probe_does_not_listen() {
+    let _host = crate::common::host::shared();
     let holder = socket(0, false, true);
     holder.listen(8).unwrap();
     let port = holder.local_addr().unwrap().as_socket().unwrap().port();
@@ -146,6 +150,7 @@ fn a_reuseport_group_of_the_same_uid_is_joinable_and_the_probe_does_not_listen()
 /// listener, prints its port and waits for its standard input to close.
 #[test]
 fn reuseport_holder_helper() {
+    let _host = crate::common::host::shared();
     if std::env::var_os("TCPSCOPE_TEST_HOLDER").is_none() {
         return;
     }
@@ -160,10 +165,11 @@ fn reuseport_holder_helper() {
 
 #[test]
 #[cfg_attr(
-    not(all(tcpscope_test_root, tcpscope_test_has_setpriv)),
-    ignore = "needs root and setpriv (util-linux): runs the binary as another user"
+    not(all(tcpscope_test_root, tcpscope_test_as_nobody)),
+    ignore = "needs root, setpriv (util-linux) and a target directory nobody can enter: runs the binary as another user"
 )]
 fn a_reuseport_group_of_another_uid_is_not() {
+    let _host = crate::common::host::shared();
     // This test binary again, as nobody, holding the group.
     let mut child = Command::new("setpriv")
         .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
@@ -186,10 +192,7 @@ fn a_reuseport_group_of_another_uid_is_not() {
         .find_map(|l| l.split("PORT ").nth(1).and_then(|p| p.trim().parse().ok()));
     let Some(port) = port else {
         let _ = child.wait();
-        println!(
-            "skipped: this test binary cannot run as nobody here (its directory is not readable)"
-        );
-        return;
+        panic!("this test binary, run as nobody, printed no port");
     };
     let (code, v) = can_bind(port, &["--reuseport"]);
     assert_eq!(code, 1, "{v}");
@@ -202,6 +205,7 @@ fn a_reuseport_group_of_another_uid_is_not() {
 
 #[test]
 fn bad_input_is_one_line_and_exit_2() {
+    let _host = crate::common::host::shared();
     for args in [
         &["can-bind", "0"][..],
         &["can-bind", "70000"],

@@ -24,11 +24,13 @@ fn assert_usage_error(args: &[&str], mentions: &str) {
 
 #[test]
 fn unknown_state() {
+    let _host = crate::common::host::shared();
     assert_usage_error(&["list", "--state", "half-open"], "unknown TCP state");
 }
 
 #[test]
 fn port_out_of_range() {
+    let _host = crate::common::host::shared();
     assert_usage_error(&["list", "--port", "65536"], "65536");
     assert_usage_error(&["list", "--sport=-1"], "--sport");
     assert_usage_error(&["list", "--dport", "http"], "http");
@@ -36,22 +38,25 @@ fn port_out_of_range() {
 
 #[test]
 fn missing_namespace() {
+    let _host = crate::common::host::shared();
     assert_usage_error(&["list", "--netns", "tcpscope-no-such-ns"], "not found");
     assert_usage_error(&["list", "--netns", "../etc"], "not a plain name");
 }
 
 #[test]
 fn unknown_source_and_conflicting_flags() {
+    let _host = crate::common::host::shared();
     assert_usage_error(&["list", "--source", "bpf"], "bpf");
     assert_usage_error(&["list", "-4", "-6"], "-6");
 }
 
 #[test]
 #[cfg_attr(
-    not(all(tcpscope_test_root, tcpscope_test_has_ip, tcpscope_test_has_setpriv)),
-    ignore = "needs root, ip and setpriv: namespaces, and the binary run as nobody"
+    not(all(tcpscope_test_root, tcpscope_test_has_ip, tcpscope_test_as_nobody)),
+    ignore = "needs root, ip, setpriv and a target directory nobody can enter: namespaces, and the binary run as nobody"
 )]
 fn no_permission_to_enter_a_namespace() {
+    let _host = crate::common::host::shared();
     let ns = Netns::new("perm");
     // The real binary, run as nobody.
     let out = tcpscope_as_nobody(&["list", "--netns", &ns.name]);
@@ -63,10 +68,11 @@ fn no_permission_to_enter_a_namespace() {
 
 #[test]
 #[cfg_attr(
-    not(all(tcpscope_test_root, tcpscope_test_has_ip, tcpscope_test_has_setpriv)),
-    ignore = "needs root, ip and setpriv: namespaces, and the binary run as nobody"
+    not(all(tcpscope_test_root, tcpscope_test_has_ip, tcpscope_test_as_nobody)),
+    ignore = "needs root, ip, setpriv and a target directory nobody can enter: namespaces, and the binary run as nobody"
 )]
 fn unprivileged_list_works_and_names_what_it_cannot_see() {
+    let _host = crate::common::host::shared();
     // As nobody, root's processes' fd tables are closed: the list still prints, and stderr
     // says why some owners are missing and how to fix it.
     let out = tcpscope_as_nobody(&["list"]);
@@ -79,10 +85,11 @@ fn unprivileged_list_works_and_names_what_it_cannot_see() {
 
 #[test]
 #[cfg_attr(
-    not(all(tcpscope_test_root, tcpscope_test_has_ip, tcpscope_test_has_setpriv)),
-    ignore = "needs root, ip and setpriv: namespaces, and the binary run as nobody"
+    not(all(tcpscope_test_root, tcpscope_test_has_ip, tcpscope_test_as_nobody)),
+    ignore = "needs root, ip, setpriv and a target directory nobody can enter: namespaces, and the binary run as nobody"
 )]
 fn watch_without_privileges_infers_and_says_why() {
+    let _host = crate::common::host::shared();
     let out = tcpscope_as_nobody(&["watch", "--duration", "0.3", "--interval", "100"]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
@@ -105,10 +112,11 @@ fn watch_without_privileges_infers_and_says_why() {
 
 #[test]
 #[cfg_attr(
-    not(all(tcpscope_test_root, tcpscope_test_has_ip, tcpscope_test_has_setpriv)),
-    ignore = "needs root, ip and setpriv: namespaces, and the binary run as nobody"
+    not(all(tcpscope_test_root, tcpscope_test_has_ip, tcpscope_test_as_nobody)),
+    ignore = "needs root, ip, setpriv and a target directory nobody can enter: namespaces, and the binary run as nobody"
 )]
 fn ebpf_as_nobody_is_refused_with_the_capabilities_to_grant() {
+    let _host = crate::common::host::shared();
     let out = tcpscope_as_nobody(&["watch", "--events", "bpf", "--duration", "0.3"]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
@@ -131,6 +139,7 @@ fn ebpf_as_nobody_is_refused_with_the_capabilities_to_grant() {
 
 #[test]
 fn watch_rejects_bad_intervals_and_durations() {
+    let _host = crate::common::host::shared();
     assert_usage_error(&["watch", "--interval", "0"], "--interval");
     assert_usage_error(&["watch", "--duration=-1"], "--duration");
     assert_usage_error(&["watch", "--events", "maybe"], "maybe");
@@ -138,10 +147,11 @@ fn watch_rejects_bad_intervals_and_durations() {
 
 #[test]
 #[cfg_attr(
-    not(all(tcpscope_test_root, tcpscope_test_has_ip, tcpscope_test_has_setpriv)),
-    ignore = "needs root, ip and setpriv: namespaces, and the binary run as nobody"
+    not(all(tcpscope_test_root, tcpscope_test_has_ip, tcpscope_test_as_nobody)),
+    ignore = "needs root, ip, setpriv and a target directory nobody can enter: namespaces, and the binary run as nobody"
 )]
 fn acting_without_the_capability_names_it() {
+    let _host = crate::common::host::shared();
     // A listener of root's on the host; nobody may see it but not abort it.
     let listener =
         socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
@@ -172,6 +182,7 @@ fn acting_without_the_capability_names_it() {
 
 #[test]
 fn a_missing_argument_is_named_on_the_one_line() {
+    let _host = crate::common::host::shared();
     assert_usage_error(&["lab", "run"], "<NAMES>");
     assert_usage_error(&["lab", "run", "no-such-scenario"], "no-such-scenario");
 }

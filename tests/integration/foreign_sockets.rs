@@ -75,6 +75,7 @@ fn call(socks: &mut Vec<Option<OwnedFd>>, op: &str, id: usize, block: bool) -> S
 /// `block accept|recv ID` → `blocking TID`, then the result when the call returns.
 #[test]
 fn socket_owner_helper() {
+    let _host = crate::common::host::shared();
     let Some(ns) = std::env::var_os(HELPER_ENV) else {
         return;
     };
@@ -112,6 +113,7 @@ fn socket_owner_helper() {
 /// root's and prints the error.
 #[test]
 fn unprivileged_shutdown_helper() {
+    let _host = crate::common::host::shared();
     let Some(args) = std::env::var_os(PTRACE_ENV) else {
         return;
     };
@@ -293,10 +295,11 @@ fn plain_bind(ns: &Netns, port: u16) -> Result<(), ErrorKind> {
 
 #[test]
 #[cfg_attr(
-    not(all(tcpscope_test_root, tcpscope_test_has_ip, tcpscope_test_has_setpriv)),
-    ignore = "needs root, ip and setpriv: other processes' sockets in a namespace"
+    not(all(tcpscope_test_root, tcpscope_test_has_ip, tcpscope_test_as_nobody)),
+    ignore = "needs root, ip, setpriv and a target directory nobody can enter: other processes' sockets in a namespace"
 )]
 fn kill_established() {
+    let _host = crate::common::host::shared();
     let (ns, mut owner, mut peer) = established("fs-kill-est");
     let eph = peer.local_addr().unwrap().port();
     owner.start_blocking("recv 1");
@@ -327,10 +330,11 @@ fn kill_established() {
 
 #[test]
 #[cfg_attr(
-    not(all(tcpscope_test_root, tcpscope_test_has_ip, tcpscope_test_has_setpriv)),
-    ignore = "needs root, ip and setpriv: other processes' sockets in a namespace"
+    not(all(tcpscope_test_root, tcpscope_test_has_ip, tcpscope_test_as_nobody)),
+    ignore = "needs root, ip, setpriv and a target directory nobody can enter: other processes' sockets in a namespace"
 )]
 fn shutdown_established() {
+    let _host = crate::common::host::shared();
     let (ns, mut owner, mut peer) = established("fs-shut-est");
     let eph = peer.local_addr().unwrap().port();
     owner.start_blocking("recv 1");
@@ -384,10 +388,11 @@ fn close_wait(tag: &str) -> (Netns, Owner, TcpStream, u16) {
 
 #[test]
 #[cfg_attr(
-    not(all(tcpscope_test_root, tcpscope_test_has_ip, tcpscope_test_has_setpriv)),
-    ignore = "needs root, ip and setpriv: other processes' sockets in a namespace"
+    not(all(tcpscope_test_root, tcpscope_test_has_ip, tcpscope_test_as_nobody)),
+    ignore = "needs root, ip, setpriv and a target directory nobody can enter: other processes' sockets in a namespace"
 )]
 fn kill_close_wait() {
+    let _host = crate::common::host::shared();
     let (ns, mut owner, mut peer, eph) = close_wait("fs-kill-cw");
     let out = act("kill", &ns, &owner, "close-wait");
     assert!(out.contains("aborted CLOSE_WAIT"), "{out}");
@@ -406,10 +411,11 @@ fn kill_close_wait() {
 
 #[test]
 #[cfg_attr(
-    not(all(tcpscope_test_root, tcpscope_test_has_ip, tcpscope_test_has_setpriv)),
-    ignore = "needs root, ip and setpriv: other processes' sockets in a namespace"
+    not(all(tcpscope_test_root, tcpscope_test_has_ip, tcpscope_test_as_nobody)),
+    ignore = "needs root, ip, setpriv and a target directory nobody can enter: other processes' sockets in a namespace"
 )]
 fn shutdown_close_wait() {
+    let _host = crate::common::host::shared();
     let (ns, mut owner, mut peer, eph) = close_wait("fs-shut-cw");
     let out = act("shutdown", &ns, &owner, "close-wait");
     assert!(out.contains("shut down CLOSE_WAIT"), "{out}");
@@ -541,10 +547,11 @@ fn after_listener_action(mut l: Listeners) {
 
 #[test]
 #[cfg_attr(
-    not(all(tcpscope_test_root, tcpscope_test_has_ip, tcpscope_test_has_setpriv)),
-    ignore = "needs root, ip and setpriv: other processes' sockets in a namespace"
+    not(all(tcpscope_test_root, tcpscope_test_has_ip, tcpscope_test_as_nobody)),
+    ignore = "needs root, ip, setpriv and a target directory nobody can enter: other processes' sockets in a namespace"
 )]
 fn kill_listen() {
+    let _host = crate::common::host::shared();
     let l = listeners("fs-kill-l");
     let out = act("kill", &l.ns, &l.owner, "listen");
     assert_eq!(out.matches("aborted LISTEN").count(), 3, "{out}");
@@ -554,10 +561,11 @@ fn kill_listen() {
 
 #[test]
 #[cfg_attr(
-    not(all(tcpscope_test_root, tcpscope_test_has_ip, tcpscope_test_has_setpriv)),
-    ignore = "needs root, ip and setpriv: other processes' sockets in a namespace"
+    not(all(tcpscope_test_root, tcpscope_test_has_ip, tcpscope_test_as_nobody)),
+    ignore = "needs root, ip, setpriv and a target directory nobody can enter: other processes' sockets in a namespace"
 )]
 fn shutdown_listen() {
+    let _host = crate::common::host::shared();
     let l = listeners("fs-shut-l");
     let out = act("shutdown", &l.ns, &l.owner, "listen");
     assert_eq!(out.matches("shut down LISTEN").count(), 3, "{out}");
@@ -571,6 +579,7 @@ fn shutdown_listen() {
 
 #[test]
 fn shutdown_refuses_an_empty_filter() {
+    let _host = crate::common::host::shared();
     let out = tcpscope(&["shutdown", "--yes"]);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
@@ -580,6 +589,7 @@ fn shutdown_refuses_an_empty_filter() {
 
 #[test]
 fn shutdown_refuses_no_owners() {
+    let _host = crate::common::host::shared();
     let out = tcpscope(&["shutdown", "--port", "1", "--no-owners", "--yes"]);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
@@ -589,6 +599,7 @@ fn shutdown_refuses_no_owners() {
 
 #[test]
 fn shutdown_without_yes_and_without_a_terminal_touches_nothing() {
+    let _host = crate::common::host::shared();
     let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let c = TcpStream::connect(l.local_addr().unwrap()).unwrap();
     let (mut s, _) = l.accept().unwrap();
@@ -613,10 +624,11 @@ fn shutdown_without_yes_and_without_a_terminal_touches_nothing() {
 
 #[test]
 #[cfg_attr(
-    not(all(tcpscope_test_root, tcpscope_test_has_ip, tcpscope_test_has_setpriv)),
-    ignore = "needs root, ip and setpriv: other processes' sockets in a namespace"
+    not(all(tcpscope_test_root, tcpscope_test_has_ip, tcpscope_test_as_nobody)),
+    ignore = "needs root, ip, setpriv and a target directory nobody can enter: other processes' sockets in a namespace"
 )]
 fn shutdown_without_ptrace_permission_names_it() {
+    let _host = crate::common::host::shared();
     let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let inode = {
         use std::os::fd::AsRawFd;
@@ -645,10 +657,7 @@ fn shutdown_without_ptrace_permission_names_it() {
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     let Some(reply) = stdout.split("@@ ").nth(1) else {
-        println!(
-            "skipped: this test binary cannot run as nobody here (its directory is not readable)"
-        );
-        return;
+        panic!("this test binary, run as nobody, gave no reply: {stdout}");
     };
     assert!(reply.starts_with("Permission: "), "{reply}");
     assert!(reply.contains("CAP_SYS_PTRACE"), "{reply}");

@@ -112,6 +112,7 @@ fn fuzz(target: &str, seeds: &[Vec<u8>], mut parse: impl FnMut(&[u8])) {
 
 #[test]
 fn sock_diag_dumps() {
+    let _host = crate::common::host::shared();
     use tcpscope::sources::sock_diag::wire;
     let seeds = [seed("sock_diag_inet.bin"), seed("sock_diag_inet6.bin")];
     for s in &seeds {
@@ -133,6 +134,7 @@ fn sock_diag_dumps() {
 
 #[test]
 fn proc_net_tables() {
+    let _host = crate::common::host::shared();
     use tcpscope::sources::proc_net;
     let seeds = [seed("proc_net_tcp.txt"), seed("proc_net_tcp6.txt")];
     for (s, family) in seeds.iter().zip([Family::Inet, Family::Inet6]) {
@@ -149,6 +151,7 @@ fn proc_net_tables() {
 
 #[test]
 fn tracefs_formats_and_ring_pages() {
+    let _host = crate::common::host::shared();
     use tcpscope::sources::trace::{decode::Decoder, format::EventFormat, ring};
     let names = [
         "format_inet_sock_set_state.txt",
@@ -180,6 +183,7 @@ fn tracefs_formats_and_ring_pages() {
 
 #[test]
 fn ebpf_records() {
+    let _host = crate::common::host::shared();
     use tcpscope::sources::bpf::record::{RECORD_LEN, decode};
     // A state change and a reset, laid out as the program writes them.
     let mut change = vec![0u8; RECORD_LEN];
@@ -199,6 +203,7 @@ fn ebpf_records() {
 
 #[test]
 fn scenario_files_and_calls() {
+    let _host = crate::common::host::shared();
     use tcpscope::scenario::{format, script};
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/scenarios");
     let mut files: Vec<Vec<u8>> = std::fs::read_dir(&dir)
@@ -230,6 +235,7 @@ fn scenario_files_and_calls() {
 
 #[test]
 fn command_lines() {
+    let _host = crate::common::host::shared();
     use clap::Parser;
     use tcpscope::cli::args::Cli;
     let vectors: Vec<Vec<u8>> = [

@@ -34,14 +34,11 @@ fn hostile_listener(ns: &Netns, port: u16) -> Reaped {
 
 #[test]
 #[cfg_attr(
-    not(all(tcpscope_test_root, tcpscope_test_has_ip)),
-    ignore = "needs root and ip (iproute2): a namespace and a process of another name"
+    not(all(tcpscope_test_root, tcpscope_test_has_ip, tcpscope_test_has_python3)),
+    ignore = "needs root, ip (iproute2) and python3: a namespace and a process of another name"
 )]
 fn a_process_name_with_an_escape_sequence_is_listed_escaped() {
-    if Command::new("python3").arg("--version").output().is_err() {
-        println!("skipped: python3 missing");
-        return;
-    }
+    let _host = crate::common::host::shared();
     let ns = Netns::new("escape");
     let _owner = hostile_listener(&ns, 8087);
     let out = tcpscope(&["list", "--netns", &ns.name, "--port", "8087"]);
@@ -60,14 +57,11 @@ fn a_process_name_with_an_escape_sequence_is_listed_escaped() {
 
 #[test]
 #[cfg_attr(
-    not(all(tcpscope_test_root, tcpscope_test_has_ip)),
-    ignore = "needs root and ip (iproute2): a namespace and a process of another name"
+    not(all(tcpscope_test_root, tcpscope_test_has_ip, tcpscope_test_has_python3)),
+    ignore = "needs root, ip (iproute2) and python3: a namespace and a process of another name"
 )]
 fn watch_text_escapes_process_names() {
-    if Command::new("python3").arg("--version").output().is_err() {
-        println!("skipped: python3 missing");
-        return;
-    }
+    let _host = crate::common::host::shared();
     let ns = Netns::new("escape-watch");
     let mut watch = Reaped(
         Command::new(env!("CARGO_BIN_EXE_tcpscope"))
@@ -130,6 +124,7 @@ fn to_full_disk(args: &[&str]) -> std::process::Output {
 
 #[test]
 fn a_failed_write_is_one_line_and_exit_1_never_a_panic() {
+    let _host = crate::common::host::shared();
     for args in [
         &["can-bind", "47555"][..],
         &["lab", "list"],
@@ -147,6 +142,7 @@ fn a_failed_write_is_one_line_and_exit_1_never_a_panic() {
 
 #[test]
 fn a_closed_pipe_ends_quietly() {
+    let _host = crate::common::host::shared();
     for args in [&["lab", "list"][..], &["can-bind", "47556"]] {
         let mut child = Command::new(env!("CARGO_BIN_EXE_tcpscope"))
             .args(args)
@@ -170,6 +166,7 @@ fn a_closed_pipe_ends_quietly() {
 
 #[test]
 fn a_scenario_file_that_never_ends_is_refused() {
+    let _host = crate::common::host::shared();
     for (path, says) in [
         ("/dev/zero", "not a regular file"),
         ("/proc/self/fd/0", "not a regular file"),
@@ -197,6 +194,7 @@ fn a_scenario_file_that_never_ends_is_refused() {
 /// growth, not a speed.)
 #[test]
 fn a_1_mb_scenario_file_is_parsed_in_well_under_a_second() {
+    let _host = crate::common::host::shared();
     let mut text = String::from("name = \"big\"\ntitle = \"big\"\nsummary = \"s\"\n");
     while text.len() < 1_000_000 {
         text.push_str("[[step]]\nnarrate = \"\"\n");
@@ -223,6 +221,7 @@ fn a_1_mb_scenario_file_is_parsed_in_well_under_a_second() {
     ignore = "needs root and ip (iproute2): a namespace and a process of another name"
 )]
 fn a_filter_that_matches_everything_under_another_name_is_refused() {
+    let _host = crate::common::host::shared();
     let ns = Netns::new("everything");
     let _listener = in_ns(Some(&ns), || {
         std::net::TcpListener::bind("127.0.0.1:8089").unwrap()
@@ -255,6 +254,7 @@ fn a_filter_that_matches_everything_under_another_name_is_refused() {
 /// input grew it to 3.4 GB, and a line not in UTF-8 ended it with 0 as if all were well.
 #[test]
 fn the_lab_helper_bounds_its_requests() {
+    let _host = crate::common::host::shared();
     for (input, says) in [
         (vec![0u8; 100_000], "longer than 4096 bytes"),
         (b"\xff\xfe listen\n".to_vec(), "not in UTF-8"),

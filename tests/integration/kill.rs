@@ -65,6 +65,7 @@ fn assert_ok(out: &Output) {
 
 #[test]
 fn refuses_an_empty_filter() {
+    let _host = crate::common::host::shared();
     let _serial = serial();
     let out = tcpscope(&["kill", "--yes"]);
     assert_eq!(out.status.code(), Some(2));
@@ -75,6 +76,7 @@ fn refuses_an_empty_filter() {
 
 #[test]
 fn without_yes_and_without_a_terminal_nothing_is_touched() {
+    let _host = crate::common::host::shared();
     let _serial = serial();
     let env = Place::new("kill-noyes");
     if env.ns.is_none() {
@@ -106,6 +108,7 @@ fn without_yes_and_without_a_terminal_nothing_is_touched() {
     ignore = "needs root and ip (iproute2): SOCK_DESTROY in a namespace of its own"
 )]
 fn aborting_an_established_socket_resets_the_peer_and_aborts_the_owner() {
+    let _host = crate::common::host::shared();
     let _serial = serial();
     let env = Place::new("kill-est");
     let (_l, mut c, mut s) = pair(&env);
@@ -129,6 +132,7 @@ fn aborting_an_established_socket_resets_the_peer_and_aborts_the_owner() {
     ignore = "needs root and ip (iproute2): SOCK_DESTROY in a namespace of its own"
 )]
 fn aborting_a_listener_keeps_its_port_bound_until_the_owner_closes_it() {
+    let _host = crate::common::host::shared();
     let _serial = serial();
     let env = Place::new("kill-listen");
     // Bound to an explicit port, as servers are: a socket bound to port 0 gives its port back
@@ -170,6 +174,7 @@ fn aborting_a_listener_keeps_its_port_bound_until_the_owner_closes_it() {
     ignore = "needs root and ip (iproute2): SOCK_DESTROY in a namespace of its own"
 )]
 fn aborting_a_time_wait_frees_its_port() {
+    let _host = crate::common::host::shared();
     let _serial = serial();
     let env = Place::new("kill-tw");
     let (l, mut c, s) = pair(&env);

@@ -43,6 +43,7 @@ impl Drop for TempFile {
 
 #[test]
 fn every_built_in_scenario_is_listed_and_every_file_is_built_in() {
+    let _host = crate::common::host::shared();
     let out = tcpscope(&["lab", "list"]);
     assert!(out.status.success());
     let listed = String::from_utf8_lossy(&out.stdout);
@@ -72,6 +73,7 @@ fn every_built_in_scenario_is_listed_and_every_file_is_built_in() {
     ignore = "needs root and ip (iproute2): scenarios in namespaces of their own"
 )]
 fn every_scenario_passes_with_both_ends_observed() {
+    let _host = crate::common::host::shared();
     let _serial = serial();
     let out = tcpscope(&["lab", "run", "--all", "--json"]);
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -133,6 +135,7 @@ fn every_scenario_passes_with_both_ends_observed() {
 
 #[test]
 fn a_wrong_expectation_fails_with_a_clear_diff() {
+    let _host = crate::common::host::shared();
     let _serial = serial();
     // The client really enters TIME_WAIT in the last step; say CLOSE_WAIT instead.
     let wrong = EXAMPLE.replace(
@@ -170,6 +173,7 @@ fn a_wrong_expectation_fails_with_a_clear_diff() {
 
 #[test]
 fn a_malformed_file_gives_its_name_and_line() {
+    let _host = crate::common::host::shared();
     let bad = EXAMPLE.replace(r#"do = ["close client"]"#, r#"do = ["close klient"]"#);
     let file = TempFile::new("malformed", &bad);
     let out = tcpscope(&["lab", "run", "--file", file.path()]);
@@ -192,6 +196,7 @@ fn a_malformed_file_gives_its_name_and_line() {
 
 #[test]
 fn unprivileged_runs_check_what_they_can_and_skip_the_rest() {
+    let _host = crate::common::host::shared();
     let _serial = serial();
     let run = |args: &[&str]| {
         if is_root() {
@@ -226,6 +231,7 @@ fn unprivileged_runs_check_what_they_can_and_skip_the_rest() {
     ignore = "needs root and ip (iproute2): scenarios in namespaces of their own"
 )]
 fn an_interrupted_run_deletes_its_namespace_and_says_so() {
+    let _host = crate::common::host::shared();
     let _serial = serial();
     /// The run this test started, killed, and its namespace deleted, should the test fail.
     struct Started {
@@ -307,6 +313,7 @@ fn an_interrupted_run_deletes_its_namespace_and_says_so() {
     ignore = "needs root and ip (iproute2): scenarios in namespaces of their own"
 )]
 fn a_run_deletes_the_namespace_a_dead_run_left() {
+    let _host = crate::common::host::shared();
     let _serial = serial();
     // The largest pid there can be (pid_max is at most 2^22): not a running process.
     let pid = 4_194_303;
@@ -341,6 +348,7 @@ fn a_run_deletes_the_namespace_a_dead_run_left() {
     ignore = "needs root and ip (iproute2): scenarios in namespaces of their own"
 )]
 fn a_namespace_whose_makers_pid_was_reused_is_deleted() {
+    let _host = crate::common::host::shared();
     let _serial = serial();
     let pid = std::process::id();
     let stale = Stale(format!("tcpscope-lab-{pid}-reused"));

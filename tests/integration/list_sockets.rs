@@ -59,6 +59,7 @@ fn wait_for_state(port: u16, state: &str, local_port: u16) {
 
 #[test]
 fn listener_with_accept_queue_and_backlog() {
+    let _host = crate::common::host::shared();
     let l = listener("127.0.0.1:0", 7);
     let port = l.local_addr().unwrap().port();
     let _waiting: Vec<TcpStream> = (0..2)
@@ -94,6 +95,7 @@ fn listener_with_accept_queue_and_backlog() {
 
 #[test]
 fn established_with_unread_data_and_tcp_info() {
+    let _host = crate::common::host::shared();
     let l = listener("127.0.0.1:0", 16);
     let port = l.local_addr().unwrap().port();
     let mut client = TcpStream::connect(l.local_addr().unwrap()).unwrap();
@@ -120,6 +122,7 @@ fn established_with_unread_data_and_tcp_info() {
 
 #[test]
 fn half_close_gives_fin_wait2_without_timer_and_close_wait() {
+    let _host = crate::common::host::shared();
     let l = listener("127.0.0.1:0", 16);
     let port = l.local_addr().unwrap().port();
     let client = TcpStream::connect(l.local_addr().unwrap()).unwrap();
@@ -143,6 +146,7 @@ fn half_close_gives_fin_wait2_without_timer_and_close_wait() {
 
 #[test]
 fn active_close_leaves_time_wait_with_its_timer() {
+    let _host = crate::common::host::shared();
     let l = listener("127.0.0.1:0", 16);
     let port = l.local_addr().unwrap().port();
     let client = TcpStream::connect(l.local_addr().unwrap()).unwrap();
@@ -166,12 +170,12 @@ fn active_close_leaves_time_wait_with_its_timer() {
 }
 
 #[test]
+#[cfg_attr(
+    not(tcpscope_test_ipv6),
+    ignore = "needs ::1 on the loopback (IPv6 is off here)"
+)]
 fn ipv6_listener_and_connection() {
-    let Ok(probe) = TcpListener::bind("[::1]:0") else {
-        println!("skipped ipv6_listener_and_connection: ::1 is not available here");
-        return;
-    };
-    drop(probe);
+    let _host = crate::common::host::shared();
     let l = listener("[::1]:0", 16);
     let port = l.local_addr().unwrap().port();
     let client = TcpStream::connect(l.local_addr().unwrap()).unwrap();
@@ -209,6 +213,7 @@ fn ipv6_listener_and_connection() {
 
 #[test]
 fn filters_by_state_sport_dport_and_pid() {
+    let _host = crate::common::host::shared();
     let l = listener("127.0.0.1:0", 16);
     let port = l.local_addr().unwrap().port();
     let client = TcpStream::connect(l.local_addr().unwrap()).unwrap();

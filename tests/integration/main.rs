@@ -1,7 +1,8 @@
 //! The integration tests, in one binary (one link, one run: a failing area does not stop the
-//! others), a module per area, the helpers in `common`; they run side by side. Those that
-//! need the host to themselves are in `tests/alone`. Tests that need root or a tool this
-//! machine lacks are ignored with the reason (see `build.rs`).
+//! others), a module per area, the helpers in `common`. They run side by side, but for
+//! those that need the host to themselves: every test holds `common::host` (shared, alone or
+//! in a group) from its first line. Tests that need root or a tool this machine lacks are
+//! ignored with the reason (see `build.rs`), and counted apart.
 
 #![allow(clippy::unwrap_used)] // Tests fail loudly by design.
 
@@ -11,6 +12,7 @@ mod against_ss;
 mod architecture;
 mod can_bind;
 mod cli_errors;
+mod exact_feed;
 mod foreign_sockets;
 mod fuzz;
 mod hostile_input;
@@ -18,8 +20,12 @@ mod kill;
 mod lab_actions;
 mod lab_scenarios;
 mod list_sockets;
+mod owners_incremental;
 mod privileges;
+mod real_servers;
+mod trace_instance;
 mod tracker_scenarios;
 mod tui_netns;
 mod tui_pty;
 mod tui_render;
+mod watch_teardown;

@@ -114,10 +114,11 @@ const EBPF_CAPS: [&str; 3] = ["bpf", "perfmon", "dac_read_search"];
 
 #[test]
 #[cfg_attr(
-    not(all(tcpscope_test_root, tcpscope_test_has_ip, tcpscope_test_has_setpriv)),
-    ignore = "needs root, ip and setpriv: the binary run as nobody with chosen capabilities"
+    not(all(tcpscope_test_root, tcpscope_test_has_ip, tcpscope_test_as_nobody)),
+    ignore = "needs root, ip, setpriv and a target directory nobody can enter: the binary run as nobody with chosen capabilities"
 )]
 fn ebpf_events_need_bpf_perfmon_and_dac_read_search() {
+    let _host = crate::common::host::shared();
     let watch = Watch::start(&EBPF_CAPS, "bpf");
     assert!(
         watch.sees_a_traced_connection(),
@@ -141,10 +142,11 @@ fn ebpf_events_need_bpf_perfmon_and_dac_read_search() {
 
 #[test]
 #[cfg_attr(
-    not(all(tcpscope_test_root, tcpscope_test_has_ip, tcpscope_test_has_setpriv)),
-    ignore = "needs root, ip and setpriv: the binary run as nobody with chosen capabilities"
+    not(all(tcpscope_test_root, tcpscope_test_has_ip, tcpscope_test_as_nobody)),
+    ignore = "needs root, ip, setpriv and a target directory nobody can enter: the binary run as nobody with chosen capabilities"
 )]
 fn tracefs_events_need_dac_override_and_sys_ptrace() {
+    let _host = crate::common::host::shared();
     let caps = ["dac_override", "sys_ptrace"];
     let watch = Watch::start(&caps, "tracefs");
     assert!(
@@ -177,10 +179,11 @@ fn tracefs_events_need_dac_override_and_sys_ptrace() {
 
 #[test]
 #[cfg_attr(
-    not(all(tcpscope_test_root, tcpscope_test_has_ip, tcpscope_test_has_setpriv)),
-    ignore = "needs root, ip and setpriv: the binary run as nobody with chosen capabilities"
+    not(all(tcpscope_test_root, tcpscope_test_has_ip, tcpscope_test_as_nobody)),
+    ignore = "needs root, ip, setpriv and a target directory nobody can enter: the binary run as nobody with chosen capabilities"
 )]
 fn abort_needs_net_admin() {
+    let _host = crate::common::host::shared();
     let (c, mut s) = connection();
     let cport = c.local_addr().unwrap().port().to_string();
     let out = run_as_nobody(&[], &["kill", "--sport", &cport, "--yes"]);
@@ -201,10 +204,11 @@ fn abort_needs_net_admin() {
 
 #[test]
 #[cfg_attr(
-    not(all(tcpscope_test_root, tcpscope_test_has_ip, tcpscope_test_has_setpriv)),
-    ignore = "needs root, ip and setpriv: the binary run as nobody with chosen capabilities"
+    not(all(tcpscope_test_root, tcpscope_test_has_ip, tcpscope_test_as_nobody)),
+    ignore = "needs root, ip, setpriv and a target directory nobody can enter: the binary run as nobody with chosen capabilities"
 )]
 fn graceful_shutdown_needs_sys_ptrace_and_dac_read_search() {
+    let _host = crate::common::host::shared();
     let (c, mut s) = connection();
     let cport = c.local_addr().unwrap().port().to_string();
     for caps in [&[][..], &["sys_ptrace"], &["dac_read_search"]] {
@@ -239,10 +243,11 @@ fn graceful_shutdown_needs_sys_ptrace_and_dac_read_search() {
 /// CAP_DAC_READ_SEARCH too, root's socket has its owner.
 #[test]
 #[cfg_attr(
-    not(all(tcpscope_test_root, tcpscope_test_has_ip, tcpscope_test_has_setpriv)),
-    ignore = "needs root, ip and setpriv: the binary run as nobody with chosen capabilities"
+    not(all(tcpscope_test_root, tcpscope_test_has_ip, tcpscope_test_as_nobody)),
+    ignore = "needs root, ip, setpriv and a target directory nobody can enter: the binary run as nobody with chosen capabilities"
 )]
 fn owners_need_sys_ptrace_and_dac_read_search() {
+    let _host = crate::common::host::shared();
     let held = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = held.local_addr().unwrap().port().to_string();
     let list = |caps: &[&str]| {
@@ -267,10 +272,11 @@ fn owners_need_sys_ptrace_and_dac_read_search() {
 
 #[test]
 #[cfg_attr(
-    not(all(tcpscope_test_root, tcpscope_test_has_ip, tcpscope_test_has_setpriv)),
-    ignore = "needs root, ip and setpriv: the binary run as nobody with chosen capabilities"
+    not(all(tcpscope_test_root, tcpscope_test_has_ip, tcpscope_test_as_nobody)),
+    ignore = "needs root, ip, setpriv and a target directory nobody can enter: the binary run as nobody with chosen capabilities"
 )]
 fn entering_a_namespace_needs_sys_admin() {
+    let _host = crate::common::host::shared();
     let ns = Netns::new("privileges");
     let listener = in_ns(Some(&ns), || TcpListener::bind("127.0.0.1:0").unwrap());
     let port = listener.local_addr().unwrap().port().to_string();
@@ -291,14 +297,11 @@ fn entering_a_namespace_needs_sys_admin() {
 /// capability of its own) gets the exact feed, owners and abort.
 #[test]
 #[cfg_attr(
-    not(all(
-        tcpscope_test_root,
-        tcpscope_test_has_setpriv,
-        tcpscope_test_has_setcap
-    )),
+    not(all(tcpscope_test_root, tcpscope_test_as_nobody, tcpscope_test_has_setcap)),
     ignore = "needs root, setpriv and setcap (libcap2-bin): a copy of the binary with file capabilities"
 )]
 fn the_readme_setcap_line_works() {
+    let _host = crate::common::host::shared();
     let readme = include_str!("../../README.md");
     let (_, section) = readme
         .split_once("### Running without root")

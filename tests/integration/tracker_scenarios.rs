@@ -219,6 +219,7 @@ fn run(path: &std::path::Path) -> Result<(), String> {
 
 #[test]
 fn recorded_scenarios() {
+    let _host = crate::common::host::shared();
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/tracker");
     let mut files: Vec<_> = std::fs::read_dir(&dir)
         .unwrap()

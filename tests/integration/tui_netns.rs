@@ -189,6 +189,7 @@ fn logged(screen: &str) -> Vec<(&str, &str)> {
     ignore = "needs root, ip and tmux: the view in namespaces of its own"
 )]
 fn netns_view_shows_exactly_its_namespace_while_another_churns_the_same_tuples() {
+    let _host = crate::common::host::shared();
     let a = Arc::new(Netns::new("tui-a"));
     let b = Arc::new(Netns::new("tui-b"));
     let listener_a = in_ns(Some(&a), listen);

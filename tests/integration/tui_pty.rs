@@ -28,6 +28,7 @@ fn row<'a>(screen: &'a str, local: &str) -> Option<&'a str> {
     ignore = "needs root, ip and tmux: on the host's loopback the suite's other sockets push this test's rows off the screen"
 )]
 fn shows_teardown_filters_details_help_and_quits_cleanly() {
+    let _host = crate::common::host::shared();
     // In a namespace of its own: the screen then shows this test's sockets only (the other
     // tests, in this process, leave TIME_WAITs on the host that would push its rows off).
     let ns = Some(common::Netns::new("tui"));
@@ -117,6 +118,7 @@ fn shows_teardown_filters_details_help_and_quits_cleanly() {
     ignore = "needs tmux (.ci/run installs it)"
 )]
 fn sigterm_restores_the_terminal() {
+    let _host = crate::common::host::shared();
     let Some(tui) = Tmux::start("term", "--interval 200") else {
         return;
     };
@@ -140,6 +142,7 @@ fn sigterm_restores_the_terminal() {
     ignore = "needs tmux (.ci/run installs it)"
 )]
 fn closing_the_terminal_ends_tcpscope() {
+    let _host = crate::common::host::shared();
     let Some(tui) = Tmux::start("hup", "--interval 200") else {
         return;
     };
@@ -164,6 +167,7 @@ fn closing_the_terminal_ends_tcpscope() {
     ignore = "needs tmux (.ci/run installs it)"
 )]
 fn ctrl_c_quits_and_restores_the_terminal() {
+    let _host = crate::common::host::shared();
     let Some(tui) = Tmux::start("ctrlc", "--interval 200") else {
         return;
     };
@@ -202,6 +206,7 @@ fn lab_row(screen: &str, id: u32) -> Option<&str> {
     ignore = "needs tmux (.ci/run installs it)"
 )]
 fn lab_pane_makes_sockets_and_shows_calls_and_states() {
+    let _host = crate::common::host::shared();
     let ns = common::is_root().then(|| common::Netns::new("tuilab"));
     let ns = ns.as_ref();
     let args = match ns {
@@ -337,6 +342,7 @@ fn try_read(s: &mut TcpStream) -> Option<Result<usize, std::io::ErrorKind>> {
     ignore = "needs root, ip and tmux: acting on another process's socket from the view"
 )]
 fn actions_menu_confirms_before_aborting_or_shutting_down_another_process_socket() {
+    let _host = crate::common::host::shared();
     let ns = common::Netns::new("tuiact");
     // Two connections to a listener this test holds (for tcpscope, another process's).
     let (listener, mut c1, mut s1, mut c2, mut s2) = common::in_ns(Some(&ns), || {
@@ -459,6 +465,7 @@ fn actor_state<'a>(screen: &'a str, actor: &str) -> Option<&'a str> {
     ignore = "needs tmux (.ci/run installs it)"
 )]
 fn lab_scenario_plays_step_by_step_with_narration_and_states() {
+    let _host = crate::common::host::shared();
     let Some(tui) = Tmux::start("scenario", "lab active-close-client") else {
         return;
     };

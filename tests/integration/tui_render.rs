@@ -193,6 +193,7 @@ fn render(app: &mut App, width: u16, height: u16) -> String {
 
 #[test]
 fn main_view_with_every_teardown_state_a_flash_and_a_ghost() {
+    let _host = crate::common::host::shared();
     let mut app = app(Mode::Traced);
     let screen = render(&mut app, 130, 30);
     for state in [
@@ -212,6 +213,7 @@ fn main_view_with_every_teardown_state_a_flash_and_a_ghost() {
 
 #[test]
 fn inferred_mode_header_says_why_and_how_to_fix() {
+    let _host = crate::common::host::shared();
     let mut app = app(Mode::Inferred);
     let screen = render(&mut app, 130, 30);
     assert!(
@@ -226,6 +228,7 @@ fn inferred_mode_header_says_why_and_how_to_fix() {
 
 #[test]
 fn details_view_with_timeline_and_diagram() {
+    let _host = crate::common::host::shared();
     let mut app = app(Mode::Traced);
     // Select the flashing client connection and open it.
     app.apply(Action::SortNext); // remote
@@ -244,6 +247,7 @@ fn details_view_with_timeline_and_diagram() {
 
 #[test]
 fn help_lists_every_key() {
+    let _host = crate::common::host::shared();
     let mut app = app(Mode::Traced);
     app.apply(Action::ToggleHelp);
     let screen = render(&mut app, 100, 30);
@@ -258,6 +262,7 @@ fn help_lists_every_key() {
 
 #[test]
 fn filter_prompt_filters_with_the_cli_language() {
+    let _host = crate::common::host::shared();
     let mut app = app(Mode::Traced);
     app.apply(Action::StartFilter);
     for c in "--state close-wait".chars() {
@@ -287,6 +292,7 @@ fn filter_prompt_filters_with_the_cli_language() {
 
 #[test]
 fn fits_an_80_by_24_terminal() {
+    let _host = crate::common::host::shared();
     let mut app = app(Mode::Traced);
     let screen = render(&mut app, 80, 24);
     assert_eq!(screen.lines().count(), 24);
@@ -300,6 +306,7 @@ fn fits_an_80_by_24_terminal() {
 
 #[test]
 fn mouse_clicks_select_the_row_under_them_and_the_wheel_scrolls() {
+    let _host = crate::common::host::shared();
     let mut app = app(Mode::Traced);
     let mut term = Terminal::new(TestBackend::new(130, 30)).unwrap();
     let mut areas = ui::Areas::default();
@@ -339,6 +346,7 @@ fn select_local(app: &mut App, local: &str, remote: &str) {
 
 #[test]
 fn actions_menu_offers_the_valid_actions_and_confirms_before_acting() {
+    let _host = crate::common::host::shared();
     use tcpscope::app::effect::Effect;
     let mut app = app(Mode::Traced);
     // A CLOSE_WAIT held by nginx: abort, graceful shutdown, can-bind.
@@ -386,6 +394,7 @@ fn actions_menu_offers_the_valid_actions_and_confirms_before_acting() {
 
 #[test]
 fn lab_pane_shows_its_sockets_their_states_and_the_calls() {
+    let _host = crate::common::host::shared();
     use tcpscope::app::effect::{EffectDone, LabEntry, LabView};
     let mut app = app(Mode::Traced);
     // Pretend the lab made the ESTABLISHED socket with inode 11.
@@ -425,6 +434,7 @@ fn lab_pane_shows_its_sockets_their_states_and_the_calls() {
 
 #[test]
 fn actions_in_the_transitions_log_act_on_the_transition_s_connection() {
+    let _host = crate::common::host::shared();
     use tcpscope::app::{Overlay, Pane};
     let mut app = app(Mode::Traced);
     // The connections pane points at the CLOSE_WAIT; the log at the client's FIN_WAIT2.

@@ -57,6 +57,7 @@ fn connect_to_a_full_accept_queue(env: &Place) -> (Lab, LabError) {
 
 #[test]
 fn a_full_accept_queue_drops_syns_and_connect_gives_up() {
+    let _host = crate::common::host::shared();
     scenario("backlog", |env| {
         connect_to_a_full_accept_queue(env);
     });
@@ -66,6 +67,7 @@ fn a_full_accept_queue_drops_syns_and_connect_gives_up() {
 /// code: the lab must still name it ETIMEDOUT, not `E0`.
 #[test]
 fn a_connect_timeout_is_named_etimedout() {
+    let _host = crate::common::host::shared();
     scenario("timedout", |env| {
         let (lab, err) = connect_to_a_full_accept_queue(env);
         assert_eq!(err.errno_name(), Some("ETIMEDOUT"), "{err}");
@@ -85,6 +87,7 @@ fn a_connect_timeout_is_named_etimedout() {
 /// gives up (a retransmit timer runs meanwhile).
 #[test]
 fn a_background_connect_returns_at_once_and_shows_syn_sent_while_unanswered() {
+    let _host = crate::common::host::shared();
     scenario("bgconnect", |env| {
         let mut lab = Lab::new();
         let l = lab

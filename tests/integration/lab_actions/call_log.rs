@@ -4,6 +4,7 @@ use super::*;
 
 #[test]
 fn the_log_shows_one_setsockopt_per_option_and_every_failure_by_errno_name() {
+    let _host = crate::common::host::shared();
     scenario("log", |env| {
         let mut lab = Lab::new();
         let l = listen(&mut lab, v4(env, PORT), true, true);
@@ -84,6 +85,7 @@ fn the_log_shows_one_setsockopt_per_option_and_every_failure_by_errno_name() {
 
 #[test]
 fn refusals_name_the_lab_socket_and_make_no_call() {
+    let _host = crate::common::host::shared();
     scenario("refuse", |env| {
         let mut lab = Lab::new();
         let conn = established(&mut lab, v4(env, PORT));

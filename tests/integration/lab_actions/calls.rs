@@ -4,6 +4,7 @@ use super::*;
 
 #[test]
 fn listen_connect_accept_give_listen_and_established_on_both_ends() {
+    let _host = crate::common::host::shared();
     scenario("accept", |env| {
         let mut lab = Lab::new();
         let l = lab.listen(&ListenSpec::on(v4(env, PORT))).unwrap();
@@ -95,6 +96,7 @@ fn listen_connect_accept_give_listen_and_established_on_both_ends() {
 
 #[test]
 fn connect_to_a_port_nobody_listens_on_is_refused() {
+    let _host = crate::common::host::shared();
     scenario("refused", |env| {
         // Hold the port with a bound socket that does not listen, so nobody else can.
         let holder =
@@ -126,6 +128,7 @@ fn connect_to_a_port_nobody_listens_on_is_refused() {
 
 #[test]
 fn sent_data_arrives_reads_say_eagain_when_empty_and_eof_after_fin() {
+    let _host = crate::common::host::shared();
     scenario("send", |env| {
         let mut lab = Lab::new();
         let conn = established(&mut lab, v4(env, PORT));
@@ -175,6 +178,7 @@ fn sent_data_arrives_reads_say_eagain_when_empty_and_eof_after_fin() {
 
 #[test]
 fn shutdown_write_half_closes_fin_wait2_without_timer_and_peer_close_wait() {
+    let _host = crate::common::host::shared();
     scenario("shutwr", |env| {
         let mut lab = Lab::new();
         let conn = established(&mut lab, v4(env, PORT));
@@ -227,6 +231,7 @@ fn shutdown_write_half_closes_fin_wait2_without_timer_and_peer_close_wait() {
 
 #[test]
 fn shutdown_read_sends_nothing_both_ends_stay_established() {
+    let _host = crate::common::host::shared();
     scenario("shutrd", |env| {
         let mut lab = Lab::new();
         let conn = established(&mut lab, v4(env, PORT));
@@ -259,6 +264,7 @@ fn shutdown_read_sends_nothing_both_ends_stay_established() {
 
 #[test]
 fn shutdown_both_sends_fin_and_data_arriving_after_it_is_answered_with_rst() {
+    let _host = crate::common::host::shared();
     scenario("shutrdwr", |env| {
         let mut lab = Lab::new();
         let conn = established(&mut lab, v4(env, PORT));
@@ -295,6 +301,7 @@ fn shutdown_both_sends_fin_and_data_arriving_after_it_is_answered_with_rst() {
 
 #[test]
 fn shutdown_of_a_listener_read_stops_it_listening_write_does_nothing() {
+    let _host = crate::common::host::shared();
     scenario("shutlisten", |env| {
         let mut lab = Lab::new();
         let l = listen(&mut lab, v4(env, PORT), false, false);
@@ -364,6 +371,7 @@ fn shutdown_of_a_listener_read_stops_it_listening_write_does_nothing() {
 /// reported: the log must not say the peer sent a FIN then.
 #[test]
 fn a_read_of_zero_says_why_not_always_fin() {
+    let _host = crate::common::host::shared();
     scenario("eof-log", |env| {
         let mut lab = Lab::new();
         let conn = established(&mut lab, v4(env, PORT));
@@ -394,6 +402,7 @@ fn a_read_of_zero_says_why_not_always_fin() {
 
 #[test]
 fn close_active_closer_fin_wait2_then_time_wait_and_the_peer_gone() {
+    let _host = crate::common::host::shared();
     scenario("close", |env| {
         let mut lab = Lab::new();
         let conn = established(&mut lab, v4(env, PORT));
@@ -435,6 +444,7 @@ fn close_active_closer_fin_wait2_then_time_wait_and_the_peer_gone() {
 
 #[test]
 fn close_wait_side_close_goes_through_last_ack() {
+    let _host = crate::common::host::shared();
     scenario("lastack", |env| {
         let mut lab = Lab::new();
         let conn = established(&mut lab, v4(env, PORT));
@@ -495,6 +505,7 @@ fn close_wait_side_close_goes_through_last_ack() {
 
 #[test]
 fn close_linger0_resets_no_time_wait_and_the_peer_reads_econnreset() {
+    let _host = crate::common::host::shared();
     scenario("linger0", |env| {
         let mut lab = Lab::new();
         let conn = established(&mut lab, v4(env, PORT));
@@ -533,6 +544,7 @@ fn close_linger0_resets_no_time_wait_and_the_peer_reads_econnreset() {
 
 #[test]
 fn close_with_unread_data_resets_instead_of_fin() {
+    let _host = crate::common::host::shared();
     scenario("unread", |env| {
         let mut lab = Lab::new();
         let conn = established(&mut lab, v4(env, PORT));
@@ -550,6 +562,7 @@ fn close_with_unread_data_resets_instead_of_fin() {
 
 #[test]
 fn write_after_the_peer_closed_succeeds_once_then_epipe() {
+    let _host = crate::common::host::shared();
     scenario("epipe", |env| {
         let mut lab = Lab::new();
         let conn = established(&mut lab, v4(env, PORT));

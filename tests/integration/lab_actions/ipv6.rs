@@ -4,6 +4,7 @@ use super::*;
 
 #[test]
 fn ipv6_listen_connect_accept_send_close() {
+    let _host = crate::common::host::shared();
     scenario("v6", |env| {
         let mut lab = Lab::new();
         let l = lab.listen(&ListenSpec::on(v6(env, PORT))).unwrap();

@@ -45,6 +45,7 @@ fn assert_time_wait_holds(conn: &Conn) {
 
 #[test]
 fn rebind_over_time_wait_without_reuseaddr_on_the_old_socket_fails() {
+    let _host = crate::common::host::shared();
     scenario("rebind-tw", |env| {
         let mut lab = Lab::new();
         let conn = time_wait_on_listener_port(&mut lab, env, false, false);
@@ -69,6 +70,7 @@ fn rebind_over_time_wait_without_reuseaddr_on_the_old_socket_fails() {
 
 #[test]
 fn rebind_over_time_wait_with_reuseaddr_on_both_succeeds() {
+    let _host = crate::common::host::shared();
     scenario("rebind-ra", |env| {
         let mut lab = Lab::new();
         let conn = time_wait_on_listener_port(&mut lab, env, true, false);
@@ -98,6 +100,7 @@ fn rebind_over_time_wait_with_reuseaddr_on_both_succeeds() {
 
 #[test]
 fn rebind_over_time_wait_left_by_reuseport_sockets_succeeds_with_reuseport() {
+    let _host = crate::common::host::shared();
     scenario("rebind-rp", |env| {
         let mut lab = Lab::new();
         let conn = time_wait_on_listener_port(&mut lab, env, false, true);
@@ -114,6 +117,7 @@ fn rebind_over_time_wait_left_by_reuseport_sockets_succeeds_with_reuseport() {
 
 #[test]
 fn a_live_listener_blocks_rebind_whatever_reuseaddr_and_reuseport_on_both_shares() {
+    let _host = crate::common::host::shared();
     scenario("rebind-live", |env| {
         let mut lab = Lab::new();
         let l = listen(&mut lab, v4(env, PORT), true, false);
@@ -163,6 +167,7 @@ fn a_live_listener_blocks_rebind_whatever_reuseaddr_and_reuseport_on_both_shares
 
 #[test]
 fn connect_from_a_chosen_port_binds_it_and_a_time_wait_on_it_blocks_it() {
+    let _host = crate::common::host::shared();
     scenario("from", |env| {
         let mut lab = Lab::new();
         let l = listen(&mut lab, v4(env, PORT), false, false);

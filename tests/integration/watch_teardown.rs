@@ -430,7 +430,7 @@ fn run_all(events: &str) {
     ignore = "needs root and ip (iproute2): namespaces and kernel events"
 )]
 fn teardowns_traced_from_kernel_events() {
-    let _host = crate::host_shared();
+    let _host = crate::common::host::group("teardown");
     run_all("on");
 }
 
@@ -440,6 +440,6 @@ fn teardowns_traced_from_kernel_events() {
     ignore = "needs root and ip (iproute2): namespaces and kernel events"
 )]
 fn teardowns_inferred_from_snapshots() {
-    let _host = crate::host_shared();
+    let _host = crate::common::host::group("teardown");
     run_all("off");
 }

@@ -276,7 +276,6 @@ fn wrk(ns: &Netns, url: &str) {
 }
 
 fn nginx_run(events: &str) {
-    let _host = crate::host_to_myself();
     let ns = Netns::new(&format!("nginx-{events}"));
     let dir = Dir::new(&format!("nginx-{events}"));
     let _nginx = nginx(&ns, &dir);
@@ -286,7 +285,6 @@ fn nginx_run(events: &str) {
 }
 
 fn haproxy_run(events: &str) {
-    let _host = crate::host_to_myself();
     let ns = Netns::new(&format!("haproxy-{events}"));
     let dir = Dir::new(&format!("haproxy-{events}"));
     let _nginx = nginx(&ns, &dir);
@@ -304,7 +302,6 @@ fn haproxy_run(events: &str) {
 }
 
 fn redis_run(events: &str) {
-    let _host = crate::host_to_myself();
     let ns = Netns::new(&format!("redis-{events}"));
     let dir = Dir::new(&format!("redis-{events}"));
     let _redis = server(
@@ -358,6 +355,7 @@ fn redis_run(events: &str) {
     ignore = "needs root, ip and nginx, wrk, ss (.ci/run installs them)"
 )]
 fn nginx_with_ebpf() {
+    let _host = crate::common::host::alone();
     nginx_run("bpf");
 }
 
@@ -373,6 +371,7 @@ fn nginx_with_ebpf() {
     ignore = "needs root, ip and nginx, wrk, ss (.ci/run installs them)"
 )]
 fn nginx_with_tracefs() {
+    let _host = crate::common::host::alone();
     nginx_run("tracefs");
 }
 
@@ -389,6 +388,7 @@ fn nginx_with_tracefs() {
     ignore = "needs root, ip and haproxy, nginx, wrk, ss (.ci/run installs them)"
 )]
 fn haproxy_with_ebpf() {
+    let _host = crate::common::host::alone();
     haproxy_run("bpf");
 }
 
@@ -405,6 +405,7 @@ fn haproxy_with_ebpf() {
     ignore = "needs root, ip and haproxy, nginx, wrk, ss (.ci/run installs them)"
 )]
 fn haproxy_with_tracefs() {
+    let _host = crate::common::host::alone();
     haproxy_run("tracefs");
 }
 
@@ -420,6 +421,7 @@ fn haproxy_with_tracefs() {
     ignore = "needs root, ip and redis-server, redis-benchmark, ss (.ci/run installs them)"
 )]
 fn redis_with_ebpf() {
+    let _host = crate::common::host::alone();
     redis_run("bpf");
 }
 
@@ -435,5 +437,6 @@ fn redis_with_ebpf() {
     ignore = "needs root, ip and redis-server, redis-benchmark, ss (.ci/run installs them)"
 )]
 fn redis_with_tracefs() {
+    let _host = crate::common::host::alone();
     redis_run("tracefs");
 }

@@ -36,7 +36,7 @@ fn my_fd_for(owners: &ProcfsOwners, inode: u64) -> Option<i32> {
 
 #[test]
 fn refreshes_read_only_new_links_and_follow_changes() {
-    let _host = crate::host_to_myself();
+    let _host = crate::common::host::alone();
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let mut owners = ProcfsOwners::new();
 
@@ -84,7 +84,7 @@ fn refreshes_read_only_new_links_and_follow_changes() {
 
 #[test]
 fn an_fd_number_that_was_a_file_and_now_is_a_socket_is_found() {
-    let _host = crate::host_to_myself();
+    let _host = crate::common::host::alone();
     let mut owners = ProcfsOwners::new();
     let file = std::fs::File::open("/proc/self/stat").unwrap();
     let fd = file.as_raw_fd();
@@ -100,7 +100,7 @@ fn an_fd_number_that_was_a_file_and_now_is_a_socket_is_found() {
 
 #[test]
 fn an_fd_number_reused_while_a_dup_keeps_the_old_socket_alive() {
-    let _host = crate::host_to_myself();
+    let _host = crate::common::host::alone();
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let first = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
     let dup = first.try_clone().unwrap();

@@ -35,7 +35,7 @@ fn instance_of(pid: u32) -> PathBuf {
 #[test]
 #[cfg_attr(not(tcpscope_test_root), ignore = "needs root: tracefs instances")]
 fn stale_instances_are_removed_and_our_own_on_exit() {
-    let _host = crate::host_to_myself();
+    let _host = crate::common::host::alone();
     // Make sure tracefs is mounted (tcpscope mounts it when it is not).
     let first = Command::new(env!("CARGO_BIN_EXE_tcpscope"))
         .args(["watch", "--events", "tracefs", "--duration", "0.2"])
@@ -79,7 +79,7 @@ fn stale_instances_are_removed_and_our_own_on_exit() {
 #[test]
 #[cfg_attr(not(tcpscope_test_root), ignore = "needs root: tracefs instances")]
 fn sigterm_ends_watch_and_removes_its_instance() {
-    let _host = crate::host_to_myself();
+    let _host = crate::common::host::alone();
     let mut child = Reaped(
         Command::new(env!("CARGO_BIN_EXE_tcpscope"))
             .args(["watch", "--events", "tracefs"])
@@ -116,15 +116,12 @@ fn our_programs() -> usize {
 }
 
 #[test]
-#[cfg_attr(not(tcpscope_test_root), ignore = "needs root: tracefs instances")]
+#[cfg_attr(
+    not(all(tcpscope_test_root, tcpscope_test_has_bpftool)),
+    ignore = "needs root and bpftool (Debian package bpftool): the kernel's list of programs"
+)]
 fn ebpf_programs_go_with_the_process() {
-    if Command::new("bpftool").arg("version").output().is_err() {
-        println!(
-            "skipped ebpf_programs_go_with_the_process: bpftool (Debian package bpftool) missing"
-        );
-        return;
-    }
-    let _host = crate::host_to_myself();
+    let _host = crate::common::host::alone();
     let before = our_programs();
     let mut child = Reaped(
         Command::new(env!("CARGO_BIN_EXE_tcpscope"))

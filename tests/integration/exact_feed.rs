@@ -230,7 +230,7 @@ fn check(a: &Netns, watch: &mut JsonWatch, busy: Reaped, events: &str) {
     ignore = "needs root and ip (iproute2): namespaces and kernel events"
 )]
 fn ebpf_tells_namespaces_apart() {
-    let _host = crate::host_to_myself();
+    let _host = crate::common::host::alone();
     run("bpf");
 }
 
@@ -240,7 +240,7 @@ fn ebpf_tells_namespaces_apart() {
     ignore = "needs root and ip (iproute2): namespaces and kernel events"
 )]
 fn tracefs_keeps_the_rest_exact() {
-    let _host = crate::host_to_myself();
+    let _host = crate::common::host::alone();
     run("tracefs");
 }
 
@@ -266,7 +266,7 @@ fn tcp_ext(ns: &Netns, name: &str) -> u64 {
     ignore = "needs root and ip (iproute2): namespaces and kernel events"
 )]
 fn ebpf_tells_timewait_overflows_from_time_waits() {
-    let _host = crate::host_to_myself();
+    let _host = crate::common::host::alone();
     const CONNECTIONS: usize = 1000;
     let ns = Netns::new("overflow");
     let set = ns.exec(&["sysctl", "-qw", "net.ipv4.tcp_max_tw_buckets=300"]);
@@ -314,7 +314,7 @@ fn ebpf_tells_timewait_overflows_from_time_waits() {
     ignore = "needs root and ip (iproute2): namespaces and kernel events"
 )]
 fn the_event_reader_runs_ahead() {
-    let _host = crate::host_to_myself();
+    let _host = crate::common::host::alone();
     let ns = Netns::new("ahead");
     let watch = watch(&ns, "bpf");
     let pid = watch.pid();
