@@ -85,6 +85,7 @@ fn measure(args: &[String]) {
             inode: 1_000_000 + u64::from(i),
             cookie: 0,
             tcp_info: None,
+            netns: 0,
         })
         .collect();
     feed.on_snapshot(Snapshot::full(1_000, steady.clone(), &|_| Vec::new()));
@@ -149,6 +150,7 @@ fn measure(args: &[String]) {
         inode: 0,
         cookie: 0,
         tcp_info: None,
+        netns: 0,
     });
     let sockets: Vec<SocketRecord> = steady.iter().cloned().chain(time_waits).collect();
     feed.on_events(&[], ts + 1, None, &mut |_| true);

@@ -90,6 +90,7 @@ impl Report {
             .map(|s| Row {
                 socket: s,
                 owners: self.owners.owners_of(s.inode),
+                netns: None,
             })
             .collect()
     }
@@ -133,7 +134,14 @@ impl Report {
             lines.push(String::new());
             lines.push("held by:".into());
             let mut out = Vec::new();
-            let _ = crate::output::table::write_table(&mut out, &rows, true);
+            let _ = crate::output::table::write_table(
+                &mut out,
+                &rows,
+                crate::output::Columns {
+                    owners: true,
+                    netns: false,
+                },
+            );
             for line in String::from_utf8_lossy(&out).lines() {
                 lines.push(format!("  {line}"));
             }

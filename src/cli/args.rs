@@ -93,9 +93,10 @@ pub struct CanBindArgs {
     /// Print one JSON object.
     #[arg(long)]
     pub json: bool,
-    /// Enter the network namespace /run/netns/NAME first.
-    #[arg(long, value_name = "NAME")]
-    pub netns: Option<String>,
+    /// The network namespace: a name under /run/netns, pid:PID or a path (not `all`: a
+    /// bind is in one namespace).
+    #[arg(long, value_name = "NS")]
+    pub netns: Option<crate::sources::netns::NetnsChoice>,
 }
 
 pub use crate::sources::events::EventsMode;

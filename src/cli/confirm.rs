@@ -35,6 +35,7 @@ impl Selection {
         Row {
             socket: s,
             owners: self.owners_of(s),
+            netns: None,
         }
     }
 }
@@ -102,7 +103,14 @@ pub struct Plan<'a> {
 impl Plan<'_> {
     /// The table, the skipped sockets with why, and what will happen to the others.
     pub fn list(&self, out: &mut impl Write) -> std::io::Result<()> {
-        write_table(out, self.rows, true)?;
+        write_table(
+            out,
+            self.rows,
+            crate::output::Columns {
+                owners: true,
+                netns: false,
+            },
+        )?;
         if !self.skipped.is_empty() {
             writeln!(out)?;
             for (s, why) in self.skipped {

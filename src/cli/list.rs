@@ -2,17 +2,36 @@
 
 use super::args::ListArgs;
 use crate::model::SocketRecord;
-use crate::output::{Row, json::write_json, table::write_table};
+use crate::model::netns::Netns;
+use crate::model::safe_text::for_terminal;
+use crate::output::{Columns, Row, json::write_json, table::write_table};
+use crate::sources::containers::StateFiles;
+use crate::sources::every_netns::EveryNetns;
+use crate::sources::namespaces;
+use crate::sources::netns::NetnsChoice;
 use crate::sources::owners::{OwnerLookup, OwnerScanStats, ProcfsOwners};
-use crate::sources::{Query, open_source};
+use crate::sources::{Query, SnapshotSource, SourceKind, open_source};
 use anyhow::Context;
+use std::collections::BTreeMap;
 use std::io::Write;
+use std::sync::Arc;
 
 pub fn run(args: &ListArgs) -> anyhow::Result<()> {
     let filter = args.filter.filter();
     let want_owners = !args.sockets.no_owners;
     let query = Query::for_filter(&filter, args.json || args.info);
-    let mut source = open_source(args.sockets.source)?;
+    let all = args.sockets.netns == Some(NetnsChoice::All);
+    let mut every = None;
+    let mut one = None;
+    let source: &mut dyn SnapshotSource = if all {
+        anyhow::ensure!(
+            args.sockets.source == SourceKind::Netlink,
+            "--netns all reads netlink sock_diag: --source procfs reads one namespace"
+        );
+        every.insert(EveryNetns::open().context("--netns all")?)
+    } else {
+        &mut **one.insert(open_source(args.sockets.source)?)
+    };
     let mut owners = ProcfsOwners::new();
 
     // The owner scan does not need the snapshot on a first run, so both go at once.
@@ -24,6 +43,18 @@ pub fn run(args: &ListArgs) -> anyhow::Result<()> {
         (sockets, malformed, stats)
     });
     let malformed = malformed.context("reading the socket table")?;
+    let mut state = StateFiles::new(std::path::Path::new("/"));
+    let spaces: BTreeMap<u32, Arc<Netns>> = match &every {
+        Some(every) => every.namespaces(),
+        None => {
+            let inode = namespaces::current().unwrap_or(0);
+            let pid = args.sockets.netns.as_ref().and_then(NetnsChoice::pid);
+            BTreeMap::from([(
+                inode,
+                Arc::new(namespaces::describe(inode, pid, &mut state)),
+            )])
+        }
+    };
 
     let rows: Vec<Row<'_>> = sockets
         .iter()
@@ -31,6 +62,7 @@ pub fn run(args: &ListArgs) -> anyhow::Result<()> {
         .map(|s| Row {
             socket: s,
             owners: owners.owners_of(s.inode),
+            netns: spaces.get(&s.netns).map(|n| &**n),
         })
         .filter(|r| filter.matches_owners(r.owners))
         .collect();
@@ -40,14 +72,64 @@ pub fn run(args: &ListArgs) -> anyhow::Result<()> {
     let written = if args.json {
         write_json(&mut out, &rows)
     } else {
-        write_table(&mut out, &rows, want_owners)
+        write_table(
+            &mut out,
+            &rows,
+            Columns {
+                owners: want_owners,
+                netns: all,
+            },
+        )
     };
     match written.and_then(|()| out.flush()) {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(()),
         other => other.context("writing the list")?,
     }
     report(malformed, owner_stats);
+    if let Some(every) = &every {
+        report_namespaces(every);
+    }
     Ok(())
+}
+
+/// Says on stderr which namespaces were not listed, and what would show them.
+fn report_namespaces(every: &EveryNetns) {
+    let mut by_reason: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    for (netns, why) in every.refused() {
+        by_reason.entry(why).or_default().push(netns.label());
+    }
+    for (why, labels) in by_reason {
+        let mut named = labels
+            .iter()
+            .take(3)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(", ");
+        if labels.len() > 3 {
+            named.push_str(", …");
+        }
+        eprintln!(
+            "tcpscope: {} namespace(s) not listed ({}): {}",
+            labels.len(),
+            for_terminal(&named),
+            for_terminal(why)
+        );
+    }
+    if every.unreadable() > 0 {
+        let why = if rustix::process::geteuid().is_root() {
+            "refused even to root: a security module or ptrace rule protects those processes"
+                .to_string()
+        } else {
+            format!(
+                "other users' processes: needs {}",
+                crate::sources::every_netns::SEE_NEEDS
+            )
+        };
+        eprintln!(
+            "tcpscope: the namespaces of {} processes could not be read ({why})",
+            every.unreadable()
+        );
+    }
 }
 
 /// Says on stderr what could not be read, so that a missing owner is never a silent mystery.

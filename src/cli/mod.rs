@@ -10,6 +10,7 @@ mod shutdown;
 mod watch;
 
 use crate::model::safe_text::for_terminal;
+use crate::sources::netns::NetnsChoice;
 use args::{Cli, Command};
 use clap::Parser;
 
@@ -56,10 +57,18 @@ pub fn main() -> i32 {
         Some(Command::Lab(_) | Command::LabForeign) => None,
         None => cli.tui.sockets.netns.as_ref(),
     };
-    if let Some(name) = netns
-        && let Err(e) = crate::sources::netns::enter(name)
+    let all = netns == Some(&NetnsChoice::All);
+    if all && !matches!(&cli.command, Some(Command::List(_))) {
+        eprintln!(
+            "tcpscope: --netns all: only `list` takes it yet; name one namespace (NAME, pid:PID or a path)"
+        );
+        return EXIT_USAGE;
+    }
+    crate::sources::namespaces::remember_start();
+    if let Some(choice) = netns
+        && let Err(e) = crate::sources::netns::enter_choice(choice)
     {
-        eprintln!("tcpscope: {e}");
+        eprintln!("tcpscope: {}", for_terminal(&e.to_string()));
         return EXIT_USAGE;
     }
     if cli.command.is_none() && !crate::tui::has_terminal() {
@@ -77,7 +86,11 @@ pub fn main() -> i32 {
         Some(Command::Shutdown(args)) => shutdown::run(args),
         Some(Command::Lab(args)) => lab::run(args),
         Some(Command::LabForeign) => Ok(crate::scenario::foreign::serve()),
-        None => crate::tui::run(&cli.tui, netns.map_or("(this one)", String::as_str)).map(|()| 0),
+        None => crate::tui::run(
+            &cli.tui,
+            &netns.map_or_else(|| "(this one)".to_string(), NetnsChoice::describe),
+        )
+        .map(|()| 0),
     };
     match result {
         Ok(code) => code,

@@ -3,6 +3,7 @@
 pub mod endpoint;
 pub mod event;
 pub mod filter;
+pub mod netns;
 pub mod owner;
 pub mod safe_text;
 pub mod socket;

@@ -96,11 +96,13 @@ pub struct SocketRecord {
     /// The kernel's socket cookie; 0 where the source cannot give it (/proc/net/tcp).
     pub cookie: u64,
     pub tcp_info: Option<TcpInfo>,
+    /// The inode of the network namespace it lives in (`model::netns`); 0 where unknown.
+    pub netns: u32,
 }
 
 impl SocketRecord {
     /// A socket with these ends and inode, and nothing else known: empty queues, no timer,
-    /// uid 0, its inode as cookie, no tcp_info. What a test or a bench starts from, changing
+    /// uid 0, its inode as cookie, no tcp_info, namespace unknown. What a test or a bench starts from, changing
     /// what it needs (`SocketRecord { send_q: 128, ..SocketRecord::new(…) }`).
     pub fn new(state: TcpState, local: SocketAddr, remote: SocketAddr, inode: u64) -> Self {
         SocketRecord {
@@ -115,6 +117,7 @@ impl SocketRecord {
             inode,
             cookie: inode,
             tcp_info: None,
+            netns: 0,
         }
     }
 }

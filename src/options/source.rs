@@ -2,6 +2,7 @@
 //! owners. Set once per run; the view's prompt cannot change them.
 
 use crate::sources::SourceKind;
+use crate::sources::netns::NetnsChoice;
 use clap::Args;
 
 #[derive(Debug, Clone, Args)]
@@ -12,9 +13,10 @@ pub struct SourceArgs {
     /// Where the socket table comes from.
     #[arg(long, value_enum, default_value_t = SourceKind::Netlink)]
     pub source: SourceKind,
-    /// Enter the network namespace /run/netns/NAME first (as `ip netns exec` does).
-    #[arg(long, value_name = "NAME")]
-    pub netns: Option<String>,
+    /// The network namespace: a name under /run/netns (as `ip netns exec` has it), pid:PID
+    /// (that process's), a path (/proc/PID/ns/net, a bind mount), or `all`.
+    #[arg(long, value_name = "NS")]
+    pub netns: Option<NetnsChoice>,
 }
 
 impl Default for SourceArgs {

@@ -1,8 +1,10 @@
 //! `--json`: one array of records with the keys documented in the README.
 
 use super::Row;
+use crate::model::netns::Netns;
 use crate::model::{Family, Owner, TcpInfo, TcpState, Timer};
 use serde::Serialize;
+use std::borrow::Cow;
 use std::io::Write;
 use std::net::IpAddr;
 
@@ -23,6 +25,7 @@ pub struct JsonRecord<'a> {
     cookie: u64,
     owners: &'a [Owner],
     tcp_info: Option<TcpInfo>,
+    netns: Cow<'a, Netns>,
 }
 
 impl<'a> From<&Row<'a>> for JsonRecord<'a> {
@@ -43,6 +46,9 @@ impl<'a> From<&Row<'a>> for JsonRecord<'a> {
             cookie: s.cookie,
             owners: row.owners,
             tcp_info: s.tcp_info,
+            netns: row
+                .netns
+                .map_or_else(|| Cow::Owned(Netns::unnamed(s.netns)), Cow::Borrowed),
         }
     }
 }

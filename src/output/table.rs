@@ -1,7 +1,7 @@
 //! The `ss`-like table. Written byte by byte into one buffer: at 200k rows the `fmt` machinery
 //! alone would cost more than the kernel's dump.
 
-use super::Row;
+use super::{Columns, Row};
 use crate::model::safe_text::for_terminal;
 use crate::model::{Owner, Timer};
 use std::io::Write;
@@ -15,8 +15,25 @@ const TIMER_W: usize = 17;
 pub fn write_table(
     out: &mut impl Write,
     rows: &[Row<'_>],
-    show_owners: bool,
+    columns: Columns,
 ) -> std::io::Result<()> {
+    let show_owners = columns.owners;
+    let label = |r: &Row<'_>| {
+        let text = r
+            .netns
+            .map_or_else(|| format!("net:[{}]", r.socket.netns), |n| n.label());
+        for_terminal(&text).into_owned()
+    };
+    let netns_w = if columns.netns {
+        rows.iter()
+            .map(|r| label(r).chars().count())
+            .max()
+            .unwrap_or(0)
+            .max("NetNS".len())
+            + 1
+    } else {
+        0
+    };
     let local_w = rows
         .iter()
         .map(|r| endpoint_len(&r.socket.local))
@@ -33,6 +50,9 @@ pub fn write_table(
         + 1;
 
     let mut buf: Vec<u8> = Vec::with_capacity(1 << 17);
+    if columns.netns {
+        cell(&mut buf, b"NetNS", netns_w);
+    }
     cell(&mut buf, b"State", STATE_W);
     cell(&mut buf, b"Recv-Q", QUEUE_W);
     cell(&mut buf, b"Send-Q", QUEUE_W);
@@ -49,6 +69,13 @@ pub fn write_table(
     let mut num = itoa::Buffer::new();
     for row in rows {
         let s = row.socket;
+        if columns.netns {
+            // Padded by characters: a label may hold escaped or multibyte text.
+            let text = label(row);
+            buf.extend_from_slice(text.as_bytes());
+            let pad = netns_w.saturating_sub(text.chars().count()).max(1);
+            buf.resize(buf.len() + pad, b' ');
+        }
         cell(&mut buf, s.state.name().as_bytes(), STATE_W);
         cell(&mut buf, num.format(s.recv_q).as_bytes(), QUEUE_W);
         cell(&mut buf, num.format(s.send_q).as_bytes(), QUEUE_W);
@@ -231,14 +258,24 @@ mod tests {
             Row {
                 socket: &listen,
                 owners: &owners,
+                netns: None,
             },
             Row {
                 socket: &tw,
                 owners: &[],
+                netns: None,
             },
         ];
         let mut out = Vec::new();
-        write_table(&mut out, &rows, true).unwrap();
+        write_table(
+            &mut out,
+            &rows,
+            Columns {
+                owners: true,
+                netns: false,
+            },
+        )
+        .unwrap();
         let text = String::from_utf8(out).unwrap();
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines.len(), 3);

@@ -81,10 +81,7 @@ pub struct Opened {
 
 /// The inode of the calling thread's network namespace (0 if it cannot be read).
 pub fn current_netns() -> u32 {
-    use std::os::unix::fs::MetadataExt;
-    std::fs::metadata("/proc/thread-self/ns/net")
-        .map(|m| u32::try_from(m.ino()).unwrap_or(0))
-        .unwrap_or(0)
+    super::namespaces::current().unwrap_or(0)
 }
 
 const TRACEFS_LIMIT: &str = "its events carry no network namespace: another namespace's connection with the same addresses can show as this one's";

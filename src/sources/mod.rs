@@ -2,8 +2,11 @@
 
 pub mod bpf;
 pub mod bytes;
+pub mod containers;
 pub mod events;
+pub mod every_netns;
 pub mod lab_netns;
+pub mod namespaces;
 pub mod netns;
 pub mod netstat;
 pub mod owners;

@@ -38,6 +38,7 @@ impl SnapshotSource for ProcNetSource {
         out: &mut Vec<SocketRecord>,
     ) -> Result<usize, SourceError> {
         let mut malformed = 0;
+        let netns = crate::sources::namespaces::current().unwrap_or(0);
         // thread-self: the namespace of this thread, which `--netns` moved into.
         for (family, wanted, path) in [
             (Family::Inet, query.inet, "/proc/thread-self/net/tcp"),
@@ -54,8 +55,9 @@ impl SnapshotSource for ProcNetSource {
                 }
                 Err(source) => return Err(SourceError::Io { what: path, source }),
             };
-            malformed += parse_table(&text, family, self.ticks_per_second, &mut |rec| {
+            malformed += parse_table(&text, family, self.ticks_per_second, &mut |mut rec| {
                 if query.states.contains(rec.state) {
+                    rec.netns = netns;
                     out.push(rec);
                 }
             });
@@ -120,6 +122,7 @@ pub fn parse_line(line: &[u8], family: Family, ticks_per_second: u64) -> Option<
         inode,
         cookie: 0,
         tcp_info: None,
+        netns: 0,
     })
 }
 

@@ -221,15 +221,18 @@ fn filters_by_state_sport_dport_and_pid() {
     let p = port.to_string();
     let cp = client.local_addr().unwrap().port().to_string();
     for source in SOURCES {
-        // Only this test's three sockets count: another test of this process may hold sockets
-        // on the same port number (an [::1] one, or connections of an earlier listener whose
-        // port this listener took over: std's listeners set SO_REUSEADDR).
+        // Only this test's three sockets count, by their whole 4-tuples: another test of this
+        // process may hold sockets on the same port number (an [::1] one, a connection to
+        // another address from the same ephemeral port, or connections of an earlier
+        // listener whose port this listener took over: std's listeners set SO_REUSEADDR).
         let (pn, cpn) = (port, client.local_addr().unwrap().port());
         let ours = |r: &Value| {
             let (l, rm) = (r["local_port"].as_u64(), r["remote_port"].as_u64());
             let (pn, cpn) = (Some(u64::from(pn)), Some(u64::from(cpn)));
-            r["local_addr"] == "127.0.0.1"
-                && ((l == pn && (rm == Some(0) || rm == cpn)) || (l == cpn && rm == pn))
+            let listening = l == pn && rm == Some(0) && r["remote_addr"] == "0.0.0.0";
+            let connected = r["remote_addr"] == "127.0.0.1"
+                && ((l == pn && rm == cpn) || (l == cpn && rm == pn));
+            r["local_addr"] == "127.0.0.1" && (listening || connected)
         };
         let s = |extra: &[&str]| {
             let mut args = vec!["--source", source, "--port", &p, "-4"];

@@ -9,6 +9,7 @@
 mod common;
 
 mod against_ss;
+mod all_namespaces;
 mod architecture;
 mod can_bind;
 mod cli_errors;

@@ -24,6 +24,8 @@ const SPLIT_PORT: u16 = 32768;
 /// One netlink socket and its receive buffer; one dump at a time.
 struct Dumper {
     socket: OwnedFd,
+    /// The namespace the socket was made in: the one it dumps, wherever its thread goes.
+    netns: u32,
     buf: Vec<u8>,
     seq: u32,
 }
@@ -41,6 +43,13 @@ impl SockDiagSource {
             .collect::<Result<_, _>>()?;
         Ok(SockDiagSource { dumpers })
     }
+
+    /// One dump at a time, on the caller's thread: for many namespaces dumped side by side.
+    pub fn open_one() -> Result<Self, SourceError> {
+        Ok(SockDiagSource {
+            dumpers: vec![Dumper::open()?],
+        })
+    }
 }
 
 impl Dumper {
@@ -57,6 +66,7 @@ impl Dumper {
         })?;
         Ok(Dumper {
             socket,
+            netns: crate::sources::namespaces::current().unwrap_or(0),
             buf: vec![0; RECV_BUFFER],
             seq: 0,
         })
@@ -111,9 +121,12 @@ impl Dumper {
                 // Cannot happen with our buffer size; count it rather than misparse.
                 malformed += 1;
             }
-            let outcome = wire::parse_buffer(&self.buf[..len.min(full_len)], self.seq, &mut |r| {
-                out.push(r)
-            })?;
+            let netns = self.netns;
+            let outcome =
+                wire::parse_buffer(&self.buf[..len.min(full_len)], self.seq, &mut |mut r| {
+                    r.netns = netns;
+                    out.push(r)
+                })?;
             malformed += outcome.malformed;
             if outcome.done {
                 return Ok(malformed);

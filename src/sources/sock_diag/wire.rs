@@ -241,6 +241,7 @@ pub fn parse_diag_msg(p: &[u8]) -> Option<SocketRecord> {
         inode: u64::from(u32_at(p, 68)?),
         cookie,
         tcp_info: None,
+        netns: 0,
     };
     for (kind, data) in Attributes(p.get(DIAG_MSG_LEN..)?) {
         if kind == INET_DIAG_INFO {

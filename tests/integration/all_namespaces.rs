@@ -1,0 +1,155 @@
+//! `--netns all` and the other ways of naming a namespace (a name, `pid:PID`, a path), on
+//! namespaces the test makes, each with its own listener on the same 127.0.0.1:8080.
+
+use crate::common::{Netns, Reaped, in_ns, list_json, tcpscope, tcpscope_as_nobody};
+use serde_json::Value;
+use std::net::TcpListener;
+use std::process::Command;
+
+fn listen_in(ns: &Netns) -> TcpListener {
+    in_ns(Some(ns), || TcpListener::bind("127.0.0.1:8080").unwrap())
+}
+
+/// The listeners on 127.0.0.1:8080 in `recs`, by their namespace's name.
+fn listeners_8080(recs: &[Value]) -> Vec<(String, u64)> {
+    let mut found: Vec<(String, u64)> = recs
+        .iter()
+        .filter(|r| {
+            r["state"] == "LISTEN" && r["local_port"] == 8080 && r["local_addr"] == "127.0.0.1"
+        })
+        .map(|r| {
+            (
+                r["netns"]["name"].as_str().unwrap_or("").to_string(),
+                r["netns"]["inode"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    found.sort();
+    found
+}
+
+#[test]
+#[cfg_attr(
+    not(all(tcpscope_test_root, tcpscope_test_has_ip)),
+    ignore = "needs root and ip (iproute2): namespaces of its own"
+)]
+fn every_namespace_listed_each_labelled() {
+    let _host = crate::common::host::shared();
+    let (a, b) = (Netns::new("all-a"), Netns::new("all-b"));
+    let (_la, _lb) = (listen_in(&a), listen_in(&b));
+    let recs = list_json(&["--netns", "all", "--state", "listen"]);
+    let found = listeners_8080(&recs);
+    let ours: Vec<&(String, u64)> = found
+        .iter()
+        .filter(|(name, _)| *name == a.name || *name == b.name)
+        .collect();
+    assert_eq!(ours.len(), 2, "{found:?}");
+    assert_ne!(ours[0].1, ours[1].1, "two namespaces, two inodes");
+    // Every record names its namespace; tcpscope's own is there too.
+    assert!(
+        recs.iter()
+            .all(|r| r["netns"]["inode"].as_u64().is_some_and(|i| i > 0))
+    );
+    let own = std::fs::read_link("/proc/self/ns/net").unwrap();
+    let own: u64 = own.to_str().unwrap()[5..]
+        .trim_end_matches(']')
+        .parse()
+        .unwrap();
+    assert!(
+        recs.iter().any(|r| r["netns"]["inode"] == own),
+        "host sockets listed"
+    );
+
+    // The table has a NETNS column with the names.
+    let out = tcpscope(&["list", "--netns", "all", "--state", "listen", "--no-owners"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.starts_with("NetNS "), "{text}");
+    for ns in [&a, &b] {
+        assert!(
+            text.lines()
+                .any(|l| l.starts_with(&ns.name) && l.contains("127.0.0.1:8080")),
+            "{text}"
+        );
+    }
+}
+
+#[test]
+#[cfg_attr(
+    not(all(tcpscope_test_root, tcpscope_test_has_ip)),
+    ignore = "needs root and ip (iproute2): namespaces of its own"
+)]
+fn a_namespace_by_name_by_pid_and_by_path() {
+    let _host = crate::common::host::shared();
+    let ns = Netns::new("by-pid");
+    let _l = listen_in(&ns);
+    // A process in the namespace, for pid:PID and /proc/PID/ns/net.
+    let sleeper = Reaped(
+        Command::new("ip")
+            .args(["netns", "exec", &ns.name, "sleep", "60"])
+            .spawn()
+            .unwrap(),
+    );
+    let pid = sleeper.0.id();
+    let by_pid = format!("pid:{pid}");
+    let by_path = format!("/proc/{pid}/ns/net");
+    let named = format!("/run/netns/{}", ns.name);
+    let expected = listeners_8080(&list_json(&["--netns", &ns.name, "--state", "listen"]));
+    assert_eq!(expected.len(), 1, "{expected:?}");
+    assert_eq!(expected[0].0, ns.name);
+    // `ip netns exec` enters the namespace, then execs sleep: wait until it is in.
+    let ns_file = format!("/run/netns/{}", ns.name);
+    let inode_of = |p: &str| std::fs::metadata(p).map(|m| std::os::unix::fs::MetadataExt::ino(&m));
+    assert!(crate::common::wait_until(
+        std::time::Duration::from_secs(5),
+        || { inode_of(&by_path).ok() == inode_of(&ns_file).ok() }
+    ));
+    for choice in [by_pid.as_str(), &by_path, &named] {
+        let got = listeners_8080(&list_json(&["--netns", choice, "--state", "listen"]));
+        assert_eq!(got, expected, "--netns {choice}");
+    }
+}
+
+#[test]
+fn bad_namespace_choices_are_one_line_and_exit_2() {
+    let _host = crate::common::host::shared();
+    for (choice, says) in [
+        (
+            "pid:0",
+            "expected all, a name under /run/netns, pid:PID or a path",
+        ),
+        ("pid:x", "expected all"),
+        ("no-such-namespace-here", "not found"),
+        ("/proc/self/status", "not a network namespace"),
+    ] {
+        let out = tcpscope(&["list", "--netns", choice]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "--netns {choice}: {err}");
+        assert!(err.contains(says), "--netns {choice}: {err}");
+        assert_eq!(err.lines().count(), 1, "--netns {choice}: {err}");
+    }
+}
+
+#[test]
+#[cfg_attr(
+    not(all(tcpscope_test_root, tcpscope_test_has_ip, tcpscope_test_as_nobody)),
+    ignore = "needs root, ip, setpriv and a target directory nobody can enter: the binary run as nobody"
+)]
+fn unprivileged_all_is_its_own_namespace_saying_why() {
+    let _host = crate::common::host::shared();
+    let ns = Netns::new("all-nobody");
+    let _l = listen_in(&ns);
+    let out = tcpscope_as_nobody(&["list", "--netns", "all", "--json", "--state", "listen"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    let recs: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        listeners_8080(&recs)
+            .iter()
+            .all(|(name, _)| *name != ns.name),
+        "another namespace listed as nobody"
+    );
+    assert!(
+        err.contains("not listed") && err.contains("CAP_SYS_ADMIN"),
+        "{err}"
+    );
+}
