@@ -5,7 +5,7 @@
 //! changes; after installing a tool, `touch build.rs`.
 
 /// The tools tests call, and the cfg each sets (`tcpscope_test_has_<name>`, `-` as `_`).
-const TOOLS: [&str; 15] = [
+const TOOLS: [&str; 18] = [
     "ip",
     "ss",
     "tmux",
@@ -21,6 +21,9 @@ const TOOLS: [&str; 15] = [
     "tc",
     "python3",
     "bpftool",
+    "podman",
+    "runc",
+    "busybox",
 ];
 
 fn main() {

@@ -58,9 +58,9 @@ pub fn main() -> i32 {
         None => cli.tui.sockets.netns.as_ref(),
     };
     let all = netns == Some(&NetnsChoice::All);
-    if all && !matches!(&cli.command, Some(Command::List(_))) {
+    if all && !matches!(&cli.command, Some(Command::List(_) | Command::Watch(_))) {
         eprintln!(
-            "tcpscope: --netns all: only `list` takes it yet; name one namespace (NAME, pid:PID or a path)"
+            "tcpscope: --netns all: only `list` and `watch` take it yet; name one namespace (NAME, pid:PID or a path)"
         );
         return EXIT_USAGE;
     }

@@ -2,19 +2,26 @@
 //! both, and every transition printed as it is known.
 
 use super::args::{EventsMode, WatchArgs};
+use crate::model::netns::Netns;
+use crate::model::safe_text::for_terminal;
 use crate::model::{Filter, StateSet, TcpState};
-use crate::output::transitions::{write_json_line, write_text_line};
+use crate::output::transitions::{netns_json, write_json_line, write_text_line};
+use crate::sources::containers::StateFiles;
 use crate::sources::events::{self, KernelEvents, current_netns};
+use crate::sources::every_netns::EveryNetns;
 use crate::sources::monotonic_ns;
+use crate::sources::namespaces;
 use crate::sources::netns::LocalPids;
+use crate::sources::netns::NetnsChoice;
 use crate::sources::owners::{NewOwners, ProcfsOwners};
 use crate::sources::trace::cutoff_now;
 use crate::sources::{Query, open_source};
+use crate::sources::{SnapshotSource, SourceKind};
 use crate::tracker::{
     Feed, KernelEvent, Mode, Phase, Snapshot, Tracker, TrackerConfig, Transition,
 };
 use anyhow::Context;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -37,7 +44,9 @@ pub fn run(args: &WatchArgs) -> anyhow::Result<()> {
         signal_hook::flag::register(signal, stop.clone()).context("installing signal handlers")?;
     }
 
-    let netns = current_netns();
+    let all = args.sockets.netns == Some(NetnsChoice::All);
+    // With every namespace, the eBPF program takes every namespace's events (0).
+    let netns = if all { 0 } else { current_netns() };
     let opened = events::open(args.events, netns).with_context(|| {
         let flag = clap::ValueEnum::to_possible_value(&args.events)
             .map(|v| v.get_name().to_string())
@@ -62,6 +71,7 @@ pub fn run(args: &WatchArgs) -> anyhow::Result<()> {
         source,
         lost_reported: 0,
         batch: Vec::new(),
+        all_namespaces: all,
     });
     let interval = Duration::from_millis(args.interval);
     let mut feed = Feed::new(Tracker::new(TrackerConfig {
@@ -69,9 +79,28 @@ pub fn run(args: &WatchArgs) -> anyhow::Result<()> {
         ghost: Duration::from_secs(args.ghost_secs),
         confirm: (interval * 3).max(Duration::from_secs(2)),
         netns,
+        all_namespaces: all,
         ..TrackerConfig::default()
     }));
-    let source = open_source(args.sockets.source)?;
+    let source: Box<dyn SnapshotSource> = if all {
+        anyhow::ensure!(
+            args.sockets.source == SourceKind::Netlink,
+            "--netns all reads netlink sock_diag: --source procfs reads one namespace"
+        );
+        Box::new(EveryNetns::open().context("--netns all")?)
+    } else {
+        open_source(args.sockets.source)?
+    };
+    let names = Arc::new(std::sync::Mutex::new(NamespaceNames::default()));
+    if !all {
+        let inode = current_netns();
+        let pid = args.sockets.netns.as_ref().and_then(NetnsChoice::pid);
+        let mut state = StateFiles::new(std::path::Path::new("/"));
+        let netns = namespaces::describe(inode, pid, &mut state);
+        if let Ok(mut n) = names.lock() {
+            n.by_inode.insert(inode, Arc::new(netns));
+        }
+    }
     let mut local = LocalPids::new();
     let wall_offset = wall_minus_monotonic_ns();
     // A duration too long to represent means "until stopped".
@@ -88,6 +117,9 @@ pub fn run(args: &WatchArgs) -> anyhow::Result<()> {
         json: args.json,
         wall_offset,
         filter,
+        names: names.clone(),
+        written: HashMap::new(),
+        label_column: all,
     };
     let pacing = Pacing {
         interval,
@@ -103,7 +135,8 @@ pub fn run(args: &WatchArgs) -> anyhow::Result<()> {
             .name("tcpscope-dumps".into())
             .spawn_scoped(scope, {
                 let done = &done;
-                move || dump(source, pacing, &snapshots, &spare, done)
+                let names = names.clone();
+                move || dump(source, pacing, &snapshots, &spare, done, &names)
             })
             .context("starting the dump thread")?;
         // This thread reads the kernel's events: ahead of other work (when allowed), and
@@ -177,6 +210,7 @@ fn dump(
     tx: &SyncSender<Result<Snapshot, String>>,
     spare: &Receiver<Vec<crate::model::SocketRecord>>,
     done: &AtomicBool,
+    names: &std::sync::Mutex<NamespaceNames>,
 ) {
     let mut owners = NewOwners::new(ProcfsOwners::new());
     let mut last_full: Option<Instant> = None;
@@ -201,6 +235,14 @@ fn dump(
             return;
         }
         let end_ns = monotonic_ns();
+        let spaces = source.namespaces();
+        if !spaces.is_empty()
+            && let Ok(mut n) = names.lock()
+        {
+            for netns in spaces {
+                n.by_inode.insert(netns.inode, netns);
+            }
+        }
         let owner_map = if pacing.owners {
             // Only timewait sockets may be left out, and they have no inode: every inode
             // is in the dump.
@@ -233,6 +275,8 @@ struct Events {
     source: KernelEvents,
     lost_reported: u64,
     batch: Vec<KernelEvent>,
+    /// Every namespace: a tracefs event (which names none) is placed in its thread's.
+    all_namespaces: bool,
 }
 
 impl Events {
@@ -243,12 +287,17 @@ impl Events {
             .source
             .drain(&mut self.batch, cutoff_now())
             .context("reading kernel events")?;
-        feed.on_events(
-            &self.batch,
-            drained.watermark,
-            drained.timewait_overflows,
-            &mut |pid| local.is_local(pid),
-        );
+        if self.all_namespaces {
+            for ev in self.batch.iter_mut().filter(|e| e.netns == 0 && e.pid > 0) {
+                ev.netns = local.netns_of(ev.pid).unwrap_or(0);
+            }
+        }
+        // The timewait overflow counter is one namespace's: with every namespace, which
+        // one overflowed is not known.
+        let overflows = drained.timewait_overflows.filter(|_| !self.all_namespaces);
+        feed.on_events(&self.batch, drained.watermark, overflows, &mut |pid| {
+            local.is_local(pid)
+        });
         // A burst's large list is cut down.
         self.batch.clear();
         self.batch.shrink_to(1 << 16);
@@ -272,6 +321,17 @@ struct Printer<W: Write> {
     json: bool,
     wall_offset: i128,
     filter: Filter,
+    names: Arc<std::sync::Mutex<NamespaceNames>>,
+    /// Each namespace's JSON object and label, made once.
+    written: HashMap<u32, Arc<(Vec<u8>, String)>>,
+    /// Text lines start with the namespace's label (`--netns all`).
+    label_column: bool,
+}
+
+/// The labels of the namespaces seen, by inode, as the dump thread learns them.
+#[derive(Default)]
+struct NamespaceNames {
+    by_inode: BTreeMap<u32, Arc<Netns>>,
 }
 
 impl<W: Write> Printer<W> {
@@ -294,11 +354,13 @@ impl<W: Write> Printer<W> {
             if !self.wants(t) {
                 continue;
             }
+            let line = self.netns_texts(t.netns);
             let written = if self.json {
-                write_json_line(&mut self.out, t)
+                write_json_line(&mut self.out, t, &line.0)
             } else {
                 let wall = u64::try_from(i128::from(t.ts_ns) + self.wall_offset).unwrap_or(0);
-                write_text_line(&mut self.out, t, wall)
+                let label = self.label_column.then_some(line.1.as_str());
+                write_text_line(&mut self.out, t, wall, label)
             };
             if let Err(e) = written {
                 return broken_pipe_is_the_end(e);
@@ -308,6 +370,30 @@ impl<W: Write> Printer<W> {
             Ok(()) => Ok(true),
             Err(e) => broken_pipe_is_the_end(e),
         }
+    }
+
+    /// A namespace's JSON object and label (safe for a terminal), made once it is known; a
+    /// namespace newer than the last scan is its inode until a scan names it.
+    fn netns_texts(&mut self, inode: u32) -> Arc<(Vec<u8>, String)> {
+        if let Some(texts) = self.written.get(&inode) {
+            return texts.clone();
+        }
+        let known = self
+            .names
+            .lock()
+            .ok()
+            .and_then(|n| n.by_inode.get(&inode).cloned());
+        let netns = known
+            .clone()
+            .unwrap_or_else(|| Arc::new(Netns::unnamed(inode)));
+        let texts = Arc::new((
+            netns_json(&netns),
+            for_terminal(&netns.label()).into_owned(),
+        ));
+        if known.is_some() {
+            self.written.insert(inode, texts.clone());
+        }
+        texts
     }
 
     fn wants(&self, t: &Transition) -> bool {

@@ -1,6 +1,7 @@
 //! `watch` output: one line per transition, as text or JSON lines.
 
 use crate::model::Family;
+use crate::model::netns::Netns;
 use crate::model::safe_text::for_terminal;
 use crate::tracker::{Reset, Transition};
 use std::io::Write;
@@ -8,8 +9,9 @@ use std::net::IpAddr;
 
 /// One JSON line, written field by field (the same keys and values serde would write for the
 /// record): `watch --json` prints half a million of them a second under churn, and a generic
-/// serializer spent most of the reader's time on them.
-pub fn write_json_line(out: &mut impl Write, t: &Transition) -> std::io::Result<()> {
+/// serializer spent most of the reader's time on them. `netns` is the connection's
+/// namespace as JSON (`netns_json`), written once per namespace, not once per line.
+pub fn write_json_line(out: &mut impl Write, t: &Transition, netns: &[u8]) -> std::io::Result<()> {
     let mut num = itoa::Buffer::new();
     out.write_all(b"{\"ts_ns\":")?;
     out.write_all(num.format(t.ts_ns).as_bytes())?;
@@ -46,7 +48,15 @@ pub fn write_json_line(out: &mut impl Write, t: &Transition) -> std::io::Result<
         out.write_all(num.format(o.fd).as_bytes())?;
         out.write_all(b"}")?;
     }
-    out.write_all(b"]}\n")
+    out.write_all(b"],\"netns\":")?;
+    out.write_all(netns)?;
+    out.write_all(b"}\n")
+}
+
+/// A namespace as `write_json_line` takes it: `{"inode":…,"name":…,"container":…}`.
+pub fn netns_json(netns: &Netns) -> Vec<u8> {
+    serde_json::to_vec(netns)
+        .unwrap_or_else(|_| format!("{{\"inode\":{}}}", netns.inode).into_bytes())
 }
 
 /// An address as `Display` writes it; IPv4 without the formatting machinery (two per line,
@@ -87,8 +97,17 @@ fn json_string(out: &mut impl Write, s: &str) -> std::io::Result<()> {
 }
 
 /// `12:00:01.123456  127.0.0.1:40000 -> 127.0.0.1:8080  FIN_WAIT1 -> FIN_WAIT2  traced  curl/42`
-/// with the time of day (UTC) of `wall_ns`.
-pub fn write_text_line(out: &mut impl Write, t: &Transition, wall_ns: u64) -> std::io::Result<()> {
+/// with the time of day (UTC) of `wall_ns`; first the namespace's label, when given (with
+/// `--netns all`; already made safe for a terminal).
+pub fn write_text_line(
+    out: &mut impl Write,
+    t: &Transition,
+    wall_ns: u64,
+    netns: Option<&str>,
+) -> std::io::Result<()> {
+    if let Some(label) = netns {
+        write!(out, "{label:<16} ")?;
+    }
     let secs = wall_ns / 1_000_000_000;
     let (h, m, s) = ((secs / 3600) % 24, (secs / 60) % 60, secs % 60);
     let micros = (wall_ns % 1_000_000_000) / 1000;
@@ -125,7 +144,7 @@ mod tests {
 
     fn line(t: &Transition) -> serde_json::Value {
         let mut out = Vec::new();
-        write_json_line(&mut out, t).unwrap();
+        write_json_line(&mut out, t, &netns_json(&Netns::unnamed(t.netns))).unwrap();
         assert!(out.ends_with(b"}\n"), "one line");
         serde_json::from_slice(&out).unwrap()
     }
@@ -166,6 +185,7 @@ mod tests {
             source: Source::Observed,
             reset: Some(Reset::Received),
             owners: std::sync::Arc::from([owner("\u{1b}]2;OWNED\u{7}"), owner("nginx")]),
+            netns: 4026532000,
         };
         assert_eq!(
             line(&t),
@@ -176,11 +196,12 @@ mod tests {
                 "owners": [
                     {"pid": 42, "comm": "\u{1b}]2;OWNED\u{7}", "cmdline": "a \"b\" \\c", "fd": 7},
                     {"pid": 42, "comm": "nginx", "cmdline": "a \"b\" \\c", "fd": 7}
-                ]
+                ],
+                "netns": {"inode": 4026532000u64, "name": null, "container": null}
             })
         );
         let mut raw = Vec::new();
-        write_json_line(&mut raw, &t).unwrap();
+        write_json_line(&mut raw, &t, b"{}").unwrap();
         assert!(
             !raw.contains(&0x1b),
             "the escape byte itself never reaches the output"

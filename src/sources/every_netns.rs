@@ -191,4 +191,8 @@ impl SnapshotSource for EveryNetns {
         }
         Ok(malformed)
     }
+
+    fn namespaces(&self) -> Vec<Arc<Netns>> {
+        self.members.values().map(|m| m.netns.clone()).collect()
+    }
 }

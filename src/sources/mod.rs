@@ -98,6 +98,12 @@ pub trait SnapshotSource: Send {
         query: &Query,
         out: &mut Vec<SocketRecord>,
     ) -> Result<usize, SourceError>;
+
+    /// The namespaces the last snapshot covered, with their labels, when there are several
+    /// (`--netns all`); empty for a source of one namespace.
+    fn namespaces(&self) -> Vec<std::sync::Arc<crate::model::netns::Netns>> {
+        Vec::new()
+    }
 }
 
 pub fn open_source(kind: SourceKind) -> Result<Box<dyn SnapshotSource>, SourceError> {

@@ -164,6 +164,7 @@ fn has_effective_capability(cap: u32) -> bool {
 pub struct LocalPids {
     ours: Option<std::path::PathBuf>,
     cache: rustc_hash::FxHashMap<i32, bool>,
+    namespaces: rustc_hash::FxHashMap<i32, Option<u32>>,
 }
 
 impl Default for LocalPids {
@@ -177,7 +178,20 @@ impl LocalPids {
         LocalPids {
             ours: std::fs::read_link("/proc/thread-self/ns/net").ok(),
             cache: rustc_hash::FxHashMap::default(),
+            namespaces: rustc_hash::FxHashMap::default(),
         }
+    }
+
+    /// The namespace of a thread, if its link is readable (cached like `is_local`).
+    pub fn netns_of(&mut self, pid: i32) -> Option<u32> {
+        if self.namespaces.len() > 100_000 {
+            self.namespaces.clear();
+        }
+        *self.namespaces.entry(pid).or_insert_with(|| {
+            std::fs::read_link(format!("/proc/{pid}/ns/net"))
+                .ok()
+                .and_then(|l| super::namespaces::parse_link(&l.to_string_lossy()))
+        })
     }
 
     pub fn is_local(&mut self, pid: i32) -> bool {

@@ -78,27 +78,30 @@ pub(super) enum Life {
 /// SO_REUSEPORT group shares one address.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(super) struct TupleKey {
+    /// The namespace's inode with `--netns all`; with one namespace, always that one's.
+    pub netns: u32,
     pub local: Endpoint,
     pub remote: Endpoint,
     pub listener_inode: u64,
 }
 
 impl TupleKey {
-    pub fn new(local: SocketAddr, remote: SocketAddr, listener_inode: u64) -> TupleKey {
+    pub fn new(netns: u32, local: SocketAddr, remote: SocketAddr, listener_inode: u64) -> TupleKey {
         TupleKey {
+            netns,
             local: local.into(),
             remote: remote.into(),
             listener_inode,
         }
     }
 
-    pub fn of_record(rec: &SocketRecord) -> TupleKey {
+    pub fn of_record(netns: u32, rec: &SocketRecord) -> TupleKey {
         let listener_inode = if rec.state == TcpState::Listen {
             rec.inode
         } else {
             0
         };
-        TupleKey::new(rec.local, rec.remote, listener_inode)
+        TupleKey::new(netns, rec.local, rec.remote, listener_inode)
     }
 }
 
@@ -139,6 +142,8 @@ pub struct Connection {
     pub first_seen_ns: u64,
     pub(super) life: Life,
     pub(super) skaddr: u64,
+    /// The inode of its network namespace.
+    pub netns: u32,
     /// With its ends, its key in the tracker's 4-tuple map (listeners of a SO_REUSEPORT group
     /// share an address and are told apart by inode).
     pub(super) listener_inode: u64,
@@ -177,6 +182,7 @@ impl Connection {
             first_seen_ns: ts_ns,
             life: Life::Live,
             skaddr: 0,
+            netns: 0,
             listener_inode: 0,
             last_event_ns: 0,
             confirmed: false,
@@ -190,6 +196,7 @@ impl Connection {
     /// Its key in the tracker's 4-tuple map.
     pub(super) fn key(&self) -> TupleKey {
         TupleKey {
+            netns: self.netns,
             local: self.local,
             remote: self.remote,
             listener_inode: self.listener_inode,
@@ -305,6 +312,7 @@ impl Connection {
             source,
             reset,
             owners: self.owners.clone(),
+            netns: self.netns,
         };
         if self.confirmed {
             out.push(t);

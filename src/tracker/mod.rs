@@ -65,6 +65,9 @@ pub struct TrackerConfig {
     /// The inode of the network namespace followed: events that carry another namespace
     /// (the eBPF source's) are ignored. 0: events are not filtered.
     pub netns: u32,
+    /// Every namespace at once (`--netns all`): connections are told apart by namespace too,
+    /// events of every namespace taken (`netns` is then 0).
+    pub all_namespaces: bool,
 }
 
 impl Default for TrackerConfig {
@@ -75,6 +78,7 @@ impl Default for TrackerConfig {
             max_connections: 1_000_000,
             confirm: Duration::from_secs(5),
             netns: 0,
+            all_namespaces: false,
         }
     }
 }
@@ -111,7 +115,7 @@ pub struct Tracker {
     /// Sockets met through events whose snapshot key is not known yet: clients at
     /// CLOSE→SYN_SENT (no local port yet), by (local address, remote); and listeners (no
     /// inode in events), by local address. A snapshot claims them one record each.
-    unresolved: HashMap<(std::net::IpAddr, std::net::SocketAddr), Vec<ConnId>>,
+    unresolved: HashMap<(u32, std::net::IpAddr, std::net::SocketAddr), Vec<ConnId>>,
     generation: u32,
     out: Vec<Transition>,
     stats: TrackerStats,
@@ -197,11 +201,24 @@ impl Tracker {
         self.note_gone(from);
     }
 
+    /// The namespace a connection of an event or record from namespace `netns` is filed
+    /// under: its own with `--netns all`, else the one followed (events and records of one
+    /// namespace may name it or not: tracefs events and test fixtures carry 0).
+    fn ns(&self, netns: u32) -> u32 {
+        if self.config.all_namespaces {
+            netns
+        } else {
+            self.config.netns
+        }
+    }
+
     /// A new connection, or `None` when the store is full (counted as evicted).
     fn new_conn(&mut self, ev: &KernelEvent, state: TcpState) -> Option<ConnId> {
+        let netns = self.ns(ev.netns);
         let Some(id) = self.conns.insert_with(|id| {
             let mut conn = Connection::new(id, ev.family, ev.local, ev.remote, state, ev.ts_ns);
             conn.skaddr = ev.skaddr;
+            conn.netns = netns;
             // An event that names its namespace (already filtered) needs no other
             // confirmation.
             conn.confirmed = ev.netns != 0;
@@ -228,11 +245,11 @@ impl Tracker {
                 ev.local
             };
             self.unresolved
-                .entry((ev.local.ip(), remote))
+                .entry((self.ns(ev.netns), ev.local.ip(), remote))
                 .or_default()
                 .push(id);
         } else {
-            let key = TupleKey::new(ev.local, ev.remote, 0);
+            let key = TupleKey::new(self.ns(ev.netns), ev.local, ev.remote, 0);
             self.file_key(id, key, ev.ts_ns, Source::Traced);
         }
     }
@@ -244,7 +261,8 @@ impl Tracker {
             TcpState::Listen => (TcpState::Listen, rec.local),
             _ => return None,
         };
-        let list = self.unresolved.get_mut(&(rec.local.ip(), remote))?;
+        let slot = (self.ns(rec.netns), rec.local.ip(), remote);
+        let list = self.unresolved.get_mut(&slot)?;
         let conns = &self.conns;
         list.retain(|id| {
             conns
@@ -260,7 +278,7 @@ impl Tracker {
             .or_else(|| list.iter().position(free))?;
         let id = list.remove(pos);
         if list.is_empty() {
-            self.unresolved.remove(&(rec.local.ip(), remote));
+            self.unresolved.remove(&slot);
         }
         Some(id)
     }
@@ -311,7 +329,7 @@ impl Tracker {
             // A socket we know from a snapshot only, or a reset sent by a timewait socket
             // (whose address is not the full socket's): find the connection by 4-tuple.
             (None, kind) => {
-                let key = TupleKey::new(ev.local, ev.remote, 0);
+                let key = TupleKey::new(self.ns(ev.netns), ev.local, ev.remote, 0);
                 let Some(id) = self.by_tuple.get(&key, &self.conns) else {
                     return;
                 };
@@ -359,9 +377,9 @@ impl Tracker {
                     } else {
                         ev.fin_received
                     };
-                    let (local, remote) = (conn.local(), conn.remote());
+                    let (netns, local, remote) = (conn.netns, conn.local(), conn.remote());
                     let fin_in =
-                        fin_in.or_else(|| self.peer_sent_fin(local, remote).then_some(true));
+                        fin_in.or_else(|| self.peer_sent_fin(netns, local, remote).then_some(true));
                     // With the timewait table full, whether a timewait socket took over at all
                     // is for the next snapshot to say.
                     // The eBPF source saw the timewait socket in the table: no doubt then.
@@ -423,8 +441,8 @@ impl Tracker {
                     Life::Live
                 };
                 if new == TcpState::LastAck {
-                    let (local, remote) = (conn.local(), conn.remote());
-                    self.fin_reaches_peer(local, remote, ev.ts_ns);
+                    let (netns, local, remote) = (conn.netns, conn.local(), conn.remote());
+                    self.fin_reaches_peer(netns, local, remote, ev.ts_ns);
                 }
             }
             KernelEventKind::ReceiveReset => conn.rare_mut().reset_received = ev.ts_ns,
@@ -499,17 +517,19 @@ impl Tracker {
         }
         let id = if old == TcpState::Listen {
             // Listeners are filed with their inode, which events do not carry.
+            let netns = self.ns(ev.netns);
             self.conns
                 .values()
                 .find(|c| {
                     c.skaddr == 0
+                        && c.netns == netns
                         && c.local() == ev.local
                         && c.state == Phase::State(old)
                         && c.life == Life::Live
                 })
                 .map(|c| c.id)?
         } else {
-            let key = TupleKey::new(ev.local, ev.remote, 0);
+            let key = TupleKey::new(self.ns(ev.netns), ev.local, ev.remote, 0);
             let id = self.by_tuple.get(&key, &self.conns)?;
             self.conns.get(&id).filter(|c| c.skaddr == 0)?;
             id
@@ -553,7 +573,7 @@ impl Tracker {
             return;
         }
         // set_key moves its ends with its key.
-        let key = TupleKey::new(ev.local, ev.remote, conn.listener_inode);
+        let key = TupleKey::new(conn.netns, ev.local, ev.remote, conn.listener_inode);
         self.file_key(id, key, ev.ts_ns, Source::Traced);
     }
 
@@ -610,8 +630,8 @@ impl Tracker {
     }
 
     /// Whether the other end of (local, remote), if we follow it, has sent its FIN.
-    fn peer_sent_fin(&self, local: SocketAddr, remote: SocketAddr) -> bool {
-        let key = TupleKey::new(remote, local, 0);
+    fn peer_sent_fin(&self, netns: u32, local: SocketAddr, remote: SocketAddr) -> bool {
+        let key = TupleKey::new(netns, remote, local, 0);
         self.by_tuple
             .get(&key, &self.conns)
             .and_then(|id| self.conns.get(&id))
@@ -621,8 +641,8 @@ impl Tracker {
     /// (local, remote) just sent its FIN (→ LAST_ACK): if we follow its peer as a timewait
     /// socket in FIN_WAIT2, that one enters TIME_WAIT now (a timewait socket's changes are
     /// traced by no tracepoint).
-    fn fin_reaches_peer(&mut self, local: SocketAddr, remote: SocketAddr, ts_ns: u64) {
-        let key = TupleKey::new(remote, local, 0);
+    fn fin_reaches_peer(&mut self, netns: u32, local: SocketAddr, remote: SocketAddr, ts_ns: u64) {
+        let key = TupleKey::new(netns, remote, local, 0);
         let Some(peer) = self
             .by_tuple
             .get(&key, &self.conns)
@@ -654,7 +674,7 @@ impl Tracker {
         generation: u32,
         listener_inodes: &HashSet<u64>,
     ) -> Result<Option<ConnId>, Stale> {
-        let key = TupleKey::of_record(rec);
+        let key = TupleKey::of_record(self.ns(rec.netns), rec);
         if let Some(id) = self.by_tuple.get(&key, &self.conns) {
             let Some(conn) = self.conns.get(&id) else {
                 return Ok(None);
@@ -683,6 +703,7 @@ impl Tracker {
                     .values()
                     .find(|c| {
                         c.id != id
+                            && c.netns == key.netns
                             && c.life == Life::Live
                             && c.state == Phase::State(TcpState::Listen)
                             && c.local() == rec.local
@@ -770,6 +791,7 @@ impl Tracker {
                         remote: rec.remote,
                         pid: 0,
                         kind: KernelEventKind::Destroy,
+                        netns: rec.netns,
                         ..KernelEvent::default()
                     };
                     let Some(id) = self.new_conn(&ev, TcpState::Close) else {
@@ -778,7 +800,8 @@ impl Tracker {
                     if let Some(conn) = self.conns.get_mut(&id) {
                         conn.confirmed = true;
                     }
-                    self.file_key(id, TupleKey::of_record(rec), ts_ns, source);
+                    let key = TupleKey::of_record(self.ns(rec.netns), rec);
+                    self.file_key(id, key, ts_ns, source);
                     let Some(conn) = self.conns.get_mut(&id) else {
                         continue;
                     };
@@ -1099,6 +1122,7 @@ mod tests {
             max_connections,
             confirm: Duration::from_nanos(1_000),
             netns: 0,
+            all_namespaces: false,
         })
     }
 
@@ -1156,6 +1180,67 @@ mod tests {
         // The live TIME_WAIT and one ghost; three older ghosts dropped and counted.
         assert_eq!(t.connections().count(), 2);
         assert_eq!(t.stats().reused_ghosts_dropped, 3);
+    }
+
+    /// `--netns all`: two namespaces' connections on the same 4-tuple are two connections,
+    /// each with its namespace, from events and from snapshots alike.
+    #[test]
+    fn the_same_4_tuple_in_two_namespaces_is_two_connections() {
+        let mut t = Tracker::new(TrackerConfig {
+            all_namespaces: true,
+            ..TrackerConfig::default()
+        });
+        let server: std::net::SocketAddr = "127.0.0.1:8080".parse().unwrap();
+        let client: std::net::SocketAddr = "127.0.0.1:40000".parse().unwrap();
+        let ev = |netns: u32, skaddr: u64, ts_ns: u64, old, new| KernelEvent {
+            ts_ns,
+            skaddr,
+            family: Family::Inet,
+            local: server,
+            remote: client,
+            kind: KernelEventKind::SetState { old, new },
+            netns,
+            ..KernelEvent::default()
+        };
+        t.apply_events(
+            &[
+                ev(1, 10, 1, TcpState::Listen, TcpState::SynRecv),
+                ev(2, 20, 2, TcpState::Listen, TcpState::SynRecv),
+                ev(1, 10, 3, TcpState::SynRecv, TcpState::Established),
+                ev(2, 20, 4, TcpState::SynRecv, TcpState::Established),
+                ev(2, 20, 5, TcpState::Established, TcpState::CloseWait),
+            ],
+            &mut |_| false,
+        );
+        let out = t.take_transitions();
+        assert_eq!(out.len(), 5, "every event of both: {out:?}");
+        let mut by_ns: Vec<(u32, Phase)> = t.connections().map(|c| (c.netns, c.state)).collect();
+        by_ns.sort_by_key(|(n, _)| *n);
+        assert_eq!(
+            by_ns,
+            [
+                (1, Phase::State(TcpState::Established)),
+                (2, Phase::State(TcpState::CloseWait))
+            ]
+        );
+        assert!(out.iter().filter(|x| x.netns == 2).count() == 3);
+        // A snapshot of both namespaces joins each record to its own namespace's connection.
+        let rec = |netns: u32, state, inode| SocketRecord {
+            netns,
+            ..SocketRecord::new(state, server, client, inode)
+        };
+        t.apply_snapshot(
+            10,
+            &[
+                rec(1, TcpState::Established, 101),
+                rec(2, TcpState::CloseWait, 202),
+            ],
+            &|_| Vec::new(),
+        );
+        assert!(t.take_transitions().is_empty(), "nothing changed");
+        let mut inodes: Vec<(u32, u64)> = t.connections().map(|c| (c.netns, c.inode)).collect();
+        inodes.sort();
+        assert_eq!(inodes, [(1, 101), (2, 202)]);
     }
 
     /// FIN_WAIT2 → CLOSE as the eBPF source reports it, with or without a timewait socket in

@@ -72,4 +72,6 @@ pub struct Transition {
     pub source: Source,
     pub reset: Option<Reset>,
     pub owners: std::sync::Arc<[Owner]>,
+    /// The inode of the connection's network namespace.
+    pub netns: u32,
 }

@@ -1,10 +1,12 @@
 //! `--netns all` and the other ways of naming a namespace (a name, `pid:PID`, a path), on
 //! namespaces the test makes, each with its own listener on the same 127.0.0.1:8080.
 
+use crate::common::watch::JsonWatch;
 use crate::common::{Netns, Reaped, in_ns, list_json, tcpscope, tcpscope_as_nobody};
 use serde_json::Value;
-use std::net::TcpListener;
+use std::net::{TcpListener, TcpStream};
 use std::process::Command;
+use std::time::Duration;
 
 fn listen_in(ns: &Netns) -> TcpListener {
     in_ns(Some(ns), || TcpListener::bind("127.0.0.1:8080").unwrap())
@@ -152,4 +154,57 @@ fn unprivileged_all_is_its_own_namespace_saying_why() {
         err.contains("not listed") && err.contains("CAP_SYS_ADMIN"),
         "{err}"
     );
+}
+
+/// Server-side TIME_WAITs on 127.0.0.1:8080 per namespace name.
+fn time_waits_by_namespace(seen: &[Value], names: &[&str]) -> Vec<usize> {
+    names
+        .iter()
+        .map(|name| {
+            seen.iter()
+                .filter(|t| {
+                    t["netns"]["name"] == *name && t["local_port"] == 8080 && t["to"] == "TIME_WAIT"
+                })
+                .count()
+        })
+        .collect()
+}
+
+#[test]
+#[cfg_attr(
+    not(all(tcpscope_test_root, tcpscope_test_has_ip)),
+    ignore = "needs root and ip (iproute2): namespaces of its own and kernel events"
+)]
+fn watch_all_gives_each_namespace_its_own_connections_exactly() {
+    let _host = crate::common::host::shared();
+    let (a, b) = (Netns::new("watch-a"), Netns::new("watch-b"));
+    let mut watch = JsonWatch::start_all(&a, "bpf", 200);
+    watch.seen.clear();
+    // The same 4-tuples in both (127.0.0.1:8080 and the same ephemeral ports, likely): 3
+    // connections in one, 5 in the other, the server closing first (its TIME_WAIT).
+    for (ns, count) in [(&a, 3), (&b, 5)] {
+        in_ns(Some(ns), || {
+            let l = TcpListener::bind("127.0.0.1:8080").unwrap();
+            for _ in 0..count {
+                let c = TcpStream::connect("127.0.0.1:8080").unwrap();
+                let (s, _) = l.accept().unwrap();
+                drop(s);
+                let mut buf = [0u8; 1];
+                let _ = std::io::Read::read(&mut &c, &mut buf);
+            }
+        });
+    }
+    let names = [a.name.as_str(), b.name.as_str()];
+    let done = watch.collect_until(Duration::from_secs(20), |seen| {
+        time_waits_by_namespace(seen, &names) == [3, 5]
+    });
+    assert!(
+        done,
+        "per namespace: {:?}\n{}",
+        time_waits_by_namespace(&watch.seen, &names),
+        watch.dump()
+    );
+    // Nothing more comes for either: no connection of one counted in the other.
+    watch.gather(Duration::from_millis(600));
+    assert_eq!(time_waits_by_namespace(&watch.seen, &names), [3, 5]);
 }

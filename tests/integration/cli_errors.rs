@@ -40,7 +40,19 @@ fn port_out_of_range() {
 fn missing_namespace() {
     let _host = crate::common::host::shared();
     assert_usage_error(&["list", "--netns", "tcpscope-no-such-ns"], "not found");
-    assert_usage_error(&["list", "--netns", "../etc"], "not a plain name");
+    // A path is a namespace file, or refused by name.
+    assert_usage_error(
+        &["list", "--netns", "/etc"],
+        "/etc is not a network namespace",
+    );
+    assert_usage_error(
+        &["list", "--netns", "."],
+        "expected all, a name under /run/netns",
+    );
+    assert_usage_error(
+        &["can-bind", "8080", "--netns", "all"],
+        "only `list` and `watch`",
+    );
 }
 
 #[test]

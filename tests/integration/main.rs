@@ -13,6 +13,7 @@ mod all_namespaces;
 mod architecture;
 mod can_bind;
 mod cli_errors;
+mod containers;
 mod exact_feed;
 mod foreign_sockets;
 mod fuzz;

@@ -20,8 +20,17 @@ impl JsonWatch {
     /// listener made after it started (one made before its first snapshot never shows, so new
     /// ones are made until one does).
     pub fn start(ns: &Netns, events: &str, interval_ms: u32) -> JsonWatch {
+        Self::start_with(&ns.name, ns, events, interval_ms)
+    }
+
+    /// `watch --netns all`, ready once it shows a listener made in `probe_in`.
+    pub fn start_all(probe_in: &Netns, events: &str, interval_ms: u32) -> JsonWatch {
+        Self::start_with("all", probe_in, events, interval_ms)
+    }
+
+    fn start_with(netns: &str, ns: &Netns, events: &str, interval_ms: u32) -> JsonWatch {
         let mut child = Command::new(env!("CARGO_BIN_EXE_tcpscope"))
-            .args(["watch", "--json", "--events", events, "--netns", &ns.name])
+            .args(["watch", "--json", "--events", events, "--netns", netns])
             .args(["--interval", &interval_ms.to_string()])
             .stdout(Stdio::piped())
             .spawn()
@@ -42,14 +51,21 @@ impl JsonWatch {
             seen: Vec::new(),
         };
         let mut probes = Vec::new();
+        let mut ports = Vec::new();
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             let probe = in_ns(Some(ns), || TcpListener::bind("127.0.0.1:0").unwrap());
-            let port = probe.local_addr().unwrap().port();
+            ports.push(probe.local_addr().unwrap().port());
             probes.push(probe);
+            // Any probe counts: on a busy host (another test's churn, with --netns all) a
+            // listener may show later than the wait for it.
             if w.collect_until(Duration::from_millis(500), |seen| {
-                seen.iter()
-                    .any(|t| t["local_port"] == port && t["to"] == "LISTEN")
+                seen.iter().any(|t| {
+                    t["to"] == "LISTEN"
+                        && t["local_port"]
+                            .as_u64()
+                            .is_some_and(|p| ports.contains(&(p as u16)))
+                })
             }) {
                 break;
             }
