@@ -38,6 +38,7 @@ impl DestroyError {
     }
 }
 
+/// Aborts a socket of this thread's namespace.
 pub fn destroy(rec: &SocketRecord, seq: u32) -> Result<(), DestroyError> {
     let io = |e: rustix::io::Errno| DestroyError::Io(e.to_string());
     let fd = rustix::net::socket_with(
@@ -47,12 +48,22 @@ pub fn destroy(rec: &SocketRecord, seq: u32) -> Result<(), DestroyError> {
         Some(netlink::SOCK_DIAG),
     )
     .map_err(io)?;
+    destroy_through(rustix::fd::AsFd::as_fd(&fd), rec, seq)
+}
+
+/// Aborts a socket of the namespace `fd`, a netlink sock_diag socket, was made in.
+pub fn destroy_through(
+    fd: rustix::fd::BorrowedFd<'_>,
+    rec: &SocketRecord,
+    seq: u32,
+) -> Result<(), DestroyError> {
+    let io = |e: rustix::io::Errno| DestroyError::Io(e.to_string());
     let req = wire::destroy_request(rec, seq);
-    rustix::net::sendto(&fd, &req, SendFlags::empty(), &SocketAddrNetlink::new(0, 0))
+    rustix::net::sendto(fd, &req, SendFlags::empty(), &SocketAddrNetlink::new(0, 0))
         .map_err(io)?;
     let mut buf = vec![0u8; 8192];
     loop {
-        let (len, _) = rustix::net::recv(&fd, &mut buf[..], RecvFlags::empty()).map_err(io)?;
+        let (len, _) = rustix::net::recv(fd, &mut buf[..], RecvFlags::empty()).map_err(io)?;
         if len == 0 {
             return Err(DestroyError::Io("no answer".into()));
         }

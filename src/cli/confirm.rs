@@ -2,11 +2,16 @@
 //! matching sockets and their owners, listing them with what will happen, and asking.
 
 use super::args::FilterArgs;
+use crate::model::netns::Netns;
 use crate::model::{Owner, SocketRecord};
 use crate::output::{Row, table::write_table};
-use crate::sources::dump_all;
+use crate::sources::every_netns::EveryNetns;
+use crate::sources::netns::NetnsChoice;
 use crate::sources::owners::{OwnerLookup, ProcfsOwners};
+use crate::sources::{Query, SnapshotSource, dump_all};
+use std::collections::BTreeMap;
 use std::io::{BufRead, IsTerminal, Write};
+use std::sync::Arc;
 
 /// The sockets of the namespace that match the filter, with their owners.
 pub struct Selection {
@@ -15,6 +20,9 @@ pub struct Selection {
     matches: Vec<usize>,
     /// Processes whose fds could not be read: their sockets look unowned.
     unreadable: usize,
+    /// With `--netns all`: every namespace's dump socket, and their labels.
+    every: Option<EveryNetns>,
+    spaces: BTreeMap<u32, Arc<Netns>>,
 }
 
 impl Selection {
@@ -35,7 +43,28 @@ impl Selection {
         Row {
             socket: s,
             owners: self.owners_of(s),
-            netns: None,
+            netns: self.spaces.get(&s.netns).map(|n| &**n),
+        }
+    }
+
+    /// Whether the sockets come from several namespaces (`--netns all`).
+    pub fn many_namespaces(&self) -> bool {
+        self.every.is_some()
+    }
+
+    /// Aborts one of the selected sockets, in its own namespace.
+    pub fn destroy(
+        &self,
+        s: &SocketRecord,
+        seq: u32,
+    ) -> Result<(), crate::actions::destroy::DestroyError> {
+        use crate::actions::destroy::{DestroyError, destroy, destroy_through};
+        match &self.every {
+            None => destroy(s, seq),
+            Some(every) => match every.socket_of(s.netns) {
+                Some(fd) => destroy_through(fd, s, seq),
+                None => Err(DestroyError::Io("its namespace is gone".into())),
+            },
         }
     }
 }
@@ -55,7 +84,11 @@ fn narrows(f: &FilterArgs) -> bool {
 
 /// The matching sockets, or the exit code when there is nothing to act on: 2 for a filter
 /// that matches everything without `all` (said on stderr), 1 when nothing matches.
-pub fn select(f: &FilterArgs, all: bool) -> anyhow::Result<Result<Selection, i32>> {
+pub fn select(
+    f: &FilterArgs,
+    all: bool,
+    netns: Option<&NetnsChoice>,
+) -> anyhow::Result<Result<Selection, i32>> {
     if !all && !narrows(f) {
         eprintln!(
             "tcpscope: refusing to act on every socket: give a filter that narrows (--port, --sport, --dport other than 0, --pid, --state other than all), or --all"
@@ -63,7 +96,21 @@ pub fn select(f: &FilterArgs, all: bool) -> anyhow::Result<Result<Selection, i32
         return Ok(Err(super::EXIT_USAGE));
     }
     let filter = f.filter();
-    let sockets = dump_all()?;
+    let (sockets, every) = if netns == Some(&NetnsChoice::All) {
+        let mut every = EveryNetns::open()?;
+        let mut sockets = Vec::new();
+        every.snapshot(
+            &Query::states(crate::model::StateSet::ALL, false),
+            &mut sockets,
+        )?;
+        (sockets, Some(every))
+    } else {
+        (dump_all()?, None)
+    };
+    let spaces = every
+        .as_ref()
+        .map(EveryNetns::namespaces)
+        .unwrap_or_default();
     let mut owners = ProcfsOwners::new();
     let scan = owners.refresh(&sockets);
     let matches: Vec<usize> = sockets
@@ -83,6 +130,8 @@ pub fn select(f: &FilterArgs, all: bool) -> anyhow::Result<Result<Selection, i32
         owners,
         matches,
         unreadable: scan.unreadable_processes + scan.unreadable_fds,
+        every,
+        spaces,
     }))
 }
 
@@ -98,6 +147,8 @@ pub struct Plan<'a> {
     pub verb: &'a str,
     /// How many sockets will be acted on.
     pub count: usize,
+    /// A NetNS column first (`--netns all`).
+    pub netns_column: bool,
 }
 
 impl Plan<'_> {
@@ -108,7 +159,7 @@ impl Plan<'_> {
             self.rows,
             crate::output::Columns {
                 owners: true,
-                netns: false,
+                netns: self.netns_column,
             },
         )?;
         if !self.skipped.is_empty() {

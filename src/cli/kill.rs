@@ -2,7 +2,7 @@
 
 use super::args::KillArgs;
 use super::confirm::{Plan, select};
-use crate::actions::destroy::{DestroyError, destroy};
+use crate::actions::destroy::DestroyError;
 use crate::output::Row;
 use std::io::Write;
 
@@ -10,7 +10,7 @@ pub const WHAT_HAPPENS: &str = "Each is aborted: its peer gets a RST (ECONNRESET
 
 /// Exit code: 0 all aborted, 1 some failed or the user said no, 2 bad input.
 pub fn run(args: &KillArgs) -> anyhow::Result<i32> {
-    let sel = match select(&args.filter, args.all)? {
+    let sel = match select(&args.filter, args.all, args.sockets.netns.as_ref())? {
         Ok(sel) => sel,
         Err(code) => return Ok(code),
     };
@@ -23,13 +23,14 @@ pub fn run(args: &KillArgs) -> anyhow::Result<i32> {
         what_happens: WHAT_HAPPENS,
         verb: "Abort",
         count: matches.len(),
+        netns_column: sel.many_namespaces(),
     };
     if !plan.list_and_confirm(&mut out, args.yes)? {
         return Ok(1);
     }
     let mut failed = 0;
     for (i, s) in matches.iter().enumerate() {
-        match destroy(s, u32::try_from(i).unwrap_or(0) + 1) {
+        match sel.destroy(s, u32::try_from(i).unwrap_or(0) + 1) {
             Ok(()) => writeln!(out, "aborted {} {} > {}", s.state, s.local, s.remote)?,
             Err(DestroyError::Permission) => {
                 eprintln!("tcpscope: {}", DestroyError::Permission);

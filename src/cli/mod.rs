@@ -58,9 +58,14 @@ pub fn main() -> i32 {
         None => cli.tui.sockets.netns.as_ref(),
     };
     let all = netns == Some(&NetnsChoice::All);
-    if all && !matches!(&cli.command, Some(Command::List(_) | Command::Watch(_))) {
+    if all
+        && !matches!(
+            &cli.command,
+            Some(Command::List(_) | Command::Watch(_) | Command::Kill(_) | Command::Shutdown(_))
+        )
+    {
         eprintln!(
-            "tcpscope: --netns all: only `list` and `watch` take it yet; name one namespace (NAME, pid:PID or a path)"
+            "tcpscope: --netns all: only `list`, `watch`, `kill` and `shutdown` take it yet; name one namespace (NAME, pid:PID or a path)"
         );
         return EXIT_USAGE;
     }

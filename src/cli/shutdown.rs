@@ -24,7 +24,7 @@ pub fn run(args: &ShutdownArgs) -> anyhow::Result<i32> {
         );
         return Ok(super::EXIT_USAGE);
     }
-    let sel = match select(&args.filter, args.all)? {
+    let sel = match select(&args.filter, args.all, args.sockets.netns.as_ref())? {
         Ok(sel) => sel,
         Err(code) => return Ok(code),
     };
@@ -48,6 +48,7 @@ pub fn run(args: &ShutdownArgs) -> anyhow::Result<i32> {
         what_happens: if held.is_empty() { "" } else { WHAT_HAPPENS },
         verb: "Shut down",
         count: held.len(),
+        netns_column: sel.many_namespaces(),
     };
     if held.is_empty() {
         plan.list(&mut out)?;

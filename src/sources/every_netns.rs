@@ -120,6 +120,11 @@ impl EveryNetns {
             .collect()
     }
 
+    /// A netlink sock_diag socket inside namespace `inode`, if it is one of those dumped.
+    pub fn socket_of(&self, inode: u32) -> Option<rustix::fd::BorrowedFd<'_>> {
+        self.members.get(&inode).and_then(|m| m.source.socket())
+    }
+
     /// Namespaces seen but not entered, with the reason.
     pub fn refused(&self) -> impl Iterator<Item = (&Netns, &str)> {
         self.refused.values().map(|(n, why)| (&**n, why.as_str()))

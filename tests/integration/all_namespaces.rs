@@ -208,3 +208,56 @@ fn watch_all_gives_each_namespace_its_own_connections_exactly() {
     watch.gather(Duration::from_millis(600));
     assert_eq!(time_waits_by_namespace(&watch.seen, &names), [3, 5]);
 }
+
+#[test]
+#[cfg_attr(
+    not(all(tcpscope_test_root, tcpscope_test_has_ip)),
+    ignore = "needs root and ip (iproute2): namespaces of its own"
+)]
+fn kill_all_aborts_in_each_sockets_own_namespace() {
+    let _host = crate::common::host::shared();
+    let (a, b) = (Netns::new("kill-a"), Netns::new("kill-b"));
+    // A port no other test uses: the kernel's pick in one namespace, taken in the other too.
+    let la = in_ns(Some(&a), || TcpListener::bind("127.0.0.1:0").unwrap());
+    let port = la.local_addr().unwrap().port();
+    let lb = in_ns(Some(&b), || TcpListener::bind(("127.0.0.1", port)).unwrap());
+    let pair = |ns: &Netns, l: &TcpListener| {
+        in_ns(Some(ns), || {
+            let c = TcpStream::connect(("127.0.0.1", port)).unwrap();
+            let (s, _) = l.accept().unwrap();
+            (c, s)
+        })
+    };
+    let (_ca, sa) = pair(&a, &la);
+    let (_cb, sb) = pair(&b, &lb);
+    let p = port.to_string();
+    let out = tcpscope(&[
+        "kill",
+        "--netns",
+        "all",
+        "--dport",
+        &p,
+        "--state",
+        "established",
+        "--yes",
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Listed with each one's namespace, then aborted.
+    assert!(text.starts_with("NetNS "), "{text}");
+    for ns in [&a, &b] {
+        assert!(text.lines().any(|l| l.starts_with(&ns.name)), "{text}");
+    }
+    assert_eq!(text.matches("aborted ESTABLISHED").count(), 2, "{text}");
+    // Each server end got the RST.
+    for mut s in [&sa, &sb] {
+        let mut buf = [0u8; 1];
+        let e = std::io::Read::read(&mut s, &mut buf).unwrap_err();
+        assert_eq!(e.kind(), std::io::ErrorKind::ConnectionReset, "{e}");
+    }
+}

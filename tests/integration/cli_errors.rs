@@ -51,7 +51,7 @@ fn missing_namespace() {
     );
     assert_usage_error(
         &["can-bind", "8080", "--netns", "all"],
-        "only `list` and `watch`",
+        "only `list`, `watch`, `kill` and `shutdown`",
     );
 }
 

@@ -44,6 +44,13 @@ impl SockDiagSource {
         Ok(SockDiagSource { dumpers })
     }
 
+    /// Its netlink socket, made in the namespace it dumps: requests on that namespace's
+    /// sockets (SOCK_DESTROY) go through it. Between dumps nothing waits in it.
+    pub fn socket(&self) -> Option<rustix::fd::BorrowedFd<'_>> {
+        use rustix::fd::AsFd;
+        self.dumpers.first().map(|d| d.socket.as_fd())
+    }
+
     /// One dump at a time, on the caller's thread: for many namespaces dumped side by side.
     pub fn open_one() -> Result<Self, SourceError> {
         Ok(SockDiagSource {

@@ -1,0 +1,193 @@
+//! `tcpscope list --netns all` on many namespaces, in one run:
+//!
+//!   tcpscope list --netns all --no-owners  vs  ip netns exec NS ss -tan, for each NS
+//!   tcpscope list --netns all              vs  ip netns exec NS ss -tanp, for each NS
+//!   50 namespaces of 200 sockets           vs  one namespace of 10k (the cost of many)
+//!
+//! 50 namespaces of 100 established loopback pairs each (TCPSCOPE_BENCH_NAMESPACES and
+//! TCPSCOPE_BENCH_NS_PAIRS change them), output to /dev/null, runs interleaved, medians
+//! reported with their ratio. Needs root.
+//!
+//!   cargo bench --bench netns_all
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const RUNS: usize = 7;
+
+fn env_or(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn main() {
+    if !rustix::process::geteuid().is_root() {
+        println!("skipped netns_all: needs root (network namespaces)");
+        return;
+    }
+    let count = env_or("TCPSCOPE_BENCH_NAMESPACES", 50);
+    let pairs = env_or("TCPSCOPE_BENCH_NS_PAIRS", 100);
+    let tcpscope = env!("CARGO_BIN_EXE_tcpscope");
+    let populate = build_populate();
+    let tag = std::process::id();
+    let names: Vec<String> = (0..count)
+        .map(|i| format!("tcpscope-bench-{tag}-{i}"))
+        .collect();
+    let started = Instant::now();
+    let spaces: Vec<Space> = names
+        .iter()
+        .map(|name| Space::populated(&populate, name, pairs))
+        .collect();
+    eprintln!(
+        "populated {count} namespaces of {pairs} pairs in {:.1?}",
+        started.elapsed()
+    );
+
+    println!(
+        "{:<52} {:>10} {:>10} {:>7}",
+        format!("{count} namespaces x {} sockets", pairs * 2),
+        "tcpscope",
+        "peer",
+        "ratio"
+    );
+    for (name, ours, theirs) in [
+        (
+            "list --netns all --no-owners / ss -tan per ns",
+            vec![tcpscope, "list", "--netns", "all", "--no-owners"],
+            vec!["ss", "-tan"],
+        ),
+        (
+            "list --netns all / ss -tanp per ns",
+            vec![tcpscope, "list", "--netns", "all"],
+            vec!["ss", "-tanp"],
+        ),
+    ] {
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        for _ in 0..RUNS {
+            a.push(time(&ours));
+            b.push(names.iter().map(|ns| time_in(ns, &theirs)).sum());
+        }
+        report(name, median(a), median(b));
+    }
+
+    // The same number of sockets in one namespace.
+    let one = format!("tcpscope-bench-{tag}-one");
+    let single = Space::populated(&populate, &one, pairs * count);
+    let (mut many, mut alone) = (Vec::new(), Vec::new());
+    for _ in 0..RUNS {
+        many.push(time(&[tcpscope, "list", "--netns", "all", "--no-owners"]));
+        alone.push(time(&[tcpscope, "list", "--netns", &one, "--no-owners"]));
+    }
+    report(
+        &format!(
+            "{count} x {} vs 1 x {} (--no-owners)",
+            pairs * 2,
+            pairs * 2 * count
+        ),
+        median(many),
+        median(alone),
+    );
+    drop(single);
+    drop(spaces);
+}
+
+fn report(name: &str, a: Duration, b: Duration) {
+    println!(
+        "{name:<52} {:>8.1}ms {:>8.1}ms {:>7.3}",
+        a.as_secs_f64() * 1e3,
+        b.as_secs_f64() * 1e3,
+        a.as_secs_f64() / b.as_secs_f64()
+    );
+}
+
+fn time(cmd: &[&str]) -> Duration {
+    let start = Instant::now();
+    run_ok(
+        Command::new(cmd[0])
+            .args(&cmd[1..])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null()),
+    );
+    start.elapsed()
+}
+
+fn time_in(ns: &str, cmd: &[&str]) -> Duration {
+    let start = Instant::now();
+    run_ok(
+        Command::new("ip")
+            .args(["netns", "exec", ns])
+            .args(cmd)
+            .stdout(Stdio::null()),
+    );
+    start.elapsed()
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn run_ok(cmd: &mut Command) {
+    let status = cmd.status().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
+    assert!(status.success(), "{cmd:?} failed");
+}
+
+fn build_populate() -> std::path::PathBuf {
+    run_ok(Command::new(env!("CARGO")).args(["build", "--release", "--example", "populate"]));
+    let mut p = std::env::current_exe().expect("bench exe");
+    p.pop();
+    p.pop();
+    p.push("examples/populate");
+    p
+}
+
+/// A namespace of its own, its sockets held until dropped (closing populate's stdin ends
+/// it), then deleted.
+struct Space {
+    name: String,
+    holder: Option<Child>,
+}
+
+impl Space {
+    fn populated(populate: &std::path::Path, name: &str, pairs: usize) -> Space {
+        run_ok(Command::new("ip").args(["netns", "add", name]));
+        run_ok(Command::new("ip").args(["-n", name, "link", "set", "lo", "up"]));
+        let mut child = Command::new(populate)
+            .args([
+                "--netns",
+                name,
+                "--pairs",
+                &pairs.to_string(),
+                "--extras",
+                "0",
+            ])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("spawn populate");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut line)
+            .expect("ready");
+        assert!(line.starts_with("ready"), "populate: {line:?}");
+        Space {
+            name: name.to_string(),
+            holder: Some(child),
+        }
+    }
+}
+
+impl Drop for Space {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.holder.take() {
+            drop(child.stdin.take());
+            let _ = child.wait();
+        }
+        let _ = Command::new("ip")
+            .args(["netns", "del", &self.name])
+            .status();
+    }
+}
