@@ -59,8 +59,7 @@ pub fn destroy_through(
 ) -> Result<(), DestroyError> {
     let io = |e: rustix::io::Errno| DestroyError::Io(e.to_string());
     let req = wire::destroy_request(rec, seq);
-    rustix::net::sendto(fd, &req, SendFlags::empty(), &SocketAddrNetlink::new(0, 0))
-        .map_err(io)?;
+    rustix::net::sendto(fd, &req, SendFlags::empty(), &SocketAddrNetlink::new(0, 0)).map_err(io)?;
     let mut buf = vec![0u8; 8192];
     loop {
         let (len, _) = rustix::net::recv(fd, &mut buf[..], RecvFlags::empty()).map_err(io)?;

@@ -21,7 +21,7 @@ impl App {
                 let ServicePort::Local(port) = p.port else {
                     return None;
                 };
-                let row = self.rows.iter().find(|r| r.service == p.port)?;
+                let row = self.rows.iter().find(|r| p.has(r))?;
                 Some(menu::unspecified(std::net::SocketAddr::new(
                     row.local.ip(),
                     port,
@@ -34,6 +34,15 @@ impl App {
                 .and_then(|e| e.local)
                 .map(menu::unspecified),
             _ => self.focused_row().map(|r| menu::unspecified(r.local)),
+        }
+    }
+
+    /// The namespace of what is selected (0: the view's own, as for the lab's sockets).
+    pub(super) fn selected_netns(&self) -> u32 {
+        match self.pane {
+            Pane::Ports => self.selected_port().map_or(0, |p| p.netns),
+            Pane::Lab => 0,
+            _ => self.focused_row().map_or(0, |r| r.netns),
         }
     }
 
@@ -70,7 +79,10 @@ impl App {
                         menu::MenuItem {
                             key: 'b',
                             label: "can-bind  could a server bind this port now?".into(),
-                            choice: Choice::Run(super::effect::Effect::CanBind(addr)),
+                            choice: Choice::Run(super::effect::Effect::CanBind(
+                                addr,
+                                self.selected_netns(),
+                            )),
                         },
                         menu::MenuItem {
                             key: 'l',
@@ -101,6 +113,7 @@ impl App {
                 {
                     Some(e) => menu::lab_items(e.id, e.listener, e.open, Some(state), e.local),
                     None => menu::foreign_items(&Foreign {
+                        netns: r.netns,
                         local: r.local,
                         remote: r.remote,
                         state,

@@ -121,7 +121,8 @@ impl App {
             Action::CanBind => match self.selected_bind_addr() {
                 Some(addr) => {
                     self.status = Some((format!("probing {addr}…"), true));
-                    self.pending.push(Effect::CanBind(addr));
+                    self.pending
+                        .push(Effect::CanBind(addr, self.selected_netns()));
                 }
                 None => {
                     self.status = Some((

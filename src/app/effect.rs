@@ -17,6 +17,8 @@ pub struct Foreign {
     /// Every process that holds it: a graceful shutdown goes through the first whose fd
     /// still is the socket.
     pub owners: std::sync::Arc<[Owner]>,
+    /// The inode of its network namespace: the effect runs there.
+    pub netns: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,8 +28,9 @@ pub enum Effect {
     Abort(Foreign),
     /// pidfd_getfd + shutdown(SHUT_RDWR), confirmed by the user.
     GracefulShutdown(Foreign),
-    /// The can-bind report for this address (bind and listen, no options).
-    CanBind(SocketAddr),
+    /// The can-bind report for this address (bind and listen, no options), in the
+    /// namespace with this inode (0: the view's own).
+    CanBind(SocketAddr, u32),
     /// Plays the scenario's next step.
     ScenarioNext,
     /// Closes the scenario's sockets and starts it again.

@@ -177,7 +177,7 @@ pub fn foreign_items(target: &Foreign) -> Vec<MenuItem> {
     items.push(item(
         'b',
         "can-bind  could a server bind this port now?",
-        Choice::Run(Effect::CanBind(unspecified(target.local))),
+        Choice::Run(Effect::CanBind(unspecified(target.local), target.netns)),
     ));
     items
 }
@@ -202,6 +202,7 @@ mod tests {
             remote: "127.0.0.1:40000".parse().unwrap(),
             state,
             inode: if owned { 7 } else { 0 },
+            netns: 0,
             owners: owned
                 .then(|| Owner {
                     pid: 42,

@@ -114,6 +114,9 @@ pub struct App {
     pub dirty: bool,
     /// The tracker's change counter at the last look.
     seen_changes: u64,
+    /// With every namespace (`--netns all`): their labels by inode, made safe for the
+    /// terminal, as the last scan named them; `None` with one namespace.
+    pub namespaces: Option<std::collections::BTreeMap<u32, String>>,
 }
 
 impl App {
@@ -154,7 +157,19 @@ impl App {
             page: 10,
             dirty: false,
             seen_changes: 0,
+            namespaces: None,
         }
+    }
+
+    /// The label of a namespace, when the view shows several (`None` with one).
+    pub fn netns_label(&self, inode: u32) -> Option<String> {
+        let names = self.namespaces.as_ref()?;
+        Some(
+            names
+                .get(&inode)
+                .cloned()
+                .unwrap_or_else(|| format!("net:[{inode}]")),
+        )
     }
 
     /// The tracker, as the feed keeps it.

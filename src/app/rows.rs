@@ -84,7 +84,7 @@ impl App {
     pub fn refresh_view(&mut self) {
         self.dirty = false;
         let selected = self.selected_row().map(|r| r.id);
-        let port = self.selected_port().map(|p| p.port);
+        let port = self.selected_port().map(|p| (p.netns, p.port));
         let (mut rows, ports) = view::build(self.feed.tracker());
         self.lab_marked.clear();
         if self.lab.sockets.iter().any(|e| e.open) {
@@ -107,7 +107,7 @@ impl App {
             self.counts.add(&p.counts);
         }
         self.sel.port = port
-            .and_then(|p| self.ports.iter().position(|s| s.port == p))
+            .and_then(|p| self.ports.iter().position(|s| (s.netns, s.port) == p))
             .map_or(0, |i| i + 1);
         self.rebuild_visible();
         if let Some(id) = selected
@@ -119,13 +119,13 @@ impl App {
     }
 
     pub(super) fn rebuild_visible(&mut self) {
-        let port = self.selected_port().map(|p| p.port);
+        let port = self.selected_port().cloned();
         let f = &self.filter;
         let mut visible: Vec<usize> = self
             .rows
             .iter()
             .enumerate()
-            .filter(|(_, r)| port.is_none_or(|p| r.service == p))
+            .filter(|(_, r)| port.as_ref().is_none_or(|p| p.has(r)))
             .filter(|(_, r)| {
                 let state_ok = match (r.state, r.was) {
                     (Phase::State(s), _) | (Phase::Gone, Some(s)) => f.states.contains(s),

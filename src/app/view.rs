@@ -24,8 +24,10 @@ pub struct Row {
     pub ghost: bool,
     /// For a ghost, the state it was in before it went (filters match ghosts by it).
     pub was: Option<TcpState>,
-    /// The port it is grouped under in the ports pane.
+    /// The port it is grouped under in the ports pane (within its namespace).
     pub service: ServicePort,
+    /// The inode of its network namespace.
+    pub netns: u32,
     /// The socket inode (0 for TIME_WAIT and ghosts).
     pub inode: u64,
     /// The lab socket it is, when tcpscope's own lab made it.
@@ -52,6 +54,8 @@ impl ServicePort {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PortSummary {
     pub port: ServicePort,
+    /// Its namespace: two containers' :8080 are two ports.
+    pub netns: u32,
     pub listeners: usize,
     pub owner: Option<Owner>,
     pub counts: StateCounts,
@@ -60,6 +64,11 @@ pub struct PortSummary {
 impl PortSummary {
     pub fn total(&self) -> usize {
         self.counts.live()
+    }
+
+    /// Whether a row is one of this port's.
+    pub fn has(&self, r: &Row) -> bool {
+        r.service == self.port && r.netns == self.netns
     }
 }
 
@@ -104,20 +113,23 @@ impl StateCounts {
 /// Builds the rows and ports from the tracker's connections.
 pub fn build(tracker: &Tracker) -> (Vec<Row>, Vec<PortSummary>) {
     let conns: Vec<&Connection> = tracker.connections().collect();
-    let listening: HashSet<u16> = conns
+    let listening: HashSet<(u32, u16)> = conns
         .iter()
         .filter(|c| c.state == Phase::State(TcpState::Listen))
-        .map(|c| c.local().port())
+        .map(|c| (c.netns, c.local().port()))
         .collect();
     let rows: Vec<Row> = conns.iter().map(|c| row(c, &listening)).collect();
-    let mut ports: BTreeMap<ServicePort, PortSummary> = BTreeMap::new();
+    let mut ports: BTreeMap<(u32, ServicePort), PortSummary> = BTreeMap::new();
     for r in &rows {
-        let p = ports.entry(r.service).or_insert_with(|| PortSummary {
-            port: r.service,
-            listeners: 0,
-            owner: None,
-            counts: StateCounts::default(),
-        });
+        let p = ports
+            .entry((r.netns, r.service))
+            .or_insert_with(|| PortSummary {
+                port: r.service,
+                netns: r.netns,
+                listeners: 0,
+                owner: None,
+                counts: StateCounts::default(),
+            });
         p.counts.count(r.state, r.ghost);
         if r.state == Phase::State(TcpState::Listen) {
             p.listeners += 1;
@@ -129,10 +141,10 @@ pub fn build(tracker: &Tracker) -> (Vec<Row>, Vec<PortSummary>) {
     (rows, ports.into_values().collect())
 }
 
-fn row(c: &Connection, listening: &HashSet<u16>) -> Row {
+fn row(c: &Connection, listening: &HashSet<(u32, u16)>) -> Row {
     let (recv_q, send_q) = c.queues();
     let last = c.timeline.last();
-    let service = if listening.contains(&c.local().port()) || c.remote().port() == 0 {
+    let service = if listening.contains(&(c.netns, c.local().port())) || c.remote().port() == 0 {
         ServicePort::Local(c.local().port())
     } else {
         ServicePort::Remote(c.remote().port())
@@ -153,6 +165,7 @@ fn row(c: &Connection, listening: &HashSet<u16>) -> Row {
             _ => None,
         }),
         service,
+        netns: c.netns,
         inode: c.inode,
         lab: None,
     }

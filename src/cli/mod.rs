@@ -61,7 +61,9 @@ pub fn main() -> i32 {
     if all
         && !matches!(
             &cli.command,
-            Some(Command::List(_) | Command::Watch(_) | Command::Kill(_) | Command::Shutdown(_))
+            None | Some(
+                Command::List(_) | Command::Watch(_) | Command::Kill(_) | Command::Shutdown(_)
+            )
         )
     {
         eprintln!(

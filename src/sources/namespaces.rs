@@ -149,6 +149,38 @@ pub fn discover(state: &mut StateFiles) -> Discovery {
     d
 }
 
+/// Runs `f` in the namespace with inode `inode`: here when it is this thread's (or 0), else
+/// on a thread that enters it (found by a scan) and ends. Sockets `f` makes belong there.
+pub fn run_in<T: Send>(inode: u32, f: impl FnOnce() -> T + Send) -> Result<T, String> {
+    if inode == 0 || current() == Some(inode) {
+        return Ok(f());
+    }
+    let found = discover(&mut StateFiles::new(Path::new("/")));
+    let Some(ns) = found.found.get(&inode) else {
+        return Err(format!("network namespace net:[{inode}] is gone"));
+    };
+    let path = ns.path.clone();
+    std::thread::scope(|scope| {
+        scope
+            .spawn(move || {
+                let file =
+                    std::fs::File::open(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+                rustix::thread::move_into_link_name_space(
+                    std::os::fd::AsFd::as_fd(&file),
+                    Some(rustix::thread::LinkNameSpaceType::Network),
+                )
+                .map_err(|e| format!("cannot enter net:[{inode}]: {e} (needs CAP_SYS_ADMIN)"))?;
+                // The path may name another namespace by now (a pid reused).
+                if current() != Some(inode) {
+                    return Err(format!("network namespace net:[{inode}] is gone"));
+                }
+                Ok(f())
+            })
+            .join()
+            .unwrap_or_else(|_| Err("the namespace thread failed".into()))
+    })
+}
+
 /// A process's name (`/proc/PID/comm`, at most 16 bytes), or empty.
 fn comm(pid: i32) -> String {
     std::fs::read_to_string(format!("/proc/{pid}/comm"))

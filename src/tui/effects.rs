@@ -24,33 +24,38 @@ pub fn run(effect: Effect, lab: &mut Lab, session: &mut Option<Session>) -> Effe
             None => failed("no scenario".into()),
         },
         Effect::Lab(call) => lab_call(call, lab),
-        Effect::Abort(t) => abort(&t),
+        Effect::Abort(t) => in_namespace(t.netns, || abort(&t)),
         Effect::GracefulShutdown(t) => graceful(&t),
-        Effect::CanBind(addr) => {
-            match bind_report::assess(
-                addr,
-                BindOptions {
-                    reuseaddr: false,
-                    reuseport: false,
-                },
-                false,
-            ) {
-                Ok(report) => EffectDone {
-                    status: format!(
-                        "{addr}: {}",
-                        if report.bindable() {
-                            "a server could bind and listen now"
-                        } else {
-                            "a server could not bind now"
-                        }
-                    ),
-                    ok: true,
-                    report: Some((format!("can-bind {addr}"), report.text_lines())),
-                    ..EffectDone::default()
-                },
-                Err(e) => failed(format!("can-bind {addr}: {e:#}")),
-            }
-        }
+        Effect::CanBind(addr, netns) => in_namespace(netns, || can_bind(addr)),
+    }
+}
+
+/// Runs an effect in the namespace of the socket it is about.
+fn in_namespace(netns: u32, f: impl FnOnce() -> EffectDone + Send) -> EffectDone {
+    crate::sources::namespaces::run_in(netns, f).unwrap_or_else(failed)
+}
+
+/// The can-bind report for `addr`, in this thread's namespace.
+fn can_bind(addr: std::net::SocketAddr) -> EffectDone {
+    let options = BindOptions {
+        reuseaddr: false,
+        reuseport: false,
+    };
+    match bind_report::assess(addr, options, false) {
+        Ok(report) => EffectDone {
+            status: format!(
+                "{addr}: {}",
+                if report.bindable() {
+                    "a server could bind and listen now"
+                } else {
+                    "a server could not bind now"
+                }
+            ),
+            ok: true,
+            report: Some((format!("can-bind {addr}"), report.text_lines())),
+            ..EffectDone::default()
+        },
+        Err(e) => failed(format!("can-bind {addr}: {e:#}")),
     }
 }
 
@@ -231,6 +236,7 @@ mod tests {
             state,
             inode,
             owners: Vec::new().into(),
+            netns: 0,
         }
     }
 

@@ -30,6 +30,8 @@ enum Msg {
     Events(Vec<KernelEvent>, Drained),
     Input(Event),
     Failed(String),
+    /// With every namespace: their labels (safe for the terminal), as the last scan found.
+    Namespaces(std::collections::BTreeMap<u32, String>),
 }
 
 /// How often the screen is redrawn when nothing happens (timers count down, flashes fade).
@@ -59,7 +61,9 @@ fn run_with(
     ] {
         signal_hook::flag::register(signal, stop.clone()).context("installing signal handlers")?;
     }
-    let netns_inode = current_netns();
+    let all = args.sockets.netns == Some(crate::sources::netns::NetnsChoice::All);
+    // With every namespace, the eBPF program takes every namespace's events (0).
+    let netns_inode = if all { 0 } else { current_netns() };
     let opened = events::open(args.events, netns_inode).context("kernel events")?;
     let events = opened.events;
     let mode = if events.is_some() {
@@ -83,7 +87,15 @@ fn run_with(
         ),
         (None, why) => (why.map(|w| short_reason(&w)), None),
     };
-    let source = open_source(args.sockets.source)?;
+    let source: Box<dyn crate::sources::SnapshotSource> = if all {
+        anyhow::ensure!(
+            args.sockets.source == crate::sources::SourceKind::Netlink,
+            "--netns all reads netlink sock_diag: --source procfs reads one namespace"
+        );
+        Box::new(crate::sources::every_netns::EveryNetns::open().context("--netns all")?)
+    } else {
+        open_source(args.sockets.source)?
+    };
     let info = SourceInfo {
         host: rustix::system::uname()
             .nodename()
@@ -100,9 +112,13 @@ fn run_with(
         ghost: Duration::from_secs(args.ghost_secs),
         confirm: Duration::from_millis(args.interval.saturating_mul(3)).max(Duration::from_secs(2)),
         netns: netns_inode,
+        all_namespaces: all,
         ..TrackerConfig::default()
     });
     let mut app = App::new(info, tracker, args.filter.filter());
+    if all {
+        app.namespaces = Some(std::collections::BTreeMap::new());
+    }
     if let Some(s) = &session {
         app.scenario = Some(crate::app::scenario::ScenarioView::of(&s.scenario));
     }
@@ -127,7 +143,7 @@ fn run_with(
         }
         if let Some(ev) = events {
             let (tx, stop) = (tx.clone(), stop.clone());
-            scope.spawn(move || read_events(ev, &tx, &stop));
+            scope.spawn(move || read_events(ev, all, &tx, &stop));
         }
         {
             let (tx, stop) = (tx.clone(), stop.clone());
@@ -187,7 +203,9 @@ fn main_loop(
                         app.on_events(
                             &batch,
                             drained.watermark,
-                            drained.timewait_overflows,
+                            drained
+                                .timewait_overflows
+                                .filter(|_| app.namespaces.is_none()),
                             &mut |pid| local.is_local(pid),
                         );
                     }
@@ -197,6 +215,10 @@ fn main_loop(
                         }
                     }
                     Msg::Failed(why) => anyhow::bail!(why),
+                    Msg::Namespaces(labels) => {
+                        app.namespaces = Some(labels);
+                        app.dirty = true;
+                    }
                 }
                 msg = rx.try_recv().ok();
             }
@@ -293,6 +315,19 @@ fn collect(
             return;
         }
         let end_ns = crate::sources::monotonic_ns();
+        let spaces = source.namespaces();
+        if !spaces.is_empty() {
+            let labels = spaces
+                .iter()
+                .map(|n| {
+                    let label = crate::model::safe_text::for_terminal(&n.label()).into_owned();
+                    (n.inode, label)
+                })
+                .collect();
+            if tx.send(Msg::Namespaces(labels)).is_err() {
+                return;
+            }
+        }
         let map = if with_owners {
             owners.of(&sockets, full)
         } else {
@@ -314,9 +349,11 @@ fn collect(
     }
 }
 
-fn read_events(mut source: KernelEvents, tx: &Sender<Msg>, stop: &AtomicBool) {
+fn read_events(mut source: KernelEvents, all: bool, tx: &Sender<Msg>, stop: &AtomicBool) {
     events::run_ahead();
-    let mut batch = Vec::new();
+    let mut batch: Vec<KernelEvent> = Vec::new();
+    // With every namespace, a tracefs event (which names none) goes to its thread's.
+    let mut threads = LocalPids::new();
     while !stop.load(Ordering::Relaxed) {
         // Returns once a batch has gathered, at once while the kernel is busy.
         source.wait(Duration::from_millis(50));
@@ -328,6 +365,11 @@ fn read_events(mut source: KernelEvents, tx: &Sender<Msg>, stop: &AtomicBool) {
                 return;
             }
         };
+        if all {
+            for ev in batch.iter_mut().filter(|e| e.netns == 0 && e.pid > 0) {
+                ev.netns = threads.netns_of(ev.pid).unwrap_or(0);
+            }
+        }
         // Sent even when empty: the watermark lets waiting snapshots through.
         if tx
             .send(Msg::Events(std::mem::take(&mut batch), drained))

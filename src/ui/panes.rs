@@ -51,7 +51,14 @@ pub fn ports(f: &mut Frame<'_>, area: Rect, app: &App, theme: Theme) {
         let port = i.checked_sub(1).and_then(|j| app.ports.get(j));
         let (label, total) = match port {
             None => ("all".to_string(), all_total),
-            Some(p) => (p.port.label(), p.total()),
+            Some(p) => match app.netns_label(p.netns) {
+                // Two containers' :8080 are two lines, each with its namespace.
+                Some(ns) => (
+                    format!("{} {}", text::clip_middle(&ns, 12), p.port.label()),
+                    p.total(),
+                ),
+                None => (p.port.label(), p.total()),
+            },
         };
         let mut spans = vec![Span::raw(format!("{label:<7}{total:>6} "))];
         if let Some(p) = port.filter(|p| p.listeners > 0) {
@@ -87,9 +94,12 @@ pub fn ports(f: &mut Frame<'_>, area: Rect, app: &App, theme: Theme) {
 
 pub fn connections(f: &mut Frame<'_>, area: Rect, app: &App, theme: Theme) {
     let focused = app.pane == Pane::Connections;
-    let which = app
-        .selected_port()
-        .map_or("all ports".to_string(), |p| p.port.label());
+    let which = app.selected_port().map_or("all ports".to_string(), |p| {
+        match app.netns_label(p.netns) {
+            Some(ns) => format!("{ns} {}", p.port.label()),
+            None => p.port.label(),
+        }
+    });
     let filter = if app.filter_text.is_empty() {
         String::new()
     } else {
@@ -120,7 +130,9 @@ pub fn connections(f: &mut Frame<'_>, area: Rect, app: &App, theme: Theme) {
         ("In st.", 6),
         ("Owner", 16),
     ];
-    let mut used = 13 + 16 + 16 + 2;
+    // With several namespaces, each row's namespace after its state.
+    let netns_w = if app.namespaces.is_some() { 14 } else { 0 };
+    let mut used = 13 + 16 + 16 + 2 + netns_w;
     let shown = optional
         .iter()
         .take_while(|(_, w)| {
@@ -165,8 +177,11 @@ pub fn connections(f: &mut Frame<'_>, area: Rect, app: &App, theme: Theme) {
                 r.lab
                     .map_or_else(|| text::owner(r.owners.first()), |id| format!("lab#{id}")),
             ];
-            let mut cells = vec![
-                Cell::from(state).style(state_style),
+            let mut cells = vec![Cell::from(state).style(state_style)];
+            if let Some(ns) = app.netns_label(r.netns) {
+                cells.push(Cell::from(text::clip_middle(&ns, 14)));
+            }
+            cells.extend([
                 // Lab sockets say so in the Owner column, or next to their address when
                 // the table is too narrow for owners.
                 Cell::from(match r.lab {
@@ -174,7 +189,7 @@ pub fn connections(f: &mut Frame<'_>, area: Rect, app: &App, theme: Theme) {
                     _ => text::endpoint(&r.local),
                 }),
                 Cell::from(text::endpoint(&r.remote)),
-            ];
+            ]);
             cells.extend(optional_cells.into_iter().take(shown).map(Cell::from));
             let mut row = Row::new(cells);
             if r.ghost {
@@ -186,12 +201,14 @@ pub fn connections(f: &mut Frame<'_>, area: Rect, app: &App, theme: Theme) {
             row
         })
         .collect();
-    let mut widths = vec![
-        Constraint::Length(13),
-        Constraint::Fill(1),
-        Constraint::Fill(1),
-    ];
-    let mut header = vec!["State", "Local", "Remote"];
+    let mut widths = vec![Constraint::Length(13)];
+    let mut header = vec!["State"];
+    if app.namespaces.is_some() {
+        widths.push(Constraint::Length(14));
+        header.push("NetNS");
+    }
+    widths.extend([Constraint::Fill(1), Constraint::Fill(1)]);
+    header.extend(["Local", "Remote"]);
     for (name, w) in optional.iter().take(shown) {
         widths.push(Constraint::Length(*w as u16));
         header.push(name);

@@ -46,3 +46,42 @@ pub fn owner(o: Option<&Owner>) -> String {
         )
     })
 }
+
+/// At most `width` characters, the cut marked with `…`.
+pub fn clip(s: &str, width: usize) -> String {
+    if s.chars().count() <= width {
+        return s.to_string();
+    }
+    let mut out: String = s.chars().take(width.saturating_sub(1)).collect();
+    out.push('…');
+    out
+}
+
+/// At most `width` characters, the middle cut out and marked with `…`: what tells two
+/// labels apart is often at their end (`web-a`, `…-test-7`).
+pub fn clip_middle(s: &str, width: usize) -> String {
+    let n = s.chars().count();
+    if n <= width || width < 3 {
+        return clip(s, width);
+    }
+    let head = (width - 1) / 2;
+    let tail = width - 1 - head;
+    let mut out: String = s.chars().take(head).collect();
+    out.push('…');
+    out.extend(s.chars().skip(n - tail));
+    out
+}
+
+#[cfg(test)]
+mod clip_tests {
+    use super::*;
+
+    #[test]
+    fn clips_keep_what_fits() {
+        assert_eq!(clip("abcdef", 10), "abcdef");
+        assert_eq!(clip("abcdef", 4), "abc…");
+        assert_eq!(clip_middle("tcpscope-test-a-7", 9), "tcps…-a-7");
+        assert_eq!(clip_middle("web-a", 14), "web-a");
+        assert_eq!(clip_middle("abcdefghij", 5).chars().count(), 5);
+    }
+}

@@ -1,6 +1,7 @@
 //! `--netns all` and the other ways of naming a namespace (a name, `pid:PID`, a path), on
 //! namespaces the test makes, each with its own listener on the same 127.0.0.1:8080.
 
+use crate::common::tmux::Tmux;
 use crate::common::watch::JsonWatch;
 use crate::common::{Netns, Reaped, in_ns, list_json, tcpscope, tcpscope_as_nobody};
 use serde_json::Value;
@@ -176,7 +177,7 @@ fn time_waits_by_namespace(seen: &[Value], names: &[&str]) -> Vec<usize> {
     ignore = "needs root and ip (iproute2): namespaces of its own and kernel events"
 )]
 fn watch_all_gives_each_namespace_its_own_connections_exactly() {
-    let _host = crate::common::host::shared();
+    let _host = crate::common::host::alone(); // It sees every namespace's churn.
     let (a, b) = (Netns::new("watch-a"), Netns::new("watch-b"));
     let mut watch = JsonWatch::start_all(&a, "bpf", 200);
     watch.seen.clear();
@@ -260,4 +261,45 @@ fn kill_all_aborts_in_each_sockets_own_namespace() {
         let e = std::io::Read::read(&mut s, &mut buf).unwrap_err();
         assert_eq!(e.kind(), std::io::ErrorKind::ConnectionReset, "{e}");
     }
+}
+
+/// What the view shows of a long label in 12 columns: its start and its end.
+fn clipped(label: &str, width: usize) -> String {
+    let n = label.chars().count();
+    if n <= width {
+        return label.to_string();
+    }
+    let head = (width - 1) / 2;
+    let tail = width - 1 - head;
+    let start: String = label.chars().take(head).collect();
+    let end: String = label.chars().skip(n - tail).collect();
+    format!("{start}…{end}")
+}
+
+#[test]
+#[cfg_attr(
+    not(all(tcpscope_test_root, tcpscope_test_has_ip, tcpscope_test_has_tmux)),
+    ignore = "needs root, ip and tmux: the view in namespaces of its own"
+)]
+fn the_view_of_every_namespace_lists_each_ones_port_apart() {
+    let _host = crate::common::host::shared();
+    let (a, b) = (Netns::new("tuiall-a"), Netns::new("tuiall-b"));
+    let (la, lb) = (listen_in(&a), listen_in(&b));
+    let _conns =
+        [&a, &b].map(|ns| in_ns(Some(ns), || TcpStream::connect("127.0.0.1:8080").unwrap()));
+    let _accepted = (la.accept().unwrap(), lb.accept().unwrap());
+    let Some(tui) = Tmux::start_sized("netns-all", "--netns all --interval 200", 160, 50) else {
+        return;
+    };
+    let ports = |ns: &Netns| format!("{} :8080", clipped(&ns.name, 12));
+    let screen = tui.wait("both namespaces' :8080 in the ports pane", |s| {
+        s.contains(&ports(&a)) && s.contains(&ports(&b))
+    });
+    assert!(screen.contains("NetNS"), "{screen}");
+    assert!(
+        screen.contains("netns all"),
+        "the header names the choice: {screen}"
+    );
+    tui.keys(&["q"]);
+    tui.wait("the view to end", |s| s.contains("EXIT:0"));
 }
