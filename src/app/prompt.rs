@@ -12,6 +12,9 @@ use clap::Parser;
 struct FilterLine {
     #[command(flatten)]
     filter: FilterArgs,
+    /// With every namespace shown: only this one's (as --container).
+    #[arg(long, value_name = "NS", conflicts_with = "container")]
+    netns: Option<String>,
 }
 
 impl App {
@@ -81,9 +84,19 @@ impl App {
             }
             Action::FilterSubmit => {
                 let line = text.clone();
-                match FilterLine::try_parse_from(line.split_whitespace()) {
+                let parsed = FilterLine::try_parse_from(line.split_whitespace());
+                if parsed.as_ref().is_ok_and(|p| p.netns.is_some()) && self.namespaces.is_none() {
+                    self.prompt.error = Some(
+                        "--netns: this view shows one namespace, chosen when it starts (tcpscope --netns all shows every one)".into(),
+                    );
+                    return;
+                }
+                match parsed {
                     Ok(parsed) => {
                         self.filter = parsed.filter.filter();
+                        if let Some(ns) = parsed.netns {
+                            self.filter.namespace = Some(ns);
+                        }
                         self.filter_text = line;
                         self.prompt.error = None;
                         self.prompt.text = None;

@@ -127,6 +127,9 @@ impl App {
             .enumerate()
             .filter(|(_, r)| port.as_ref().is_none_or(|p| p.has(r)))
             .filter(|(_, r)| {
+                f.namespace.is_none() || f.matches_netns_label(self.netns_label(r.netns).as_deref())
+            })
+            .filter(|(_, r)| {
                 let state_ok = match (r.state, r.was) {
                     (Phase::State(s), _) | (Phase::Gone, Some(s)) => f.states.contains(s),
                     (Phase::Gone, None) => f.states == crate::model::StateSet::ALL,

@@ -45,11 +45,15 @@ fn the_filter_prompt_takes_the_command_lines_filter() {
 /// than ignore it.
 #[test]
 fn the_filter_prompt_refuses_source_options() {
-    for line in ["--netns elsewhere", "--source procfs", "--no-owners"] {
+    for (line, says) in [
+        ("--netns elsewhere", "this view shows one namespace"),
+        ("--source procfs", "unexpected argument"),
+        ("--no-owners", "unexpected argument"),
+    ] {
         let mut app = app();
         type_filter(&mut app, line);
         let error = app.prompt.error.clone().unwrap_or_default();
-        assert!(error.contains("unexpected argument"), "{line}: {error:?}");
+        assert!(error.contains(says), "{line}: {error:?}");
         assert!(app.prompt.text.is_some(), "{line}: the prompt stays open");
         assert_eq!(app.filter.states, crate::model::StateSet::ALL);
     }

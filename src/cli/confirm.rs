@@ -79,6 +79,7 @@ fn narrows(f: &FilterArgs) -> bool {
         || port(f.sport)
         || port(f.dport)
         || f.pid.is_some()
+        || f.container.is_some()
         || f.filter().states != crate::model::StateSet::ALL
 }
 
@@ -107,17 +108,26 @@ pub fn select(
     } else {
         (dump_all()?, None)
     };
-    let spaces = every
-        .as_ref()
-        .map(EveryNetns::namespaces)
-        .unwrap_or_default();
+    let spaces = match &every {
+        Some(every) => every.namespaces(),
+        None => {
+            let inode = crate::sources::namespaces::current().unwrap_or(0);
+            let pid = netns.and_then(NetnsChoice::pid);
+            let mut state = crate::sources::containers::StateFiles::new(std::path::Path::new("/"));
+            let here = crate::sources::namespaces::describe(inode, pid, &mut state);
+            BTreeMap::from([(inode, Arc::new(here))])
+        }
+    };
     let mut owners = ProcfsOwners::new();
     let scan = owners.refresh(&sockets);
     let matches: Vec<usize> = sockets
         .iter()
         .enumerate()
         .filter(|(_, s)| {
-            filter.matches_socket(s) && filter.matches_owners(owners.owners_of(s.inode))
+            filter.matches_socket(s)
+                && filter.matches_owners(owners.owners_of(s.inode))
+                && (filter.namespace.is_none()
+                    || filter.matches_netns(spaces.get(&s.netns).map(|n| &**n)))
         })
         .map(|(i, _)| i)
         .collect();

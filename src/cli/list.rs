@@ -64,7 +64,7 @@ pub fn run(args: &ListArgs) -> anyhow::Result<()> {
             owners: owners.owners_of(s.inode),
             netns: spaces.get(&s.netns).map(|n| &**n),
         })
-        .filter(|r| filter.matches_owners(r.owners))
+        .filter(|r| filter.matches_owners(r.owners) && filter.matches_netns(r.netns))
         .collect();
 
     let stdout = std::io::stdout();

@@ -401,6 +401,11 @@ impl<W: Write> Printer<W> {
         (state_ok(t.from) || state_ok(t.to))
             && self.filter.matches_ends(t.family, &t.local, &t.remote)
             && self.filter.matches_owners(&t.owners)
+            && (self.filter.namespace.is_none() || {
+                let names = self.names.lock().ok();
+                let netns = names.as_ref().and_then(|n| n.by_inode.get(&t.netns));
+                self.filter.matches_netns(netns.map(|n| &**n))
+            })
     }
 }
 

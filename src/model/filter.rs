@@ -1,5 +1,6 @@
 //! Which sockets a view or command shows: the `list` flags, as data.
 
+use super::netns::Netns;
 use super::owner::Owner;
 use super::socket::{Family, SocketRecord};
 use super::state::StateSet;
@@ -15,6 +16,9 @@ pub struct Filter {
     pub pid: Option<i32>,
     pub inet: bool,
     pub inet6: bool,
+    /// Only sockets of this namespace: a container's name or id (its first digits, 3 at
+    /// least), a /run/netns name, or a label as shown (`host`, `pid:812 httpd`).
+    pub namespace: Option<String>,
 }
 
 impl Default for Filter {
@@ -27,6 +31,7 @@ impl Default for Filter {
             pid: None,
             inet: true,
             inet6: true,
+            namespace: None,
         }
     }
 }
@@ -56,6 +61,27 @@ impl Filter {
             && self.port.is_none_or(|p| p == lp || p == rp)
             && self.sport.is_none_or(|p| p == lp)
             && self.dport.is_none_or(|p| p == rp)
+    }
+
+    /// The namespace test, on what is known of the socket's namespace (`None`: nothing).
+    pub fn matches_netns(&self, netns: Option<&Netns>) -> bool {
+        let Some(want) = self.namespace.as_deref() else {
+            return true;
+        };
+        netns.is_some_and(|n| {
+            n.label() == want
+                || n.name.as_deref() == Some(want)
+                || n.container.as_ref().is_some_and(|c| {
+                    c.name.as_deref() == Some(want) || (want.len() >= 3 && c.id.starts_with(want))
+                })
+        })
+    }
+
+    /// The namespace test on a label alone (the view keeps labels only).
+    pub fn matches_netns_label(&self, label: Option<&str>) -> bool {
+        self.namespace
+            .as_deref()
+            .is_none_or(|want| label == Some(want))
     }
 
     pub fn matches_owners(&self, owners: &[Owner]) -> bool {
@@ -89,6 +115,32 @@ mod tests {
         assert!(!f(None, Some(40000), None).matches_socket(&s));
         assert!(f(None, None, Some(40000)).matches_socket(&s));
         assert!(!f(None, None, Some(8080)).matches_socket(&s));
+    }
+
+    #[test]
+    fn namespace_by_container_name_id_run_netns_name_or_label() {
+        use crate::model::netns::{Container, Runtime};
+        let f = |want: &str| Filter {
+            namespace: Some(want.into()),
+            ..Filter::default()
+        };
+        let mut ns = Netns::unnamed(9);
+        assert!(Filter::default().matches_netns(None));
+        assert!(!f("web").matches_netns(None));
+        assert!(f("net:[9]").matches_netns(Some(&ns)));
+        ns.name = Some("blue".into());
+        assert!(f("blue").matches_netns(Some(&ns)));
+        ns.container = Some(Container {
+            id: "4b825dc642cb".into(),
+            name: Some("web".into()),
+            runtime: Runtime::Podman,
+        });
+        assert!(f("web").matches_netns(Some(&ns)));
+        assert!(f("4b8").matches_netns(Some(&ns)));
+        assert!(!f("4b").matches_netns(Some(&ns)), "too short an id prefix");
+        assert!(!f("db").matches_netns(Some(&ns)));
+        assert!(f("web").matches_netns_label(Some("web")));
+        assert!(!f("web").matches_netns_label(Some("db")));
     }
 
     #[test]

@@ -28,6 +28,10 @@ pub struct FilterArgs {
     /// IPv6 only.
     #[arg(short = '6')]
     pub ipv6: bool,
+    /// Only sockets of this container or namespace (with --netns all): a container's name or
+    /// id, a /run/netns name, or a label as shown (host, pid:812 httpd).
+    #[arg(long, value_name = "NAME")]
+    pub container: Option<String>,
 }
 
 impl FilterArgs {
@@ -47,6 +51,7 @@ impl FilterArgs {
             pid: self.pid,
             inet: !self.ipv6,
             inet6: !self.ipv4,
+            namespace: self.container.clone(),
         }
     }
 }

@@ -89,8 +89,11 @@ fn read_bounded(path: &Path) -> Option<Vec<u8>> {
 /// Where the runtimes keep their state, under `root` (`/` on a host; a test's directory).
 pub struct StateFiles {
     root: std::path::PathBuf,
-    /// containers/storage's index (Podman, CRI-O), read once: id → first name.
+    /// containers/storage's index (Podman, CRI-O): id → first name.
     storage: Option<std::collections::HashMap<String, String>>,
+    /// Whether the index was read since the last `begin_scan`: an id it lacks (a container
+    /// started since) has it read again, at most once a scan.
+    read_this_scan: bool,
 }
 
 impl StateFiles {
@@ -98,7 +101,13 @@ impl StateFiles {
         StateFiles {
             root: root.to_path_buf(),
             storage: None,
+            read_this_scan: false,
         }
+    }
+
+    /// A new scan of the namespaces starts: state files may have changed since the last.
+    pub fn begin_scan(&mut self) {
+        self.read_this_scan = false;
     }
 
     /// The container, with its name where the runtime's files are readable.
@@ -115,28 +124,35 @@ impl StateFiles {
         Container { id, name, runtime }
     }
 
-    /// containers/storage's `containers.json` (every graph driver's), read once.
+    /// containers/storage's `containers.json` (every graph driver's), read again for an id
+    /// it lacks, once a scan.
     fn storage_name(&mut self, id: &str) -> Option<String> {
-        let storage = self.storage.get_or_insert_with(|| {
-            let mut names = std::collections::HashMap::new();
-            let dir = self.root.join("var/lib/containers/storage");
-            for driver in ["overlay", "vfs", "btrfs", "zfs"] {
-                let path = dir.join(format!("{driver}-containers/containers.json"));
-                let Some(bytes) = read_bounded(&path) else {
-                    continue;
-                };
-                let Ok(all) = serde_json::from_slice::<Vec<StorageEntry>>(&bytes) else {
-                    continue;
-                };
-                for e in all {
-                    if let Some(name) = e.names.into_iter().next() {
-                        names.insert(e.id, name);
-                    }
+        if let Some(name) = self.storage.as_ref().and_then(|s| s.get(id)) {
+            return Some(name.clone());
+        }
+        if self.read_this_scan {
+            return None;
+        }
+        self.read_this_scan = true;
+        let mut names = std::collections::HashMap::new();
+        let dir = self.root.join("var/lib/containers/storage");
+        for driver in ["overlay", "vfs", "btrfs", "zfs"] {
+            let path = dir.join(format!("{driver}-containers/containers.json"));
+            let Some(bytes) = read_bounded(&path) else {
+                continue;
+            };
+            let Ok(all) = serde_json::from_slice::<Vec<StorageEntry>>(&bytes) else {
+                continue;
+            };
+            for e in all {
+                if let Some(name) = e.names.into_iter().next() {
+                    names.insert(e.id, name);
                 }
             }
-            names
-        });
-        storage.get(id).cloned()
+        }
+        let name = names.get(id).cloned();
+        self.storage = Some(names);
+        name
     }
 
     /// Docker's `containers/<id>/config.v2.json`: `"Name": "/web"`.
@@ -342,6 +358,18 @@ mod tests {
                 .name
                 .as_deref(),
             Some("shop-7d9/nginx")
+        );
+        // A container started after the index was read is named at the next scan.
+        let later = "e".repeat(64);
+        let index = dir
+            .0
+            .join("var/lib/containers/storage/overlay-containers/containers.json");
+        std::fs::write(&index, format!(r#"[{{"id":"{later}","names":["web-b"]}}]"#)).unwrap();
+        assert_eq!(files.container(Runtime::Podman, later.clone()).name, None);
+        files.begin_scan();
+        assert_eq!(
+            files.container(Runtime::Podman, later).name.as_deref(),
+            Some("web-b")
         );
         // Unknown id, unreadable or garbage files: the id alone.
         assert_eq!(files.container(Runtime::Podman, "f".repeat(64)).name, None);

@@ -102,6 +102,7 @@ fn label_from_process(netns: &mut Netns, pid: i32, state: &mut StateFiles) {
 /// Scans `/proc` and `/run/netns`. `state` names the containers (read once per scan of a
 /// new container).
 pub fn discover(state: &mut StateFiles) -> Discovery {
+    state.begin_scan();
     let own = own();
     let mut d = Discovery::default();
     // Lowest pid per namespace: the container's init, or the oldest process.

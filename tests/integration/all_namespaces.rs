@@ -63,6 +63,21 @@ fn every_namespace_listed_each_labelled() {
         "host sockets listed"
     );
 
+    // --container (or a /run/netns name) keeps one namespace's.
+    let only_a = list_json(&[
+        "--netns",
+        "all",
+        "--state",
+        "listen",
+        "--container",
+        &a.name,
+    ]);
+    assert_eq!(listeners_8080(&only_a).len(), 1, "{only_a:?}");
+    assert!(
+        only_a.iter().all(|r| r["netns"]["name"] == *a.name),
+        "{only_a:?}"
+    );
+
     // The table has a NETNS column with the names.
     let out = tcpscope(&["list", "--netns", "all", "--state", "listen", "--no-owners"]);
     let text = String::from_utf8_lossy(&out.stdout);

@@ -216,6 +216,16 @@ fn two_containers_and_a_named_namespace_each_labelled_and_counted() {
     }
     let named = ours.iter().find(|n| n["name"] == *ns.name).unwrap();
     assert!(named["container"].is_null(), "{named}");
+    // --container keeps one container's sockets: by name, or by its id's first digits.
+    for which in [a.name.clone(), a.id[..12].to_string()] {
+        let only = list_json(&["--netns", "all", "--container", &which, "--state", "listen"]);
+        assert!(!only.is_empty(), "--container {which}");
+        assert!(
+            only.iter()
+                .all(|r| r["netns"]["container"]["name"] == *a.name),
+            "--container {which}: {only:#?}"
+        );
+    }
 
     // Each container's connections, exactly: 3 requests in one, 5 in the other.
     let mut watch = JsonWatch::start_all(&ns, "bpf", 200);

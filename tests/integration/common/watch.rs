@@ -92,9 +92,15 @@ impl JsonWatch {
     }
 
     /// Takes the next line, waiting at most `wait` for it.
+    /// Waits up to `wait` for a line, then takes every line already there: a condition is
+    /// checked once per batch, not once per line (at thousands of lines, checking a
+    /// condition over all of them after each one took most of a test's time).
     pub fn gather(&mut self, wait: Duration) {
         if let Ok(v) = self.lines.recv_timeout(wait) {
             self.seen.push(v);
+            while let Ok(v) = self.lines.try_recv() {
+                self.seen.push(v);
+            }
         }
     }
 
