@@ -9,11 +9,15 @@
 //!
 //!   cargo bench --bench list_vs_ss
 
+mod support;
+
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 const RUNS: usize = 7;
+
+use support::{build_populate, median, run_ok, time_in};
 
 fn main() {
     if !rustix::process::geteuid().is_root() {
@@ -68,36 +72,6 @@ fn main() {
         drop(holder);
         let _ = Command::new("ip").args(["netns", "del", &ns]).status();
     }
-}
-
-fn time_in(ns: &str, cmd: &[&str]) -> Duration {
-    let start = Instant::now();
-    run_ok(
-        Command::new("ip")
-            .args(["netns", "exec", ns])
-            .args(cmd)
-            .stdout(Stdio::null()),
-    );
-    start.elapsed()
-}
-
-fn median(mut v: Vec<Duration>) -> Duration {
-    v.sort();
-    v[v.len() / 2]
-}
-
-fn run_ok(cmd: &mut Command) {
-    let status = cmd.status().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
-    assert!(status.success(), "{cmd:?} failed");
-}
-
-fn build_populate() -> std::path::PathBuf {
-    run_ok(Command::new(env!("CARGO")).args(["build", "--release", "--example", "populate"]));
-    let mut p = std::env::current_exe().expect("bench exe");
-    p.pop();
-    p.pop();
-    p.push("examples/populate");
-    p
 }
 
 /// Holds the populated sockets until dropped (closing its stdin ends it).
