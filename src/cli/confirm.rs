@@ -111,11 +111,8 @@ pub fn select(
     let spaces = match &every {
         Some(every) => every.namespaces(),
         None => {
-            let inode = crate::sources::namespaces::current().unwrap_or(0);
-            let pid = netns.and_then(NetnsChoice::pid);
-            let mut state = crate::sources::containers::StateFiles::new(std::path::Path::new("/"));
-            let here = crate::sources::namespaces::describe(inode, pid, &mut state);
-            BTreeMap::from([(inode, Arc::new(here))])
+            let here = crate::sources::namespaces::describe_here(netns);
+            BTreeMap::from([(here.inode, Arc::new(here))])
         }
     };
     let mut owners = ProcfsOwners::new();

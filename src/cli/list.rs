@@ -5,7 +5,6 @@ use crate::model::SocketRecord;
 use crate::model::netns::Netns;
 use crate::model::safe_text::for_terminal;
 use crate::output::{Columns, Row, json::write_json, table::write_table};
-use crate::sources::containers::StateFiles;
 use crate::sources::every_netns::EveryNetns;
 use crate::sources::namespaces;
 use crate::sources::netns::NetnsChoice;
@@ -43,16 +42,11 @@ pub fn run(args: &ListArgs) -> anyhow::Result<()> {
         (sockets, malformed, stats)
     });
     let malformed = malformed.context("reading the socket table")?;
-    let mut state = StateFiles::new(std::path::Path::new("/"));
     let spaces: BTreeMap<u32, Arc<Netns>> = match &every {
         Some(every) => every.namespaces(),
         None => {
-            let inode = namespaces::current().unwrap_or(0);
-            let pid = args.sockets.netns.as_ref().and_then(NetnsChoice::pid);
-            BTreeMap::from([(
-                inode,
-                Arc::new(namespaces::describe(inode, pid, &mut state)),
-            )])
+            let here = namespaces::describe_here(args.sockets.netns.as_ref());
+            BTreeMap::from([(here.inode, Arc::new(here))])
         }
     };
 

@@ -6,17 +6,15 @@ use crate::model::netns::Netns;
 use crate::model::safe_text::for_terminal;
 use crate::model::{Filter, StateSet, TcpState};
 use crate::output::transitions::{netns_json, write_json_line, write_text_line};
-use crate::sources::containers::StateFiles;
+use crate::sources::Query;
 use crate::sources::events::{self, KernelEvents, current_netns};
-use crate::sources::every_netns::EveryNetns;
+use crate::sources::every_netns::open_for;
 use crate::sources::monotonic_ns;
 use crate::sources::namespaces;
 use crate::sources::netns::LocalPids;
 use crate::sources::netns::NetnsChoice;
 use crate::sources::owners::{NewOwners, ProcfsOwners};
 use crate::sources::trace::cutoff_now;
-use crate::sources::{Query, open_source};
-use crate::sources::{SnapshotSource, SourceKind};
 use crate::tracker::{
     Feed, KernelEvent, Mode, Phase, Snapshot, Tracker, TrackerConfig, Transition,
 };
@@ -82,23 +80,12 @@ pub fn run(args: &WatchArgs) -> anyhow::Result<()> {
         all_namespaces: all,
         ..TrackerConfig::default()
     }));
-    let source: Box<dyn SnapshotSource> = if all {
-        anyhow::ensure!(
-            args.sockets.source == SourceKind::Netlink,
-            "--netns all reads netlink sock_diag: --source procfs reads one namespace"
-        );
-        Box::new(EveryNetns::open().context("--netns all")?)
-    } else {
-        open_source(args.sockets.source)?
-    };
+    let source = open_for(args.sockets.netns.as_ref(), args.sockets.source)?;
     let names = Arc::new(std::sync::Mutex::new(NamespaceNames::default()));
     if !all {
-        let inode = current_netns();
-        let pid = args.sockets.netns.as_ref().and_then(NetnsChoice::pid);
-        let mut state = StateFiles::new(std::path::Path::new("/"));
-        let netns = namespaces::describe(inode, pid, &mut state);
+        let netns = namespaces::describe_here(args.sockets.netns.as_ref());
         if let Ok(mut n) = names.lock() {
-            n.by_inode.insert(inode, Arc::new(netns));
+            n.by_inode.insert(netns.inode, Arc::new(netns));
         }
     }
     let mut local = LocalPids::new();
@@ -288,9 +275,7 @@ impl Events {
             .drain(&mut self.batch, cutoff_now())
             .context("reading kernel events")?;
         if self.all_namespaces {
-            for ev in self.batch.iter_mut().filter(|e| e.netns == 0 && e.pid > 0) {
-                ev.netns = local.netns_of(ev.pid).unwrap_or(0);
-            }
+            local.place(&mut self.batch);
         }
         // The timewait overflow counter is one namespace's: with every namespace, which
         // one overflowed is not known.

@@ -7,6 +7,7 @@
 
 use super::containers::StateFiles;
 use super::namespaces::{self, Discovery, Found};
+use super::netns::NetnsChoice;
 use super::sock_diag::SockDiagSource;
 use super::{Query, SnapshotSource, SourceError, SourceKind};
 use crate::model::SocketRecord;
@@ -19,8 +20,6 @@ use std::time::{Duration, Instant};
 /// How often the namespaces are looked for again.
 const RESCAN: Duration = Duration::from_secs(1);
 
-/// What entering another namespace needs.
-pub const ENTER_NEEDS: &str = "CAP_SYS_ADMIN (run as root)";
 /// What seeing other users' processes' namespaces needs.
 pub const SEE_NEEDS: &str = "CAP_SYS_PTRACE (run as root)";
 
@@ -139,13 +138,26 @@ impl EveryNetns {
 /// A dump socket made inside the namespace `path` enters, on a thread of its own (which
 /// ends, the socket staying in that namespace).
 fn open_in(path: &Path) -> Result<SockDiagSource, String> {
-    let file = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    rustix::thread::move_into_link_name_space(
-        std::os::fd::AsFd::as_fd(&file),
-        Some(rustix::thread::LinkNameSpaceType::Network),
-    )
-    .map_err(|e| format!("cannot enter it: {e} (needs {ENTER_NEEDS})"))?;
+    super::netns::enter_choice(&NetnsChoice::Path(path.to_path_buf()))
+        .map_err(|e| e.to_string())?;
     SockDiagSource::open_one().map_err(|e| e.to_string())
+}
+
+/// The snapshot source `--netns` asks for: every namespace, or the one this thread is in.
+pub fn open_for(
+    choice: Option<&NetnsChoice>,
+    kind: SourceKind,
+) -> anyhow::Result<Box<dyn SnapshotSource>> {
+    if choice != Some(&NetnsChoice::All) {
+        return Ok(super::open_source(kind)?);
+    }
+    anyhow::ensure!(
+        kind == SourceKind::Netlink,
+        "--netns all reads netlink sock_diag: --source procfs reads one namespace"
+    );
+    Ok(Box::new(
+        EveryNetns::open().map_err(|e| anyhow::anyhow!("--netns all: {e}"))?,
+    ))
 }
 
 impl SnapshotSource for EveryNetns {

@@ -25,10 +25,7 @@ pub struct Discovery {
     pub unreadable: usize,
 }
 
-/// `net:[4026531840]` → 4026531840.
-pub fn parse_link(link: &str) -> Option<u32> {
-    link.strip_prefix("net:[")?.strip_suffix(']')?.parse().ok()
-}
+pub use super::netns::parse_link;
 
 /// The inode of the namespace a file enters (a /proc/PID/ns/net link or a bind mount).
 pub fn inode_of(path: &Path) -> Option<u32> {
@@ -87,6 +84,14 @@ pub fn describe(inode: u32, pid: Option<i32>, state: &mut StateFiles) -> Netns {
         label_from_process(&mut netns, pid, state);
     }
     netns
+}
+
+/// This thread's namespace as `--netns` chose it (a `pid:PID` or `/proc/PID/ns/net` choice
+/// names a process in it, whose container labels it).
+pub fn describe_here(choice: Option<&super::netns::NetnsChoice>) -> Netns {
+    let inode = current().unwrap_or(0);
+    let pid = choice.and_then(super::netns::NetnsChoice::pid);
+    describe(inode, pid, &mut StateFiles::new(Path::new("/")))
 }
 
 fn label_from_process(netns: &mut Netns, pid: i32, state: &mut StateFiles) {
@@ -164,13 +169,8 @@ pub fn run_in<T: Send>(inode: u32, f: impl FnOnce() -> T + Send) -> Result<T, St
     std::thread::scope(|scope| {
         scope
             .spawn(move || {
-                let file =
-                    std::fs::File::open(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-                rustix::thread::move_into_link_name_space(
-                    std::os::fd::AsFd::as_fd(&file),
-                    Some(rustix::thread::LinkNameSpaceType::Network),
-                )
-                .map_err(|e| format!("cannot enter net:[{inode}]: {e} (needs CAP_SYS_ADMIN)"))?;
+                super::netns::enter_choice(&super::netns::NetnsChoice::Path(path))
+                    .map_err(|e| e.to_string())?;
                 // The path may name another namespace by now (a pid reused).
                 if current() != Some(inode) {
                     return Err(format!("network namespace net:[{inode}] is gone"));

@@ -136,6 +136,11 @@ pub fn enter_choice(choice: &NetnsChoice) -> Result<(), NetnsError> {
     })
 }
 
+/// `net:[4026531840]` → 4026531840.
+pub fn parse_link(link: &str) -> Option<u32> {
+    link.strip_prefix("net:[")?.strip_suffix(']')?.parse().ok()
+}
+
 /// Whether other users' processes' namespaces can be read: `/proc/PID/ns/net` needs ptrace
 /// read access, which CAP_SYS_PTRACE gives (root has it). Asked of the capability, not of a
 /// process's link: in some containers even root may not read PID 1's.
@@ -182,6 +187,14 @@ impl LocalPids {
         }
     }
 
+    /// Gives events that name no namespace (tracefs's) their thread's, where it can be read:
+    /// what `--netns all` needs to tell them apart.
+    pub fn place(&mut self, events: &mut [crate::model::KernelEvent]) {
+        for ev in events.iter_mut().filter(|e| e.netns == 0 && e.pid > 0) {
+            ev.netns = self.netns_of(ev.pid).unwrap_or(0);
+        }
+    }
+
     /// The namespace of a thread, if its link is readable (cached like `is_local`).
     pub fn netns_of(&mut self, pid: i32) -> Option<u32> {
         if self.namespaces.len() > 100_000 {
@@ -190,7 +203,7 @@ impl LocalPids {
         *self.namespaces.entry(pid).or_insert_with(|| {
             std::fs::read_link(format!("/proc/{pid}/ns/net"))
                 .ok()
-                .and_then(|l| super::namespaces::parse_link(&l.to_string_lossy()))
+                .and_then(|l| parse_link(&l.to_string_lossy()))
         })
     }
 

@@ -8,10 +8,10 @@ mod terminal;
 use crate::app::{Action, App, Overlay, SourceInfo, keys};
 use crate::model::{StateSet, TcpState};
 use crate::options::TuiArgs;
+use crate::sources::Query;
 use crate::sources::events::{self, Drained, KernelEvents, current_netns};
 use crate::sources::netns::LocalPids;
 use crate::sources::owners::{NewOwners, ProcfsOwners};
-use crate::sources::{Query, open_source};
 use crate::tracker::{KernelEvent, Mode, Snapshot, Tracker, TrackerConfig};
 use crate::ui::{self, theme::Theme};
 use anyhow::Context;
@@ -87,15 +87,8 @@ fn run_with(
         ),
         (None, why) => (why.map(|w| short_reason(&w)), None),
     };
-    let source: Box<dyn crate::sources::SnapshotSource> = if all {
-        anyhow::ensure!(
-            args.sockets.source == crate::sources::SourceKind::Netlink,
-            "--netns all reads netlink sock_diag: --source procfs reads one namespace"
-        );
-        Box::new(crate::sources::every_netns::EveryNetns::open().context("--netns all")?)
-    } else {
-        open_source(args.sockets.source)?
-    };
+    let source =
+        crate::sources::every_netns::open_for(args.sockets.netns.as_ref(), args.sockets.source)?;
     let info = SourceInfo {
         host: rustix::system::uname()
             .nodename()
@@ -366,9 +359,7 @@ fn read_events(mut source: KernelEvents, all: bool, tx: &Sender<Msg>, stop: &Ato
             }
         };
         if all {
-            for ev in batch.iter_mut().filter(|e| e.netns == 0 && e.pid > 0) {
-                ev.netns = threads.netns_of(ev.pid).unwrap_or(0);
-            }
+            threads.place(&mut batch);
         }
         // Sent even when empty: the watermark lets waiting snapshots through.
         if tx
