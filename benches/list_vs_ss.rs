@@ -11,13 +11,12 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::Instant;
 
 const RUNS: usize = 7;
 
-use support::{build_populate, median, run_ok, time_in};
+use support::{build_populate, median, run_ok, start_populate, time_in};
 
 fn main() {
     if !rustix::process::geteuid().is_root() {
@@ -40,7 +39,7 @@ fn main() {
         run_ok(Command::new("ip").args(["netns", "add", &ns]));
         run_ok(Command::new("ip").args(["-n", &ns, "link", "set", "lo", "up"]));
         let started = Instant::now();
-        let holder = start_populate(&populate, &ns, pairs);
+        let holder = start_populate(&populate, &ns, pairs, 10);
         eprintln!("populated {pairs} pairs in {:.1?}", started.elapsed());
 
         let cases: [(&str, Vec<&str>, Vec<&str>); 2] = [
@@ -72,36 +71,4 @@ fn main() {
         drop(holder);
         let _ = Command::new("ip").args(["netns", "del", &ns]).status();
     }
-}
-
-/// Holds the populated sockets until dropped (closing its stdin ends it).
-struct Holder(Child);
-
-impl Drop for Holder {
-    fn drop(&mut self) {
-        drop(self.0.stdin.take());
-        let _ = self.0.wait();
-    }
-}
-
-fn start_populate(populate: &std::path::Path, ns: &str, pairs: usize) -> Holder {
-    let mut child = Command::new(populate)
-        .args([
-            "--netns",
-            ns,
-            "--pairs",
-            &pairs.to_string(),
-            "--extras",
-            "10",
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("spawn populate");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().expect("stdout"))
-        .read_line(&mut line)
-        .expect("ready");
-    assert!(line.starts_with("ready"), "populate: {line:?}");
-    Holder(child)
 }

@@ -12,11 +12,10 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use support::{build_populate, median, run_ok, time_in};
+use support::{Holder, build_populate, median, run_ok, start_populate, time_in};
 
 const RUNS: usize = 7;
 
@@ -127,44 +126,24 @@ fn time(cmd: &[&str]) -> Duration {
 /// it), then deleted.
 struct Space {
     name: String,
-    holder: Option<Child>,
+    holder: Option<Holder>,
 }
 
 impl Space {
     fn populated(populate: &std::path::Path, name: &str, pairs: usize) -> Space {
         run_ok(Command::new("ip").args(["netns", "add", name]));
         run_ok(Command::new("ip").args(["-n", name, "link", "set", "lo", "up"]));
-        let mut child = Command::new(populate)
-            .args([
-                "--netns",
-                name,
-                "--pairs",
-                &pairs.to_string(),
-                "--extras",
-                "0",
-            ])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("spawn populate");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().expect("stdout"))
-            .read_line(&mut line)
-            .expect("ready");
-        assert!(line.starts_with("ready"), "populate: {line:?}");
         Space {
             name: name.to_string(),
-            holder: Some(child),
+            holder: Some(start_populate(populate, name, pairs, 0)),
         }
     }
 }
 
 impl Drop for Space {
     fn drop(&mut self) {
-        if let Some(mut child) = self.holder.take() {
-            drop(child.stdin.take());
-            let _ = child.wait();
-        }
+        // The sockets go first, then their namespace.
+        drop(self.holder.take());
         let _ = Command::new("ip")
             .args(["netns", "del", &self.name])
             .status();
