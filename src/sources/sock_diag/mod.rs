@@ -1,5 +1,5 @@
-//! The netlink sock_diag source: one `SOCK_DIAG_BY_FAMILY` dump per address family, the way
-//! `ss` gets its data, parsed straight from the receive buffer.
+//! The netlink sock_diag source: one inet_diag dump of both address families (one walk of the
+//! kernel's table; `ss` walks it once per family), parsed straight from the receive buffer.
 
 pub mod wire;
 
@@ -11,7 +11,7 @@ use rustix::net::{
     AddressFamily, RecvFlags, SendFlags, SocketFlags, SocketType,
     netlink::{self, SocketAddrNetlink},
 };
-use wire::PortRange;
+use wire::{Families, PortRange};
 
 /// The kernel fills at most ~32 KiB per dump datagram; twice that is never cut short.
 const RECV_BUFFER: usize = 64 * 1024;
@@ -86,26 +86,25 @@ impl Dumper {
         ports: PortRange,
         out: &mut Vec<SocketRecord>,
     ) -> Result<usize, SourceError> {
-        let mut malformed = 0;
-        if query.inet {
-            malformed += self.dump_family(wire::AF_INET, query, ports, out)?;
-        }
-        if query.inet6 {
-            malformed += self.dump_family(wire::AF_INET6, query, ports, out)?;
-        }
-        Ok(malformed)
+        let families = match (query.inet, query.inet6) {
+            (true, true) => Families::Both,
+            (true, false) => Families::One(wire::AF_INET),
+            (false, true) => Families::One(wire::AF_INET6),
+            (false, false) => return Ok(0),
+        };
+        self.dump_families(families, query, ports, out)
     }
 
-    fn dump_family(
+    fn dump_families(
         &mut self,
-        family: u8,
+        families: Families,
         query: &Query,
         ports: PortRange,
         out: &mut Vec<SocketRecord>,
     ) -> Result<usize, SourceError> {
         self.seq = self.seq.wrapping_add(1);
         let states = query.states.bits();
-        let request = wire::dump_request(family, states, query.tcp_info, ports, self.seq);
+        let request = wire::dump_request(families, states, query.tcp_info, ports, self.seq);
         let kernel = SocketAddrNetlink::new(0, 0);
         retry_eintr(|| rustix::net::sendto(&self.socket, &request, SendFlags::empty(), &kernel))
             .map_err(|e| SourceError::Io {

@@ -14,6 +14,9 @@ const NLMSG_NOOP: u16 = 1;
 const NLMSG_ERROR: u16 = 2;
 const NLMSG_DONE: u16 = 3;
 const SOCK_DIAG_BY_FAMILY: u16 = 20;
+/// The request of inet_diag's first interface: its family is AF_UNSPEC, so one walk of the
+/// kernel's table gives both families (`SOCK_DIAG_BY_FAMILY` walks it once per family).
+const TCPDIAG_GETSOCK: u16 = 18;
 const NLM_F_REQUEST: u16 = 0x01;
 const NLM_F_DUMP: u16 = 0x300;
 // sock_diag carries the family in one byte.
@@ -30,6 +33,16 @@ const INET_DIAG_BC_S_LE: u8 = 3;
 const TCP_INFO_MIN_LEN: usize = 104;
 /// The length of a request without filter: header plus `struct inet_diag_req_v2`.
 pub const REQUEST_LEN: usize = NLMSG_HDRLEN + 56;
+/// Header plus `struct inet_diag_req` (family, src_len, dst_len, ext, sockid, states, dbs).
+const COMPAT_REQUEST_LEN: usize = NLMSG_HDRLEN + 60;
+
+/// Which families a dump asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Families {
+    One(u8),
+    /// Both, in one walk (`TCPDIAG_GETSOCK`).
+    Both,
+}
 
 /// Which local ports a dump covers, so that two dumps can run at once on two cores.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,37 +70,51 @@ fn port_range_bytecode(range: PortRange) -> Option<[u8; 8]> {
     Some(bc)
 }
 
-/// Builds a `SOCK_DIAG_BY_FAMILY` dump request for TCP sockets of `family` in `states`
-/// (the kernel's bit mask) with a local port in `ports`, asking for `tcp_info` when
-/// `with_info`.
+/// Builds a dump request for TCP sockets of `families` in `states` (the kernel's bit mask)
+/// with a local port in `ports`, asking for `tcp_info` when `with_info`.
 pub fn dump_request(
-    family: u8,
+    families: Families,
     states: u32,
     with_info: bool,
     ports: PortRange,
     seq: u32,
 ) -> Vec<u8> {
-    let mut req = vec![0u8; REQUEST_LEN];
+    let (kind, len) = match families {
+        Families::One(_) => (SOCK_DIAG_BY_FAMILY, REQUEST_LEN),
+        Families::Both => (TCPDIAG_GETSOCK, COMPAT_REQUEST_LEN),
+    };
+    let mut req = vec![0u8; len];
     if let Some(bc) = port_range_bytecode(ports) {
         req.extend_from_slice(&((4 + bc.len()) as u16).to_ne_bytes());
         req.extend_from_slice(&INET_DIAG_REQ_BYTECODE.to_ne_bytes());
         req.extend_from_slice(&bc);
     }
-    let len = req.len() as u32;
-    req[0..4].copy_from_slice(&len.to_ne_bytes());
-    req[4..6].copy_from_slice(&SOCK_DIAG_BY_FAMILY.to_ne_bytes());
+    let total = req.len() as u32;
+    req[0..4].copy_from_slice(&total.to_ne_bytes());
+    req[4..6].copy_from_slice(&kind.to_ne_bytes());
     req[6..8].copy_from_slice(&(NLM_F_REQUEST | NLM_F_DUMP).to_ne_bytes());
     req[8..12].copy_from_slice(&seq.to_ne_bytes());
-    // pid 0: the kernel. Then inet_diag_req_v2.
-    req[16] = family;
-    req[17] = IPPROTO_TCP;
-    req[18] = if with_info {
+    // pid 0: the kernel. The sockid stays zero: no address filter, no cookie.
+    let ext = if with_info {
         1 << (INET_DIAG_INFO - 1)
     } else {
         0
     };
-    req[20..24].copy_from_slice(&states.to_ne_bytes());
-    // The sockid stays zero: no address filter; cookie zero means "no cookie".
+    match families {
+        Families::One(family) => {
+            // inet_diag_req_v2: family, protocol, ext, pad, states, sockid.
+            req[16] = family;
+            req[17] = IPPROTO_TCP;
+            req[18] = ext;
+            req[20..24].copy_from_slice(&states.to_ne_bytes());
+        }
+        Families::Both => {
+            // inet_diag_req: family (ignored: the kernel reads AF_UNSPEC), src_len,
+            // dst_len, ext, sockid, states, dbs; the protocol is the message type's.
+            req[19] = ext;
+            req[68..72].copy_from_slice(&states.to_ne_bytes());
+        }
+    }
     req
 }
 
@@ -190,7 +217,7 @@ pub fn parse_buffer(
                         return Err(WireError::Kernel(errno.saturating_neg()));
                     }
                 }
-                SOCK_DIAG_BY_FAMILY => match parse_diag_msg(payload) {
+                SOCK_DIAG_BY_FAMILY | TCPDIAG_GETSOCK => match parse_diag_msg(payload) {
                     Some(rec) => sink(rec),
                     None => outcome.malformed += 1,
                 },
@@ -401,7 +428,7 @@ mod tests {
 
     #[test]
     fn request_is_a_tcp_dump_for_the_family_and_states() {
-        let req = dump_request(AF_INET6, 0x1ffe, true, PortRange::All, 5);
+        let req = dump_request(Families::One(AF_INET6), 0x1ffe, true, PortRange::All, 5);
         assert_eq!(u32_at(&req, 0) as usize, REQUEST_LEN);
         assert_eq!(req.len(), REQUEST_LEN);
         assert_eq!(u16_at(&req, 4), SOCK_DIAG_BY_FAMILY);
@@ -410,8 +437,25 @@ mod tests {
         assert_eq!((req[16], req[17], req[18]), (AF_INET6, IPPROTO_TCP, 2));
         assert_eq!(u32_at(&req, 20), 0x1ffe);
         assert_eq!(
-            dump_request(AF_INET, 1 << 10, false, PortRange::All, 1)[18],
+            dump_request(Families::One(AF_INET), 1 << 10, false, PortRange::All, 1)[18],
             0
+        );
+    }
+
+    #[test]
+    fn both_families_are_one_compat_request_with_ext_and_states_where_inet_diag_req_has_them() {
+        let req = dump_request(Families::Both, 0x1ffe, true, PortRange::From(32768), 9);
+        assert_eq!(req.len(), COMPAT_REQUEST_LEN + 12);
+        assert_eq!(u32_at(&req, 0) as usize, req.len());
+        assert_eq!(u16_at(&req, 4), TCPDIAG_GETSOCK);
+        assert_eq!(u32_at(&req, 8), 9);
+        // family 0 (AF_UNSPEC: both), no address lengths, tcp_info asked for in ext.
+        assert_eq!((req[16], req[17], req[18], req[19]), (0, 0, 0, 2));
+        assert_eq!(u32_at(&req, 68), 0x1ffe);
+        assert_eq!(u16_at(&req, COMPAT_REQUEST_LEN + 2), INET_DIAG_REQ_BYTECODE);
+        assert_eq!(
+            dump_request(Families::Both, 1, false, PortRange::All, 1).len(),
+            COMPAT_REQUEST_LEN
         );
     }
 
@@ -436,7 +480,13 @@ mod tests {
 
     #[test]
     fn port_ranges_add_one_bytecode_attribute() {
-        let req = dump_request(AF_INET, 0x1ffe, false, PortRange::From(32768), 1);
+        let req = dump_request(
+            Families::One(AF_INET),
+            0x1ffe,
+            false,
+            PortRange::From(32768),
+            1,
+        );
         assert_eq!(req.len(), REQUEST_LEN + 12);
         assert_eq!(u32_at(&req, 0) as usize, req.len());
         let attr = &req[REQUEST_LEN..];
@@ -449,7 +499,13 @@ mod tests {
             (INET_DIAG_BC_S_GE, 8, 12)
         );
         assert_eq!(u16_at(attr, 10), 32768);
-        let below = dump_request(AF_INET, 0x1ffe, false, PortRange::Below(32768), 1);
+        let below = dump_request(
+            Families::One(AF_INET),
+            0x1ffe,
+            false,
+            PortRange::Below(32768),
+            1,
+        );
         assert_eq!(
             (below[REQUEST_LEN + 4], u16_at(&below, REQUEST_LEN + 10)),
             (INET_DIAG_BC_S_LE, 32767)
