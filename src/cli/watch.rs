@@ -107,6 +107,7 @@ pub fn run(args: &WatchArgs) -> anyhow::Result<()> {
         names: names.clone(),
         written: HashMap::new(),
         label_column: all,
+        lookup: all.then(Lookup::new),
     };
     let pacing = Pacing {
         interval,
@@ -311,6 +312,42 @@ struct Printer<W: Write> {
     written: HashMap<u32, Arc<(Vec<u8>, String)>>,
     /// Text lines start with the namespace's label (`--netns all`).
     label_column: bool,
+    /// With every namespace: one made since the dump thread's last scan is looked up as its
+    /// first transition is printed, so that its lines carry its label from the first.
+    lookup: Option<Lookup>,
+}
+
+/// Scans for namespaces the dump thread has not named yet, at most every `LOOKUP_EVERY`.
+struct Lookup {
+    state: crate::sources::containers::StateFiles,
+    last: Option<Instant>,
+}
+
+/// A namespace none of whose processes can be seen stays unnamed: it is looked for again
+/// after this long, not at each of its events.
+const LOOKUP_EVERY: Duration = Duration::from_millis(200);
+
+impl Lookup {
+    fn new() -> Lookup {
+        Lookup {
+            state: crate::sources::containers::StateFiles::new(std::path::Path::new("/")),
+            last: None,
+        }
+    }
+
+    /// Scans /proc and /run/netns into `names`, unless it did so a moment ago.
+    fn scan_into(&mut self, names: &std::sync::Mutex<NamespaceNames>) {
+        if self.last.is_some_and(|at| at.elapsed() < LOOKUP_EVERY) {
+            return;
+        }
+        self.last = Some(Instant::now());
+        let found = namespaces::discover(&mut self.state).found;
+        if let Ok(mut n) = names.lock() {
+            for (inode, f) in found {
+                n.by_inode.entry(inode).or_insert_with(|| Arc::new(f.netns));
+            }
+        }
+    }
 }
 
 /// The labels of the namespaces seen, by inode, as the dump thread learns them.
@@ -336,10 +373,11 @@ impl<W: Write> Printer<W> {
 
     fn print_all(&mut self, transitions: &[Transition]) -> anyhow::Result<bool> {
         for t in transitions {
+            // First: a namespace looked up here is known to the filter too.
+            let line = self.netns_texts(t.netns);
             if !self.wants(t) {
                 continue;
             }
-            let line = self.netns_texts(t.netns);
             let written = if self.json {
                 write_json_line(&mut self.out, t, &line.0)
             } else {
@@ -358,16 +396,24 @@ impl<W: Write> Printer<W> {
     }
 
     /// A namespace's JSON object and label (safe for a terminal), made once it is known; a
-    /// namespace newer than the last scan is its inode until a scan names it.
+    /// namespace no scan finds (none of its processes visible) is its inode until one does.
     fn netns_texts(&mut self, inode: u32) -> Arc<(Vec<u8>, String)> {
         if let Some(texts) = self.written.get(&inode) {
             return texts.clone();
         }
-        let known = self
-            .names
-            .lock()
-            .ok()
-            .and_then(|n| n.by_inode.get(&inode).cloned());
+        let known_now = || {
+            self.names
+                .lock()
+                .ok()
+                .and_then(|n| n.by_inode.get(&inode).cloned())
+        };
+        let mut known = known_now();
+        if known.is_none()
+            && let Some(lookup) = self.lookup.as_mut()
+        {
+            lookup.scan_into(&self.names);
+            known = known_now();
+        }
         let netns = known
             .clone()
             .unwrap_or_else(|| Arc::new(Netns::unnamed(inode)));

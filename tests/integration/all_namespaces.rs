@@ -228,6 +228,58 @@ fn watch_all_gives_each_namespace_its_own_connections_exactly() {
 #[test]
 #[cfg_attr(
     not(all(tcpscope_test_root, tcpscope_test_has_ip)),
+    ignore = "needs root and ip (iproute2): namespaces of its own and kernel events"
+)]
+fn a_namespace_made_while_watching_is_named_from_its_first_line() {
+    let _host = crate::common::host::alone(); // It sees every namespace's churn.
+    let probe = Netns::new("late-probe");
+    // The dump thread scans for namespaces once a second: connections made right after the
+    // namespace come before its scan.
+    let mut watch = JsonWatch::start_all(&probe, "bpf", 1000);
+    let late = Netns::new("late");
+    let inode = std::os::unix::fs::MetadataExt::ino(
+        &std::fs::metadata(format!("/run/netns/{}", late.name)).unwrap(),
+    );
+    in_ns(Some(&late), || {
+        let l = TcpListener::bind("127.0.0.1:8080").unwrap();
+        for _ in 0..4 {
+            let c = TcpStream::connect("127.0.0.1:8080").unwrap();
+            let (s, _) = l.accept().unwrap();
+            drop(s);
+            let mut buf = [0u8; 1];
+            let _ = std::io::Read::read(&mut &c, &mut buf);
+        }
+    });
+    let of_late = |seen: &[Value]| -> Vec<Value> {
+        seen.iter()
+            .filter(|t| t["netns"]["inode"] == inode)
+            .cloned()
+            .collect()
+    };
+    let done = watch.collect_until(Duration::from_secs(20), |seen| {
+        of_late(seen)
+            .iter()
+            .filter(|t| t["local_port"] == 8080 && t["to"] == "TIME_WAIT")
+            .count()
+            == 4
+    });
+    assert!(done, "{}", watch.dump());
+    let unnamed: Vec<&Value> = watch
+        .seen
+        .iter()
+        .filter(|t| t["netns"]["inode"] == inode && t["netns"]["name"] != late.name.as_str())
+        .collect();
+    assert!(
+        unnamed.is_empty(),
+        "{} of {} lines of the new namespace lack its name: {unnamed:?}",
+        unnamed.len(),
+        of_late(&watch.seen).len()
+    );
+}
+
+#[test]
+#[cfg_attr(
+    not(all(tcpscope_test_root, tcpscope_test_has_ip)),
     ignore = "needs root and ip (iproute2): namespaces of its own"
 )]
 fn kill_all_aborts_in_each_sockets_own_namespace() {
