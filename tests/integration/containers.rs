@@ -2,7 +2,8 @@
 //! through `podman import`, no registry), `--network none`, each serving `busybox httpd` on
 //! its own 127.0.0.1:8080, with clients inside each (`podman exec … wget`); and a named
 //! namespace with its own listener on 127.0.0.1:8080. `list --netns all` must tell the three
-//! apart and name each container; `watch --netns all` must give each its own connections.
+//! apart and name each container; `watch --netns all` must give each its own connections,
+//! and go on doing so when one of them exits.
 //!
 //! Podman runs as this machine allows it: `--runtime runc --cgroup-manager cgroupfs` (crun
 //! fails on a hybrid cgroup setup), rlimits within the current hard limits.
@@ -248,4 +249,37 @@ fn two_containers_and_a_named_namespace_each_labelled_and_counted() {
     watch.gather(Duration::from_millis(600));
     assert_eq!(accepted_by(&watch.seen, &a.name), 3);
     assert_eq!(accepted_by(&watch.seen, &b.name), 5);
+
+    // A container that exits while watched: its listener's close still carries its name
+    // (its namespace is gone by the time the line is printed), and the watch goes on
+    // attributing the other's connections.
+    let gone = a.name.clone();
+    drop(a);
+    let closed = |seen: &[Value]| {
+        seen.iter().any(|t| {
+            t["netns"]["container"]["name"] == *gone
+                && t["local_port"] == 8080
+                && t["from"] == "LISTEN"
+                && t["to"] == "CLOSE"
+        })
+    };
+    let labelled = watch.collect_until(Duration::from_secs(20), closed);
+    assert!(
+        labelled,
+        "no labelled close of {gone}'s listener:\n{}",
+        watch.dump()
+    );
+    for _ in 0..2 {
+        assert!(b.get(), "wget in {} after {gone} exited", b.name);
+    }
+    let still = watch.collect_until(Duration::from_secs(20), |seen| {
+        accepted_by(seen, &b.name) == 7
+    });
+    assert!(
+        still,
+        "{}:\n{}",
+        accepted_by(&watch.seen, &b.name),
+        watch.dump()
+    );
+    assert_eq!(accepted_by(&watch.seen, &gone), 3);
 }
