@@ -79,10 +79,25 @@ pub const KEYS: &[(KeyCode, &str, Action)] = &[
     ),
 ];
 
+/// Whether `key` came without Ctrl or Alt (Shift makes capitals). A chord is not its letter:
+/// Ctrl-Y must not confirm an abort, and a terminal in raw mode reads a newline as Ctrl-J,
+/// which must not type a `j` into the filter.
+fn plain(key: KeyEvent) -> bool {
+    !key.modifiers
+        .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT)
+}
+
+fn ctrl(key: KeyEvent, c: char) -> bool {
+    key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char(c)
+}
+
 /// The action for a key in the normal mode.
 pub fn normal(key: KeyEvent) -> Option<Action> {
-    if key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c') {
+    if ctrl(key, 'c') {
         return Some(Action::Quit);
+    }
+    if !plain(key) {
+        return None;
     }
     KEYS.iter()
         .find(|(code, _, _)| *code == key.code)
@@ -95,11 +110,11 @@ pub fn prompt(key: KeyEvent) -> Option<Action> {
         KeyCode::Enter => Some(Action::FilterSubmit),
         KeyCode::Esc => Some(Action::FilterCancel),
         KeyCode::Backspace => Some(Action::FilterBackspace),
-        KeyCode::Char('c') if key.modifiers.contains(KeyModifiers::CONTROL) => Some(Action::Quit),
-        KeyCode::Char('u') if key.modifiers.contains(KeyModifiers::CONTROL) => {
-            Some(Action::FilterClear)
-        }
-        KeyCode::Char(c) => Some(Action::FilterChar(c)),
+        _ if ctrl(key, 'c') => Some(Action::Quit),
+        _ if ctrl(key, 'u') => Some(Action::FilterClear),
+        // Enter as a raw terminal may send it: a newline (Ctrl-J) or a carriage return.
+        _ if ctrl(key, 'j') || ctrl(key, 'm') => Some(Action::FilterSubmit),
+        KeyCode::Char(c) if plain(key) => Some(Action::FilterChar(c)),
         _ => None,
     }
 }
@@ -107,12 +122,12 @@ pub fn prompt(key: KeyEvent) -> Option<Action> {
 /// The action for a key while a menu is open: its items' keys, arrows, Enter, Esc.
 pub fn menu(key: KeyEvent) -> Option<Action> {
     match key.code {
-        KeyCode::Char('c') if key.modifiers.contains(KeyModifiers::CONTROL) => Some(Action::Quit),
+        _ if ctrl(key, 'c') => Some(Action::Quit),
         KeyCode::Up => Some(Action::Up),
         KeyCode::Down => Some(Action::Down),
         KeyCode::Enter => Some(Action::Select),
         KeyCode::Esc => Some(Action::Back),
-        KeyCode::Char(c) => Some(Action::MenuPick(c)),
+        KeyCode::Char(c) if plain(key) => Some(Action::MenuPick(c)),
         _ => None,
     }
 }
@@ -121,8 +136,61 @@ pub fn menu(key: KeyEvent) -> Option<Action> {
 /// cancels (nothing is touched by a stray key).
 pub fn confirm(key: KeyEvent) -> Option<Action> {
     match key.code {
-        KeyCode::Char('c') if key.modifiers.contains(KeyModifiers::CONTROL) => Some(Action::Quit),
-        KeyCode::Char('y' | 'Y') => Some(Action::Confirm),
+        _ if ctrl(key, 'c') => Some(Action::Quit),
+        KeyCode::Char('y' | 'Y') if plain(key) => Some(Action::Confirm),
         _ => Some(Action::Back),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with(code: KeyCode, modifiers: KeyModifiers) -> KeyEvent {
+        KeyEvent::new(code, modifiers)
+    }
+
+    #[test]
+    fn a_chord_is_not_its_letter() {
+        let ctrl = |c| with(KeyCode::Char(c), KeyModifiers::CONTROL);
+        let alt = |c| with(KeyCode::Char(c), KeyModifiers::ALT);
+        assert_eq!(confirm(ctrl('y')), Some(Action::Back), "Ctrl-Y confirmed");
+        assert_eq!(confirm(alt('y')), Some(Action::Back));
+        assert_eq!(
+            prompt(ctrl('j')),
+            Some(Action::FilterSubmit),
+            "a newline is Enter"
+        );
+        assert_eq!(prompt(ctrl('m')), Some(Action::FilterSubmit));
+        assert_eq!(prompt(ctrl('x')), None);
+        assert_eq!(menu(ctrl('k')), None, "Ctrl-K picked abort");
+        assert_eq!(normal(ctrl('q')), None);
+        assert_eq!(normal(ctrl('c')), Some(Action::Quit));
+    }
+
+    #[test]
+    fn plain_and_shifted_keys_keep_their_meaning() {
+        let key = |c, m| with(KeyCode::Char(c), m);
+        assert_eq!(confirm(key('y', KeyModifiers::NONE)), Some(Action::Confirm));
+        assert_eq!(
+            confirm(key('Y', KeyModifiers::SHIFT)),
+            Some(Action::Confirm)
+        );
+        assert_eq!(
+            prompt(key('A', KeyModifiers::SHIFT)),
+            Some(Action::FilterChar('A'))
+        );
+        assert_eq!(
+            menu(key('K', KeyModifiers::SHIFT)),
+            Some(Action::MenuPick('K'))
+        );
+        assert_eq!(
+            normal(key('S', KeyModifiers::SHIFT)),
+            Some(Action::SortReverse)
+        );
+        assert_eq!(
+            normal(with(KeyCode::Down, KeyModifiers::NONE)),
+            Some(Action::Down)
+        );
     }
 }
