@@ -3,7 +3,7 @@
 
 use crate::common::tmux::Tmux;
 use crate::common::watch::JsonWatch;
-use crate::common::{Netns, Reaped, in_ns, list_json, tcpscope, tcpscope_as_nobody};
+use crate::common::{Netns, Reaped, in_ns, list_json, tcpscope, tcpscope_as_nobody, try_read};
 use serde_json::Value;
 use std::net::{TcpListener, TcpStream};
 use std::process::Command;
@@ -367,6 +367,80 @@ fn the_view_of_every_namespace_lists_each_ones_port_apart() {
         screen.contains("netns all"),
         "the header names the choice: {screen}"
     );
+    tui.keys(&["q"]);
+    tui.wait("the view to end", |s| s.contains("EXIT:0"));
+}
+
+/// A connection from 127.0.0.1:`client_port` to `listener`, made inside `ns`: the client end
+/// and the accepted end.
+fn connect_from(ns: &Netns, listener: &TcpListener, client_port: u16) -> (TcpStream, TcpStream) {
+    let client = in_ns(Some(ns), || {
+        let s = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+        let from: std::net::SocketAddr = format!("127.0.0.1:{client_port}").parse().unwrap();
+        s.bind(&from.into()).unwrap();
+        s.connect(&listener.local_addr().unwrap().into()).unwrap();
+        TcpStream::from(s)
+    });
+    (client, listener.accept().unwrap().0)
+}
+
+#[test]
+#[cfg_attr(
+    not(all(tcpscope_test_root, tcpscope_test_has_ip, tcpscope_test_has_tmux)),
+    ignore = "needs root, ip and tmux: the view's actions in namespaces of its own"
+)]
+fn the_view_of_every_namespace_acts_in_the_selected_sockets_own_namespace() {
+    let _host = crate::common::host::shared();
+    let (a, b) = (Netns::new("tuiact-a"), Netns::new("tuiact-b"));
+    // The same 4-tuple in both: 127.0.0.1:40123 -> 127.0.0.1:8080.
+    let (la, lb) = (listen_in(&a), listen_in(&b));
+    let (mut ca, _sa) = connect_from(&a, &la, 40123);
+    let (mut cb, _sb) = connect_from(&b, &lb, 40123);
+    let Some(tui) = Tmux::start_sized("netns-act", "--netns all --interval 200", 160, 50) else {
+        return;
+    };
+    tui.wait("both namespaces' connections", |s| {
+        s.matches("127.0.0.1:40123").count() == 4
+    });
+
+    // Abort the server end in a: a's client is reset, b's same tuple is untouched.
+    tui.keys(&["/"]);
+    tui.type_text(&format!("--netns {} --sport 8080 --dport 40123", a.name));
+    tui.keys(&["Enter"]);
+    tui.wait("a's server end alone", |s| {
+        s.contains("Connections all ports (1)")
+    });
+    tui.keys(&["a"]);
+    tui.keys(&["K"]);
+    tui.wait("the abort dialog", |s| s.contains("Abort this socket?"));
+    tui.keys(&["y"]);
+    tui.wait("the abort", |s| s.contains("aborted ESTABLISHED"));
+    assert!(
+        crate::common::wait_until(Duration::from_secs(5), || try_read(&mut ca)
+            == Some(Err(std::io::ErrorKind::ConnectionReset))),
+        "a's client was not reset"
+    );
+    assert_eq!(try_read(&mut cb), None, "b's connection was touched");
+
+    // can-bind on b's listener runs in b: its listener holds 8080 there, where the host
+    // (tcpscope's own namespace) has none.
+    let host_free = TcpListener::bind("0.0.0.0:8080");
+    assert!(host_free.is_ok(), "the host's :8080 is busy: {host_free:?}");
+    drop(host_free);
+    tui.keys(&["/"]);
+    tui.keys(&["C-u"]);
+    tui.type_text(&format!("--netns {} --sport 8080 --state listen", b.name));
+    tui.keys(&["Enter"]);
+    tui.wait("b's listener alone", |s| {
+        s.contains("Connections all ports (1)")
+    });
+    tui.keys(&["b"]);
+    tui.wait("the can-bind report", |s| {
+        s.contains("can-bind 0.0.0.0:8080")
+            && s.contains("EADDRINUSE")
+            && s.contains("a live listener holds the port")
+    });
+    tui.keys(&["Escape"]);
     tui.keys(&["q"]);
     tui.wait("the view to end", |s| s.contains("EXIT:0"));
 }

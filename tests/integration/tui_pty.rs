@@ -5,7 +5,7 @@
 use crate::common;
 
 use common::tmux::Tmux;
-use common::wait_until;
+use common::{try_read, wait_until};
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::process::Command;
@@ -322,17 +322,6 @@ fn lab_pane_makes_sockets_and_shows_calls_and_states() {
     if let Some(ns) = ns {
         let out = ns.exec(&["ss", "-Htln", "sport = :8080"]);
         assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "");
-    }
-}
-
-/// Non-blocking read: Some(Ok(n)) data or end of stream, Some(Err(kind)) an error, None
-/// nothing yet.
-fn try_read(s: &mut TcpStream) -> Option<Result<usize, std::io::ErrorKind>> {
-    s.set_nonblocking(true).unwrap();
-    match s.read(&mut [0u8; 64]) {
-        Ok(n) => Some(Ok(n)),
-        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => None,
-        Err(e) => Some(Err(e.kind())),
     }
 }
 

@@ -260,3 +260,14 @@ impl Drop for Populated {
         let _ = self.child.wait();
     }
 }
+
+/// Non-blocking read: Some(Ok(n)) data or end of stream, Some(Err(kind)) an error, None
+/// nothing yet.
+pub fn try_read(s: &mut std::net::TcpStream) -> Option<Result<usize, std::io::ErrorKind>> {
+    s.set_nonblocking(true).unwrap();
+    match std::io::Read::read(s, &mut [0u8; 64]) {
+        Ok(n) => Some(Ok(n)),
+        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => None,
+        Err(e) => Some(Err(e.kind())),
+    }
+}
