@@ -117,6 +117,9 @@ pub struct App {
     /// With every namespace (`--netns all`): their labels by inode, made safe for the
     /// terminal, as the last scan named them; `None` with one namespace.
     pub namespaces: Option<std::collections::BTreeMap<u32, String>>,
+    /// The ports the kernel gives connecting sockets (`net.ipv4.ip_local_port_range`): a
+    /// socket whose handshake was not seen is a client's when its port is one of them.
+    pub ephemeral: std::ops::RangeInclusive<u16>,
 }
 
 impl App {
@@ -158,6 +161,7 @@ impl App {
             dirty: false,
             seen_changes: 0,
             namespaces: None,
+            ephemeral: crate::model::ports::DEFAULT_EPHEMERAL,
         }
     }
 

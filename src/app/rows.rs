@@ -85,7 +85,7 @@ impl App {
         self.dirty = false;
         let selected = self.selected_row().map(|r| r.id);
         let port = self.selected_port().map(|p| (p.netns, p.port));
-        let (mut rows, ports) = view::build(self.feed.tracker());
+        let (mut rows, ports) = view::build(self.feed.tracker(), &self.ephemeral);
         self.lab_marked.clear();
         if self.lab.sockets.iter().any(|e| e.open) {
             for r in &mut rows {

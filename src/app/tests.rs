@@ -59,6 +59,7 @@ fn the_filter_prompt_refuses_source_options() {
     }
 }
 
+use super::view::ServicePort;
 use crate::model::{Owner, SocketRecord};
 use crate::tracker::{Phase, Snapshot};
 
@@ -209,4 +210,49 @@ fn a_socket_is_every_owners() {
     };
     let pids: Vec<i32> = target.owners.iter().map(|o| o.pid).collect();
     assert_eq!(pids, [4242, 5151]);
+}
+
+/// The ports pane's lines after one snapshot of `sockets`.
+fn ports_of(app: &mut App, at: u64, sockets: Vec<SocketRecord>) -> Vec<ServicePort> {
+    app.on_snapshot(Snapshot::full(at, sockets, &|_| Vec::new()));
+    app.on_events(&[], at, None, &mut |_| true);
+    app.refresh_view();
+    app.ports.iter().map(|p| p.port).collect()
+}
+
+#[test]
+fn a_servers_time_waits_are_its_ports_after_its_listener_is_gone() {
+    // Seen only after the server exited: told by the ports, 7100 is no ephemeral port.
+    let mut app = app();
+    let ports = ports_of(
+        &mut app,
+        10 * S,
+        vec![
+            record(TcpState::TimeWait, "127.0.0.1:7100", "127.0.0.1:34912", 0),
+            record(TcpState::TimeWait, "127.0.0.1:7100", "127.0.0.1:34918", 0),
+            record(TcpState::Established, "10.0.0.1:40000", "10.0.0.9:443", 7),
+        ],
+    );
+    assert_eq!(
+        ports,
+        [ServicePort::Local(7100), ServicePort::Remote(443)],
+        "{:?}",
+        app.ports
+    );
+}
+
+#[test]
+fn a_listener_that_closed_keeps_its_ports_sockets() {
+    // Every port ephemeral: only the listener, kept as a ghost, tells the server's end.
+    let mut app = app();
+    app.ephemeral = 1..=65535;
+    let tw = || record(TcpState::TimeWait, "127.0.0.1:40100", "127.0.0.1:40200", 0);
+    let listener = record(TcpState::Listen, "127.0.0.1:40100", "0.0.0.0:0", 5);
+    ports_of(&mut app, 10 * S, vec![listener, tw()]);
+    // Two snapshots without it: with events, one miss does not end a socket.
+    ports_of(&mut app, 11 * S, vec![tw()]);
+    let ports = ports_of(&mut app, 12 * S, vec![tw()]);
+    assert_eq!(ports, [ServicePort::Local(40100)], "{:?}", app.ports);
+    assert_eq!(app.ports[0].counts.of(TcpState::TimeWait), 1);
+    assert_eq!(app.ports[0].listeners, 0, "the ghost is no listener");
 }

@@ -1,10 +1,12 @@
 //! What the screen shows, derived from the tracker when data changes (not on every frame):
 //! rows of the connections table, the ports pane and the counts per state.
 
+use crate::model::ports::{Side, side_by_ports};
 use crate::model::{Owner, TcpState};
 use crate::tracker::{ConnId, Connection, Phase, Source, Tracker};
 use std::collections::{BTreeMap, HashSet};
 use std::net::SocketAddr;
+use std::ops::RangeInclusive;
 
 /// One line of the connections table.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -110,15 +112,19 @@ impl StateCounts {
     }
 }
 
-/// Builds the rows and ports from the tracker's connections.
-pub fn build(tracker: &Tracker) -> (Vec<Row>, Vec<PortSummary>) {
+/// Builds the rows and ports from the tracker's connections; `ephemeral` is the range the
+/// kernel picks connecting sockets' ports from (`net.ipv4.ip_local_port_range`).
+pub fn build(tracker: &Tracker, ephemeral: &RangeInclusive<u16>) -> (Vec<Row>, Vec<PortSummary>) {
     let conns: Vec<&Connection> = tracker.connections().collect();
     let listening: HashSet<(u32, u16)> = conns
         .iter()
-        .filter(|c| c.state == Phase::State(TcpState::Listen))
+        .filter(|c| listened(c))
         .map(|c| (c.netns, c.local().port()))
         .collect();
-    let rows: Vec<Row> = conns.iter().map(|c| row(c, &listening)).collect();
+    let rows: Vec<Row> = conns
+        .iter()
+        .map(|c| row(c, service_port(c, &listening, ephemeral)))
+        .collect();
     let mut ports: BTreeMap<(u32, ServicePort), PortSummary> = BTreeMap::new();
     for r in &rows {
         let p = ports
@@ -141,14 +147,56 @@ pub fn build(tracker: &Tracker) -> (Vec<Row>, Vec<PortSummary>) {
     (rows, ports.into_values().collect())
 }
 
-fn row(c: &Connection, listening: &HashSet<(u32, u16)>) -> Row {
+/// A listener, or one that closed and is kept as a ghost: the server sockets it left behind
+/// (TIME_WAITs above all) are still its port's.
+fn listened(c: &Connection) -> bool {
+    c.state == Phase::State(TcpState::Listen)
+        || c.timeline.iter().any(|e| {
+            e.from == Phase::State(TcpState::Listen)
+                && matches!(e.to, Phase::Gone | Phase::State(TcpState::Close))
+        })
+}
+
+/// Which end opened the connection, when its timeline tells: a server's socket was born in
+/// SYN_RECV, a client's went through SYN_SENT.
+fn opened_passively(c: &Connection) -> Option<bool> {
+    c.timeline.iter().find_map(|e| {
+        let syn_sent = Phase::State(TcpState::SynSent);
+        if e.to == Phase::State(TcpState::SynRecv) {
+            Some(true)
+        } else if e.to == syn_sent || e.from == syn_sent {
+            Some(false)
+        } else {
+            None
+        }
+    })
+}
+
+/// The port a connection is grouped under: its local port when it is a server's socket, the
+/// peer's when it is a client's. Known for sure while a listener (live or a ghost) holds the
+/// local port or the timeline shows the handshake; otherwise told from the ports the way the
+/// kernel picks them: a client's local port comes from the ephemeral range.
+fn service_port(
+    c: &Connection,
+    listening: &HashSet<(u32, u16)>,
+    ephemeral: &RangeInclusive<u16>,
+) -> ServicePort {
+    let (local, remote) = (c.local().port(), c.remote().port());
+    if remote == 0 || listening.contains(&(c.netns, local)) {
+        return ServicePort::Local(local);
+    }
+    let server = opened_passively(c)
+        .unwrap_or_else(|| side_by_ports(local, remote, ephemeral) == Side::Server);
+    if server {
+        ServicePort::Local(local)
+    } else {
+        ServicePort::Remote(remote)
+    }
+}
+
+fn row(c: &Connection, service: ServicePort) -> Row {
     let (recv_q, send_q) = c.queues();
     let last = c.timeline.last();
-    let service = if listening.contains(&(c.netns, c.local().port())) || c.remote().port() == 0 {
-        ServicePort::Local(c.local().port())
-    } else {
-        ServicePort::Remote(c.remote().port())
-    };
     Row {
         id: c.id,
         state: c.state,

@@ -5,6 +5,7 @@ pub mod event;
 pub mod filter;
 pub mod netns;
 pub mod owner;
+pub mod ports;
 pub mod safe_text;
 pub mod socket;
 pub mod state;

@@ -13,6 +13,7 @@ pub mod owners;
 pub mod proc_net;
 pub mod run_id;
 pub mod sock_diag;
+pub mod sysctl;
 pub mod tool;
 pub mod trace;
 

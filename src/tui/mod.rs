@@ -109,6 +109,10 @@ fn run_with(
         ..TrackerConfig::default()
     });
     let mut app = App::new(info, tracker, args.filter.filter());
+    // tcpscope's own namespace's: others' are the same unless someone set theirs.
+    if let Some(range) = crate::sources::sysctl::ephemeral_ports() {
+        app.ephemeral = range;
+    }
     if all {
         app.namespaces = Some(std::collections::BTreeMap::new());
     }
