@@ -60,37 +60,13 @@ impl App {
             self.apply_dialog(action);
             return;
         }
-        if let Overlay::Report(_, lines, top) = &mut self.overlay
-            && matches!(
-                action,
-                Action::Up
-                    | Action::Down
-                    | Action::ScrollUp
-                    | Action::ScrollDown
-                    | Action::PageUp
-                    | Action::PageDown
-            )
-        {
-            let delta: isize = match action {
-                Action::Up | Action::ScrollUp => -1,
-                Action::Down | Action::ScrollDown => 1,
-                Action::PageUp => -10,
-                _ => 10,
-            };
-            let max = lines.len().saturating_sub(1) as isize;
-            *top = (*top as isize + delta).clamp(0, max) as usize;
+        if self.apply_modal(action) {
             return;
         }
         let page = self.page.max(1) as isize;
         match action {
             Action::Quit => self.quit = true,
-            Action::ToggleHelp => {
-                self.overlay = if self.overlay == Overlay::Help {
-                    Overlay::None
-                } else {
-                    Overlay::Help
-                };
-            }
+            Action::ToggleHelp => self.overlay = Overlay::Help(0),
             Action::Back => self.overlay = Overlay::None,
             Action::Up | Action::ScrollUp => self.move_by(-1),
             Action::Down | Action::ScrollDown => self.move_by(1),
@@ -188,6 +164,44 @@ impl App {
         }
     }
 
+    /// The help and the reports take every key while open: they scroll, Esc (or `?` for the
+    /// help) closes them, Ctrl-C and q quit, and nothing else reaches the hidden panes (a key
+    /// pressed in the help must not move a selection the user cannot see). Over the details,
+    /// keys that move or reorder the panes are dropped, and the rest act on the connection
+    /// shown. Returns whether the action was taken here.
+    fn apply_modal(&mut self, action: Action) -> bool {
+        let page = self.page.max(1) as isize;
+        let (top, len) = match &mut self.overlay {
+            Overlay::Help(top) => (top, super::keys::help_lines().len()),
+            Overlay::Report(_, lines, top) => {
+                let len = lines.len();
+                (top, len)
+            }
+            Overlay::Details(_) => return moves_the_panes(action),
+            _ => return false,
+        };
+        let delta: isize = match action {
+            Action::Up | Action::ScrollUp => -1,
+            Action::Down | Action::ScrollDown => 1,
+            Action::PageUp => -page,
+            Action::PageDown => page,
+            Action::Home => isize::MIN / 2,
+            Action::End => isize::MAX / 2,
+            Action::Quit => {
+                self.quit = true;
+                return true;
+            }
+            Action::Back | Action::ToggleHelp => {
+                self.overlay = Overlay::None;
+                return true;
+            }
+            _ => return true,
+        };
+        let max = len.saturating_sub(1) as isize;
+        *top = (*top as isize).saturating_add(delta).clamp(0, max) as usize;
+        true
+    }
+
     pub(super) fn apply_scenario(&mut self, action: Action) {
         let Some(sc) = self.scenario.as_mut() else {
             self.status = Some((
@@ -205,4 +219,24 @@ impl App {
             _ => sc.diagram_actor = (sc.diagram_actor + 1) % sc.actors.len().max(1),
         }
     }
+}
+
+/// Actions that move a selection, switch or reorder the panes: hidden under the details.
+fn moves_the_panes(action: Action) -> bool {
+    matches!(
+        action,
+        Action::Up
+            | Action::Down
+            | Action::ScrollUp
+            | Action::ScrollDown
+            | Action::PageUp
+            | Action::PageDown
+            | Action::Home
+            | Action::End
+            | Action::NextPane
+            | Action::PrevPane
+            | Action::Click(..)
+            | Action::SortNext
+            | Action::SortReverse
+    )
 }

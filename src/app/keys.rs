@@ -79,6 +79,25 @@ pub const KEYS: &[(KeyCode, &str, Action)] = &[
     ),
 ];
 
+/// The help screen's lines, the key table first; `true` marks a note (drawn dim).
+pub fn help_lines() -> Vec<(&'static str, bool)> {
+    let mut lines: Vec<(&str, bool)> = KEYS
+        .iter()
+        .filter(|(_, text, _)| !text.is_empty())
+        .map(|(_, text, _)| (*text, false))
+        .collect();
+    lines.extend([
+        ("mouse    click selects, wheel scrolls", false),
+        ("", false),
+        (
+            "traced: from the kernel, exact time   observed: seen in a snapshot",
+            true,
+        ),
+        ("inferred: from two snapshots (kernel events off)", true),
+    ]);
+    lines
+}
+
 /// Whether `key` came without Ctrl or Alt (Shift makes capitals). A chord is not its letter:
 /// Ctrl-Y must not confirm an abort, and a terminal in raw mode reads a newline as Ctrl-J,
 /// which must not type a `j` into the filter.

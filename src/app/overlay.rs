@@ -8,7 +8,8 @@ use crate::tracker::ConnId;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Overlay {
     None,
-    Help,
+    /// The keys, from this first line (the help scrolls on a small terminal).
+    Help(usize),
     Details(ConnId),
     Menu(Menu),
     Confirm(Confirm),

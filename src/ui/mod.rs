@@ -116,9 +116,14 @@ pub fn draw(f: &mut Frame<'_>, app: &mut App, theme: Theme) -> Areas {
         lab::draw(f, lab_area, app, theme);
     }
     overlays::prompt(f, foot, app, theme);
+    if let Overlay::Help(top) = &mut app.overlay {
+        // Scrolled no further than its last line at the bottom, so Up moves at once.
+        let rows = usize::from(body.height.saturating_sub(2));
+        *top = (*top).min(crate::app::keys::help_lines().len().saturating_sub(rows));
+    }
     match &app.overlay {
         Overlay::None => {}
-        Overlay::Help => overlays::help(f, body, theme),
+        Overlay::Help(top) => overlays::help(f, body, *top, theme),
         Overlay::Details(id) => overlays::details(f, body, app, *id, theme),
         Overlay::Menu(menu) => overlays::menu(f, body, menu, theme),
         Overlay::Confirm(c) => overlays::confirm(f, body, c, theme),

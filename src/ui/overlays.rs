@@ -2,7 +2,7 @@
 
 use super::theme::Theme;
 use super::{diagram, text};
-use crate::app::{App, confirm::Confirm, keys::KEYS, menu::Menu};
+use crate::app::{App, confirm::Confirm, keys::help_lines, menu::Menu};
 use crate::tracker::{ConnId, Phase, Reset};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -10,30 +10,37 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 use std::collections::HashSet;
 
-pub fn help(f: &mut Frame<'_>, area: Rect, theme: Theme) {
-    let mut lines: Vec<Line<'_>> = KEYS
+/// The keys, from line `top`; on a terminal too small for all of them, the title says which
+/// lines show and that the help scrolls.
+pub fn help(f: &mut Frame<'_>, area: Rect, top: usize, theme: Theme) {
+    let all = help_lines();
+    let r = centered(area, 76, all.len() as u16 + 2);
+    let rows = usize::from(r.height.saturating_sub(2));
+    let lines: Vec<Line<'_>> = all
         .iter()
-        .filter(|(_, text, _)| !text.is_empty())
-        .map(|(_, text, _)| Line::raw(*text))
+        .skip(top)
+        .take(rows)
+        .map(|&(text, note)| {
+            if note {
+                Line::styled(text, theme.dim())
+            } else {
+                Line::raw(text)
+            }
+        })
         .collect();
-    lines.push(Line::raw("mouse    click selects, wheel scrolls"));
-    lines.push(Line::raw(""));
-    lines.push(Line::styled(
-        "traced: from the kernel, exact time   observed: seen in a snapshot",
-        theme.dim(),
-    ));
-    lines.push(Line::styled(
-        "inferred: from two snapshots (kernel events off)",
-        theme.dim(),
-    ));
-    let r = centered(area, 76, lines.len() as u16 + 2);
+    let title = if rows < all.len() {
+        format!(
+            " Keys {}-{} of {} (↑↓ PgUp PgDn scroll, ? or Esc close) ",
+            top + 1,
+            top + lines.len(),
+            all.len()
+        )
+    } else {
+        " Keys (? or Esc to close) ".to_string()
+    };
     f.render_widget(Clear, r);
     f.render_widget(
-        Paragraph::new(lines).block(
-            Block::default()
-                .borders(Borders::ALL)
-                .title(" Keys (? or Esc to close) "),
-        ),
+        Paragraph::new(lines).block(Block::default().borders(Borders::ALL).title(title)),
         r,
     );
 }
