@@ -76,7 +76,7 @@ pub struct ShutdownArgs {
 #[derive(Debug, Clone, Args)]
 pub struct CanBindArgs {
     /// The port to try.
-    #[arg(value_parser = clap::value_parser!(u16).range(1..))]
+    #[arg(value_parser = crate::options::number::server_port)]
     pub port: u16,
     /// The address to bind (0.0.0.0, ::, or one of this host's).
     #[arg(long, default_value = "0.0.0.0")]
@@ -111,7 +111,7 @@ pub struct WatchArgs {
     #[arg(long)]
     pub json: bool,
     /// Milliseconds between snapshots.
-    #[arg(long, value_name = "MS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(10..=3_600_000))]
+    #[arg(long, value_name = "MS", default_value_t = 1000, value_parser = crate::options::number::interval_ms)]
     pub interval: u64,
     /// Stop after this many seconds.
     #[arg(long, value_name = "S", value_parser = positive_seconds)]
@@ -120,7 +120,7 @@ pub struct WatchArgs {
     #[arg(long, value_enum, default_value_t = EventsMode::Auto)]
     pub events: EventsMode,
     /// Seconds closed connections are remembered (for their timelines).
-    #[arg(long, value_name = "N", default_value_t = 60)]
+    #[arg(long, value_name = "N", default_value_t = 60, value_parser = crate::options::number::ghost_secs)]
     pub ghost_secs: u64,
 }
 

@@ -11,16 +11,16 @@ pub struct FilterArgs {
     #[arg(long = "state", value_name = "STATE", value_parser = StateSet::parse_one)]
     pub states: Vec<StateSet>,
     /// Only sockets with this local or remote port.
-    #[arg(long, value_name = "PORT")]
+    #[arg(long, value_name = "PORT", value_parser = super::number::port)]
     pub port: Option<u16>,
     /// Only sockets with this local (source) port.
-    #[arg(long, value_name = "PORT")]
+    #[arg(long, value_name = "PORT", value_parser = super::number::port)]
     pub sport: Option<u16>,
     /// Only sockets with this remote (destination) port.
-    #[arg(long, value_name = "PORT")]
+    #[arg(long, value_name = "PORT", value_parser = super::number::port)]
     pub dport: Option<u16>,
     /// Only sockets held by this process.
-    #[arg(long, value_name = "PID")]
+    #[arg(long, value_name = "PID", value_parser = super::number::pid)]
     pub pid: Option<i32>,
     /// IPv4 only.
     #[arg(short = '4', conflicts_with = "ipv6")]

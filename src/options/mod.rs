@@ -4,6 +4,7 @@
 //! its settings without parsing anything.
 
 mod filter;
+pub mod number;
 mod source;
 mod view;
 

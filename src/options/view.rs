@@ -11,10 +11,10 @@ pub struct TuiArgs {
     #[command(flatten)]
     pub sockets: SourceArgs,
     /// Milliseconds between snapshots.
-    #[arg(long, value_name = "MS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(10..=3_600_000))]
+    #[arg(long, value_name = "MS", default_value_t = 1000, value_parser = super::number::interval_ms)]
     pub interval: u64,
     /// Seconds closed connections stay visible, greyed.
-    #[arg(long, value_name = "N", default_value_t = 60)]
+    #[arg(long, value_name = "N", default_value_t = 60, value_parser = super::number::ghost_secs)]
     pub ghost_secs: u64,
     /// Kernel events: auto (eBPF, else tracefs, else none), bpf, tracefs or off.
     #[arg(long, value_enum, default_value_t = EventsMode::Auto)]
@@ -22,7 +22,7 @@ pub struct TuiArgs {
     /// With kernel events, dump the whole table every N seconds; in between only teardown
     /// states and listeners (events tell the rest). Queues of established connections are
     /// as fresh as the last full dump.
-    #[arg(long, value_name = "N", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    #[arg(long, value_name = "N", default_value_t = 10, value_parser = super::number::full_every)]
     pub full_every: u64,
 }
 

@@ -37,6 +37,39 @@ fn port_out_of_range() {
 }
 
 #[test]
+fn a_bad_number_is_refused_in_words() {
+    let _host = crate::common::host::shared();
+    for (args, says) in [
+        (
+            &["can-bind", "abc"][..],
+            "a port to bind is a whole number from 1 to 65535",
+        ),
+        (
+            &["can-bind", "0"][..],
+            "a port to bind is a whole number from 1 to 65535",
+        ),
+        (
+            &["list", "--port", "http"][..],
+            "a port is a whole number from 0 to 65535",
+        ),
+        (&["list", "--pid", "me"][..], "a pid is a whole number"),
+        (
+            &["watch", "--interval", "fast"][..],
+            "the interval in milliseconds is a whole number",
+        ),
+        (
+            &["watch", "--ghost-secs=-1"][..],
+            "the ghost time in seconds is a whole number",
+        ),
+    ] {
+        assert_usage_error(args, says);
+        let out = tcpscope(args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!stderr.contains("invalid digit"), "{args:?}: {stderr}");
+    }
+}
+
+#[test]
 fn missing_namespace() {
     let _host = crate::common::host::shared();
     assert_usage_error(&["list", "--netns", "tcpscope-no-such-ns"], "not found");
