@@ -100,7 +100,9 @@ pub fn help_lines() -> Vec<(&'static str, bool)> {
 
 /// Whether `key` came without Ctrl or Alt (Shift makes capitals). A chord is not its letter:
 /// Ctrl-Y must not confirm an abort, and a terminal in raw mode reads a newline as Ctrl-J,
-/// which must not type a `j` into the filter.
+/// which must not type a `j` into the filter. Alt-x reaches us as Esc then x typed fast, so
+/// where a letter is safe it is taken (the main view), and where Esc is the safe half (a
+/// menu, a confirmation) Esc wins.
 fn plain(key: KeyEvent) -> bool {
     !key.modifiers
         .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT)
@@ -115,7 +117,7 @@ pub fn normal(key: KeyEvent) -> Option<Action> {
     if ctrl(key, 'c') {
         return Some(Action::Quit);
     }
-    if !plain(key) {
+    if key.modifiers.contains(KeyModifiers::CONTROL) {
         return None;
     }
     KEYS.iter()
@@ -147,6 +149,7 @@ pub fn menu(key: KeyEvent) -> Option<Action> {
         KeyCode::Enter => Some(Action::Select),
         KeyCode::Esc => Some(Action::Back),
         KeyCode::Char(c) if plain(key) => Some(Action::MenuPick(c)),
+        KeyCode::Char(_) if key.modifiers.contains(KeyModifiers::ALT) => Some(Action::Back),
         _ => None,
     }
 }
@@ -183,6 +186,8 @@ mod tests {
         assert_eq!(prompt(ctrl('m')), Some(Action::FilterSubmit));
         assert_eq!(prompt(ctrl('x')), None);
         assert_eq!(menu(ctrl('k')), None, "Ctrl-K picked abort");
+        assert_eq!(menu(alt('K')), Some(Action::Back), "Esc then K: Esc wins");
+        assert_eq!(normal(alt('q')), Some(Action::Quit), "Esc then q: q");
         assert_eq!(normal(ctrl('q')), None);
         assert_eq!(normal(ctrl('c')), Some(Action::Quit));
     }
