@@ -3,11 +3,13 @@
 //! `tcpscope can-bind` and by the interactive view's `b`.
 
 use crate::actions::bind_probe::{BindOptions, Failure, probe};
+use crate::model::ports::{DEFAULT_EPHEMERAL, Side, side_by_ports};
 use crate::model::{SocketRecord, TcpState, TimerKind};
 use crate::output::Row;
 use crate::output::json::JsonRecord;
 use crate::sources::dump_all;
 use crate::sources::owners::{OwnerLookup, ProcfsOwners};
+use crate::sources::sysctl::ephemeral_ports;
 use serde::Serialize;
 use std::net::SocketAddr;
 
@@ -211,8 +213,18 @@ fn advise(
             })
             .max();
         let connected = lingering.iter().filter(|s| s.inode != 0).count();
+        // A client's port (one the kernel picked for a connect()) has no earlier listener.
+        let ephemeral = ephemeral_ports().unwrap_or(DEFAULT_EPHEMERAL);
+        let clients = lingering
+            .iter()
+            .all(|s| side_by_ports(s.local.port(), s.remote.port(), &ephemeral) == Side::Client);
         let what = match (timewait_left, connected) {
             (Some(_), 0) => "sockets in TIME_WAIT (or closed FIN_WAIT2)".to_string(),
+            (_, n) if clients && n > 0 => format!(
+                "{n} outgoing connection(s) of this host (a client's port: the kernel picks those from net.ipv4.ip_local_port_range, {}-{} here)",
+                ephemeral.start(),
+                ephemeral.end()
+            ),
             (_, n) if n > 0 => format!(
                 "{n} connection(s) of an earlier listener (still open: their application has not closed them)"
             ),

@@ -4,10 +4,10 @@
 use super::App;
 use super::action::{Action, Pane, PromptKind};
 use super::confirm;
-use super::effect::{EffectDone, Foreign};
+use super::effect::{EffectDone, Foreign, Peer};
 use super::menu::{self, Choice, Menu};
 use super::overlay::Overlay;
-use super::view::ServicePort;
+use super::view::{Row, ServicePort};
 use crate::model::TcpState;
 use crate::tracker::Phase;
 
@@ -119,6 +119,7 @@ impl App {
                         state,
                         inode: r.inode,
                         owners: r.owners.clone(),
+                        peer: self.peer_of(r),
                     }),
                 };
                 Menu {
@@ -129,6 +130,29 @@ impl App {
             }
         };
         self.overlay = Overlay::Menu(menu);
+    }
+
+    /// The other end of a connection: the socket of this namespace with the mirrored ends,
+    /// if it has one. A loopback peer is always here, so one no socket has is gone (every
+    /// state is tracked, whatever the view's filter shows).
+    fn peer_of(&self, r: &Row) -> Peer {
+        if r.remote.port() == 0 {
+            return Peer::Unknown;
+        }
+        let mirror = self
+            .rows
+            .iter()
+            .filter(|o| o.netns == r.netns && o.local == r.remote && o.remote == r.local)
+            .min_by_key(|o| o.ghost);
+        match mirror {
+            Some(o) if !o.ghost => match o.state {
+                Phase::State(s) => Peer::Here(s),
+                Phase::Gone => Peer::Gone,
+            },
+            Some(_) => Peer::Gone,
+            None if r.remote.ip().is_loopback() => Peer::Gone,
+            None => Peer::Unknown,
+        }
     }
 
     /// The state of a lab socket as the tracker has it.

@@ -1,7 +1,7 @@
 //! What the confirmation dialog says will happen to both ends, before tcpscope touches a
 //! socket that is not its own. The facts are the ones `tests/integration/foreign_sockets.rs` checks.
 
-use super::effect::{Effect, Foreign};
+use super::effect::{Effect, Foreign, Peer};
 use crate::model::TcpState;
 
 /// A question the user answers before the effect runs.
@@ -43,6 +43,26 @@ fn target_line(t: &Foreign) -> String {
     )
 }
 
+/// What the dialog says of the peer: `usual` while it may exist, or that it is gone, which a
+/// CLOSE_WAIT left for minutes mostly is (the closing end's FIN_WAIT2 timed out long ago).
+fn peer_line(t: &Foreign, usual: String) -> String {
+    match t.peer {
+        Peer::Gone => format!(
+            "The peer {}: gone already (no socket of this host has that end any more): nothing sent reaches it.",
+            t.remote
+        ),
+        Peer::Here(s) => usual.replacen(
+            &format!("The peer {}:", t.remote),
+            &format!("The peer {} ({} on this host):", t.remote, s.name()),
+            1,
+        ),
+        Peer::Unknown if t.state == TcpState::CloseWait => format!(
+            "{usual} If it still exists: a peer that called close() leaves FIN_WAIT2 after net.ipv4.tcp_fin_timeout (60 s by default), so a CLOSE_WAIT older than that has mostly no peer left."
+        ),
+        Peer::Unknown => usual,
+    }
+}
+
 fn abort_lines(t: &Foreign) -> Vec<String> {
     let mut lines = vec![
         target_line(t),
@@ -66,9 +86,12 @@ fn abort_lines(t: &Foreign) -> Vec<String> {
         }
         TcpState::LastAck | TcpState::Closing => {
             lines.push("This end: gone at once, with no TIME_WAIT. Its FIN is out already; nothing more is sent.".into());
-            lines.push(format!(
+            lines.push(peer_line(
+                t,
+                format!(
                 "The peer {}: nothing more is sent to it; its end finishes on its own timers (TIME_WAIT, or a FIN_WAIT2 timeout if our FIN never arrived).",
                 t.remote
+            ),
             ));
         }
         TcpState::FinWait2 if t.inode == 0 => {
@@ -76,23 +99,32 @@ fn abort_lines(t: &Foreign) -> Vec<String> {
                 "This end: an orphan (its owner closed it); the entry is removed, nothing is sent."
                     .into(),
             );
-            lines.push(format!(
+            lines.push(peer_line(
+                t,
+                format!(
                 "The peer {}: its CLOSE_WAIT is untouched; when it closes, its FIN meets a RST.",
                 t.remote
+            ),
             ));
         }
         TcpState::CloseWait => {
             lines.push("This end: gone at once, no FIN, no TIME_WAIT; its owner's recv() still returns 0, its next send() fails with ECONNABORTED, then EPIPE.".into());
-            lines.push(format!(
+            lines.push(peer_line(
+                t,
+                format!(
                 "The peer {}: gets a RST instead of our FIN; it sees ECONNRESET and its end is gone.",
                 t.remote
+            ),
             ));
         }
         _ => {
             lines.push("This end: gone at once, no FIN, no TIME_WAIT; its owner gets ECONNABORTED on its next call (a waiting recv() wakes with it), then EPIPE from send().".into());
-            lines.push(format!(
-                "The peer {}: gets a RST; its next call fails with ECONNRESET.",
-                t.remote
+            lines.push(peer_line(
+                t,
+                format!(
+                    "The peer {}: gets a RST; its next call fails with ECONNRESET.",
+                    t.remote
+                ),
             ));
         }
     }
@@ -111,16 +143,22 @@ fn shutdown_lines(t: &Foreign) -> Vec<String> {
         }
         TcpState::CloseWait => {
             lines.push("This end: sends the FIN its owner never did, goes LAST_ACK, then is gone once the peer acknowledges; the owner's recv() returns 0 and send() fails with EPIPE.".into());
-            lines.push(format!(
-                "The peer {}: reads end-of-file and goes to TIME_WAIT (60 s).",
-                t.remote
+            lines.push(peer_line(
+                t,
+                format!(
+                    "The peer {}: reads end-of-file and goes to TIME_WAIT (60 s).",
+                    t.remote
+                ),
             ));
         }
         _ => {
             lines.push("This end: a FIN goes out (no RST): FIN_WAIT1 → FIN_WAIT2, where it stays with no timer while the owner holds the fd. The owner's recv() returns 0 and its send() fails with EPIPE.".into());
-            lines.push(format!(
+            lines.push(peer_line(
+                t,
+                format!(
                 "The peer {}: reads end-of-file and stays CLOSE_WAIT until it closes; data it still sends is answered with a RST.",
                 t.remote
+            ),
             ));
         }
     }

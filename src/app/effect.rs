@@ -19,6 +19,20 @@ pub struct Foreign {
     pub owners: std::sync::Arc<[Owner]>,
     /// The inode of its network namespace: the effect runs there.
     pub netns: u32,
+    /// Its other end, as far as this host can tell: what the dialog says happens to it.
+    pub peer: Peer,
+}
+
+/// The other end of a connection, as far as this host can tell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Peer {
+    /// A socket of this host (its namespace) has it, in this state.
+    Here(TcpState),
+    /// It was this host's and is gone: its socket closed (a ghost), or it was on the
+    /// loopback and no socket has it any more. Nothing sent to it reaches a socket.
+    Gone,
+    /// On another host, or not known.
+    Unknown,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -2,7 +2,7 @@
 //! tcpscope's own, or another process's, in its state), and what each asks before it runs.
 
 use super::action::PromptKind;
-use super::effect::{Effect, Foreign, LabCall};
+use super::effect::{Effect, Foreign, LabCall, Peer};
 use crate::actions::lab::LabId;
 use crate::model::TcpState;
 use std::net::{Shutdown, SocketAddr};
@@ -152,7 +152,7 @@ pub fn foreign_items(target: &Foreign) -> Vec<MenuItem> {
     if target.state != TcpState::Close {
         items.push(item(
             'K',
-            "abort  SOCK_DESTROY, like ss -K (RST to the peer)…",
+            abort_label(target),
             Choice::Run(Effect::Abort(target.clone())),
         ));
     }
@@ -182,6 +182,29 @@ pub fn foreign_items(target: &Foreign) -> Vec<MenuItem> {
     items
 }
 
+/// What an abort does, in the menu's few words: only a connected end with a live peer sends
+/// a RST.
+fn abort_label(target: &Foreign) -> &'static str {
+    match target.state {
+        TcpState::TimeWait => {
+            "remove  SOCK_DESTROY, like ss -K (nothing is sent; the port is free)…"
+        }
+        TcpState::Listen => {
+            "abort  SOCK_DESTROY, like ss -K (stops accepting; queued connections get a RST)…"
+        }
+        TcpState::SynSent | TcpState::LastAck | TcpState::Closing => {
+            "abort  SOCK_DESTROY, like ss -K (nothing is sent)…"
+        }
+        TcpState::FinWait2 if target.inode == 0 => {
+            "remove  SOCK_DESTROY, like ss -K (an orphan: nothing is sent)…"
+        }
+        _ if target.peer == Peer::Gone => {
+            "abort  SOCK_DESTROY, like ss -K (its peer is gone already)…"
+        }
+        _ => "abort  SOCK_DESTROY, like ss -K (RST to the peer)…",
+    }
+}
+
 /// The same port on the unspecified address of its family: what a server binds.
 pub fn unspecified(addr: SocketAddr) -> SocketAddr {
     let ip: std::net::IpAddr = match addr {
@@ -203,6 +226,7 @@ mod tests {
             state,
             inode: if owned { 7 } else { 0 },
             netns: 0,
+            peer: Peer::Unknown,
             owners: owned
                 .then(|| Owner {
                     pid: 42,
@@ -237,6 +261,21 @@ mod tests {
             keys(&foreign_items(&foreign(TcpState::Established, false))),
             "Kb"
         );
+    }
+
+    #[test]
+    fn the_abort_says_what_is_sent_in_that_state() {
+        let label = |state, owned| foreign_items(&foreign(state, owned))[0].label.clone();
+        assert!(label(TcpState::Established, true).contains("RST to the peer"));
+        for quiet in [TcpState::TimeWait, TcpState::SynSent, TcpState::LastAck] {
+            let text = label(quiet, false);
+            assert!(!text.contains("RST"), "{quiet:?}: {text}");
+            assert!(text.contains("nothing is sent"), "{quiet:?}: {text}");
+        }
+        assert!(label(TcpState::TimeWait, false).starts_with("remove"));
+        let mut gone = foreign(TcpState::CloseWait, true);
+        gone.peer = Peer::Gone;
+        assert!(foreign_items(&gone)[0].label.contains("peer is gone"));
     }
 
     #[test]

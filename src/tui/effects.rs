@@ -237,6 +237,7 @@ mod tests {
             inode,
             owners: Vec::new().into(),
             netns: 0,
+            peer: crate::app::effect::Peer::Unknown,
         }
     }
 

@@ -306,7 +306,7 @@ fn kill_established() {
     let out = act("kill", &ns, &owner, "established");
     assert!(out.contains("aborted ESTABLISHED"), "{out}");
     for claim in [
-        "RST (ECONNRESET) and both ends are gone at once",
+        "its peer gets a RST (ECONNRESET, if its end still exists) and this end is gone at once",
         "ECONNABORTED on its next call (a waiting recv() wakes with it",
         "then EPIPE from send() and 0 from recv()",
     ] {

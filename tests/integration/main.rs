@@ -32,4 +32,5 @@ mod tui_netns;
 mod tui_ports;
 mod tui_pty;
 mod tui_render;
+mod tui_texts;
 mod watch_teardown;

@@ -382,12 +382,16 @@ fn actions_menu_offers_the_valid_actions_and_confirms_before_acting() {
         "{:?}",
         app.pending
     );
-    // A TIME_WAIT has no process to act for: abort only (and can-bind).
+    // A TIME_WAIT has no process to act for: removing it only (and can-bind), which sends
+    // nothing.
     select_local(&mut app, "10.0.0.1:8080", "10.0.0.9:50005");
     app.apply(Action::OpenActions);
     let menu = render(&mut app, 100, 30);
     assert!(
-        menu.contains("abort") && !menu.contains("graceful shutdown"),
+        menu.contains("remove  SOCK_DESTROY")
+            && menu.contains("nothing is sent")
+            && !menu.contains("RST")
+            && !menu.contains("graceful shutdown"),
         "{menu}"
     );
 }
