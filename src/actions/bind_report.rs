@@ -2,6 +2,7 @@
 //! report says why, who holds the port, which options would work, and what is myth. Used by
 //! `tcpscope can-bind` and by the interactive view's `b`.
 
+use crate::actions::bind_holders::{SHOWN, Summary, grouped, notable, summarise};
 use crate::actions::bind_probe::{BindOptions, Failure, probe};
 use crate::model::ports::{DEFAULT_EPHEMERAL, Side, side_by_ports};
 use crate::model::{SocketRecord, TcpState, TimerKind};
@@ -29,6 +30,9 @@ struct Answer<'a> {
     listen: bool,
     bindable: bool,
     failure: Option<Failure>,
+    /// Every holder, counted per state and per owner.
+    holders_summary: Summary,
+    /// Every holder with `--all`; else the few that matter (see `bind_holders::notable`).
     holders: Vec<JsonRecord<'a>>,
     would_succeed: Vec<BindOptions>,
     advice: Vec<String>,
@@ -86,20 +90,34 @@ impl Report {
         self.result.is_ok()
     }
 
-    fn rows(&self) -> Vec<Row<'_>> {
-        self.holders
-            .iter()
-            .map(|s| Row {
-                socket: s,
-                owners: self.owners.owners_of(s.inode),
-                netns: None,
-            })
-            .collect()
+    fn row<'a>(&'a self, s: &'a SocketRecord) -> Row<'a> {
+        Row {
+            socket: s,
+            owners: self.owners.owners_of(s.inode),
+            netns: None,
+        }
     }
 
-    /// The report as one JSON object.
-    pub fn json(&self) -> anyhow::Result<String> {
-        let rows = self.rows();
+    /// The holders worth a line each: all of them when `all` or when few, else the few that
+    /// matter.
+    fn rows(&self, all: bool) -> Vec<Row<'_>> {
+        if all || self.holders.len() <= SHOWN {
+            self.holders.iter().map(|s| self.row(s)).collect()
+        } else {
+            notable(&self.holders)
+                .into_iter()
+                .map(|i| self.row(&self.holders[i]))
+                .collect()
+        }
+    }
+
+    fn summary(&self) -> Summary {
+        summarise(&self.holders, |s| self.owners.owners_of(s.inode))
+    }
+
+    /// The report as one JSON object; `all`: every holder, not only the few that matter.
+    pub fn json(&self, all: bool) -> anyhow::Result<String> {
+        let rows = self.rows(all);
         let answer = Answer {
             port: self.addr.port(),
             addr: self.addr.ip(),
@@ -107,6 +125,7 @@ impl Report {
             listen: self.listen,
             bindable: self.bindable(),
             failure: self.result.clone().err(),
+            holders_summary: self.summary(),
             holders: rows.iter().map(JsonRecord::from).collect(),
             would_succeed: self.would_succeed.clone(),
             advice: self.advice.clone(),
@@ -115,8 +134,9 @@ impl Report {
         Ok(serde_json::to_string_pretty(&answer)?)
     }
 
-    /// The report as text, a line each (advice and myths start with `- `).
-    pub fn text_lines(&self) -> Vec<String> {
+    /// The report as text, a line each (advice and myths start with `- `); `all`: a line for
+    /// every holder, else for the few that matter, with the rest counted.
+    pub fn text_lines(&self, all: bool) -> Vec<String> {
         let mut lines = Vec::new();
         let opts = self.options.describe();
         let what = if self.listen {
@@ -131,10 +151,29 @@ impl Report {
                 self.addr, f.call, f.errno, f.meaning
             )),
         }
-        let rows = self.rows();
-        if !rows.is_empty() {
+        let rows = self.rows(all);
+        if rows.len() < self.holders.len() {
+            let summary = self.summary();
+            lines.push(String::new());
+            lines.push(format!(
+                "held by {} sockets: {}",
+                grouped(summary.total),
+                Summary::line(&summary.by_state)
+            ));
+            lines.push(format!(
+                "  by process: {}",
+                Summary::line(&summary.by_owner)
+            ));
+            lines.push(format!(
+                "the {} that matter (live listeners, sockets a process holds, the TIME_WAIT that goes last); `tcpscope can-bind {} --all` lists every one:",
+                rows.len(),
+                self.addr.port()
+            ));
+        } else if !rows.is_empty() {
             lines.push(String::new());
             lines.push("held by:".into());
+        }
+        if !rows.is_empty() {
             let mut out = Vec::new();
             let _ = crate::output::table::write_table(
                 &mut out,
@@ -218,17 +257,28 @@ fn advise(
         let clients = lingering
             .iter()
             .all(|s| side_by_ports(s.local.port(), s.remote.port(), &ephemeral) == Side::Client);
-        let what = match (timewait_left, connected) {
-            (Some(_), 0) => "sockets in TIME_WAIT (or closed FIN_WAIT2)".to_string(),
-            (_, n) if clients && n > 0 => format!(
+        let waiting = lingering.iter().filter(|s| s.inode == 0).count();
+        let connections = match connected {
+            0 => None,
+            n if clients => Some(format!(
                 "{n} outgoing connection(s) of this host (a client's port: the kernel picks those from net.ipv4.ip_local_port_range, {}-{} here)",
                 ephemeral.start(),
                 ephemeral.end()
-            ),
-            (_, n) if n > 0 => format!(
+            )),
+            n => Some(format!(
                 "{n} connection(s) of an earlier listener (still open: their application has not closed them)"
-            ),
-            _ => "connections of an earlier listener".to_string(),
+            )),
+        };
+        let closed = (waiting > 0).then(|| {
+            format!(
+                "{} socket(s) in TIME_WAIT (or closed FIN_WAIT2)",
+                grouped(waiting)
+            )
+        });
+        let what = match (connections, closed) {
+            (Some(c), Some(t)) => format!("{c} and {t}"),
+            (Some(one), None) | (None, Some(one)) => one,
+            (None, None) => "connections of an earlier listener".to_string(),
         };
         if reuseaddr_works {
             advice.push(format!("only {what} hold the port, and their socket had SO_REUSEADDR: set SO_REUSEADDR on the new socket too, before bind()."));

@@ -90,6 +90,10 @@ pub struct CanBindArgs {
     /// Only bind(), do not listen().
     #[arg(long)]
     pub no_listen: bool,
+    /// List every socket that holds the port (by default, past 8 only the ones that matter
+    /// are listed and the rest counted per state and per process).
+    #[arg(long)]
+    pub all: bool,
     /// Print one JSON object.
     #[arg(long)]
     pub json: bool,

@@ -15,9 +15,9 @@ pub fn run(args: &CanBindArgs) -> anyhow::Result<i32> {
     let report = assess(SocketAddr::new(args.addr, args.port), opts, args.no_listen)?;
     let mut out = std::io::stdout().lock();
     if args.json {
-        writeln!(out, "{}", report.json()?)?;
+        writeln!(out, "{}", report.json(args.all)?)?;
     } else {
-        for line in report.text_lines() {
+        for line in report.text_lines(args.all) {
             writeln!(out, "{line}")?;
         }
     }

@@ -52,7 +52,7 @@ fn can_bind(addr: std::net::SocketAddr) -> EffectDone {
                 }
             ),
             ok: true,
-            report: Some((format!("can-bind {addr}"), report.text_lines())),
+            report: Some((format!("can-bind {addr}"), report.text_lines(false))),
             ..EffectDone::default()
         },
         Err(e) => failed(format!("can-bind {addr}: {e:#}")),

@@ -216,3 +216,67 @@ fn bad_input_is_one_line_and_exit_2() {
         assert_eq!(String::from_utf8_lossy(&out.stderr).lines().count(), 1);
     }
 }
+
+/// A server that closed 30 connections first and exited: 30 TIME_WAITs hold its port, and a
+/// client still holds a connection to it.
+fn busy_port_after_its_server_stopped() -> (u16, TcpStream, TcpStream) {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    for _ in 0..30 {
+        let mut client = TcpStream::connect(l.local_addr().unwrap()).unwrap();
+        drop(l.accept().unwrap().0);
+        assert_eq!(client.read(&mut [0u8; 1]).unwrap(), 0);
+    }
+    let kept = TcpStream::connect(l.local_addr().unwrap()).unwrap();
+    let server = l.accept().unwrap().0;
+    drop(l);
+    assert!(wait_until(Duration::from_secs(5), || {
+        let recs = list_json(&["--sport", &port.to_string(), "--state", "time-wait"]);
+        recs.len() == 30
+    }));
+    (port, kept, server)
+}
+
+#[test]
+fn thousands_of_holders_are_summarised_and_all_lists_them() {
+    let _host = crate::common::host::shared();
+    let (port, _client, _server) = busy_port_after_its_server_stopped();
+    let p = port.to_string();
+    let out = tcpscope(&["can-bind", &p, "--addr", "127.0.0.1"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("held by 31 sockets: ESTABLISHED 1, TIME_WAIT 30"),
+        "{text}"
+    );
+    assert!(text.contains("by process: no process 30, "), "{text}");
+    assert!(text.contains(&format!("can-bind {port} --all")), "{text}");
+    let rows = |t: &str| {
+        t.lines()
+            .filter(|l| l.starts_with("  ") && l.contains(&format!(":{port} ")))
+            .count()
+    };
+    // The few that matter: the ESTABLISHED a process holds is among them.
+    assert_eq!(rows(&text), 8, "{text}");
+    assert!(text.contains("ESTABLISHED  0"), "{text}");
+    assert!(
+        text.contains("1 connection(s) of an earlier listener (still open: their application has not closed them) and 30 socket(s) in TIME_WAIT"),
+        "{text}"
+    );
+    // The answer is still the first line.
+    assert!(
+        text.lines().next().unwrap().contains("EADDRINUSE"),
+        "{text}"
+    );
+
+    let all = tcpscope(&["can-bind", &p, "--addr", "127.0.0.1", "--all"]);
+    let all = String::from_utf8_lossy(&all.stdout);
+    assert_eq!(rows(&all), 31, "{all}");
+    assert!(!all.contains("--all lists"), "{all}");
+
+    let (_, v) = can_bind(port, &[]);
+    assert_eq!(v["holders_summary"]["total"], 31, "{v}");
+    assert_eq!(v["holders"].as_array().unwrap().len(), 8, "{v}");
+    let (_, v) = can_bind(port, &["--all"]);
+    assert_eq!(v["holders"].as_array().unwrap().len(), 31, "{v}");
+}

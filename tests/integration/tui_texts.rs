@@ -46,12 +46,17 @@ fn scene(ns: &Netns) -> Scene {
 }
 
 fn filter(tui: &Tmux, flags: &str) {
+    filter_to(tui, flags, 1);
+}
+
+fn filter_to(tui: &Tmux, flags: &str, rows: usize) {
     tui.keys(&["/"]);
     tui.keys(&["C-u"]);
     tui.type_text(flags);
     tui.keys(&["Enter"]);
     tui.wait(flags, |s| {
-        s.contains(&format!("filter: {flags}")) && s.contains("Connections all ports (1)")
+        s.contains(&format!("filter: {flags}"))
+            && s.contains(&format!("Connections all ports ({rows})"))
     });
 }
 
@@ -115,6 +120,45 @@ fn the_menus_and_dialogs_say_what_really_happens() {
             && s.contains("outgoing connection")
     });
     assert!(!report.contains("earlier listener"), "{report}");
+    tui.keys(&["Escape", "q"]);
+    tui.wait("the view to end", |s| s.contains("EXIT:0"));
+}
+
+#[test]
+#[cfg_attr(
+    not(all(tcpscope_test_root, tcpscope_test_has_ip, tcpscope_test_has_tmux)),
+    ignore = "needs root, ip and tmux: a stopped server's TIME_WAITs in a namespace of its own"
+)]
+fn b_on_a_port_thousands_hold_summarises_them() {
+    let _host = crate::common::host::shared();
+    let ns = Netns::new("tuiheld");
+    // A server on :7300 closed 30 connections first and stopped.
+    in_ns(Some(&ns), || {
+        let listener = TcpListener::bind("127.0.0.1:7300").unwrap();
+        for _ in 0..30 {
+            let mut c = TcpStream::connect("127.0.0.1:7300").unwrap();
+            drop(listener.accept().unwrap().0);
+            assert_eq!(c.read(&mut [0u8; 4]).unwrap(), 0);
+        }
+    });
+    let Some(tui) = Tmux::start_sized(
+        "held",
+        &format!("--netns {} --interval 200", ns.name),
+        160,
+        40,
+    ) else {
+        return;
+    };
+    tui.wait("the TIME_WAITs", |s| s.contains("TIME_WAIT 30"));
+    filter_to(&tui, "--sport 7300", 30);
+    tui.keys(&["b"]);
+    let report = tui.wait("the summary", |s| {
+        s.contains("can-bind 0.0.0.0:7300") && s.contains("held by 30 sockets: TIME_WAIT 30")
+    });
+    assert!(report.contains("by process: no process 30"), "{report}");
+    assert!(report.contains("can-bind 7300 --all"), "{report}");
+    let rows = report.matches("127.0.0.1:7300 ").count();
+    assert!(rows <= 8, "{rows} rows listed: {report}");
     tui.keys(&["Escape", "q"]);
     tui.wait("the view to end", |s| s.contains("EXIT:0"));
 }
