@@ -88,12 +88,15 @@ pub fn help_lines() -> Vec<(&'static str, bool)> {
         .collect();
     lines.extend([
         ("mouse    click selects, wheel scrolls", false),
-        ("", false),
         (
             "traced: from the kernel, exact time   observed: seen in a snapshot",
             true,
         ),
         ("inferred: from two snapshots (kernel events off)", true),
+        (
+            "In st. ≥1.9s: in that state already when tcpscope first saw it",
+            true,
+        ),
     ]);
     lines
 }

@@ -21,6 +21,9 @@ pub struct Row {
     pub owners: std::sync::Arc<[Owner]>,
     /// When it entered its current state (or was first seen).
     pub since_ns: u64,
+    /// Whether tcpscope saw it enter its state; if not, `since_ns` is when it was first
+    /// seen, already in that state, and the time in state is a lower bound.
+    pub since_entered: bool,
     /// The last transition, for the flash: (when, how known).
     pub last_change: Option<(u64, Source)>,
     pub ghost: bool,
@@ -206,6 +209,7 @@ fn row(c: &Connection, service: ServicePort) -> Row {
         send_q,
         owners: c.owners.clone(),
         since_ns: last.map_or(c.first_seen_ns, |e| e.ts_ns()),
+        since_entered: last.is_some(),
         last_change: last.map(|e| (e.ts_ns(), e.source)),
         ghost: c.is_ghost(),
         was: c.timeline.iter().rev().find_map(|e| match e.from {

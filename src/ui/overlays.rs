@@ -69,10 +69,25 @@ pub fn details(f: &mut Frame<'_>, area: Rect, app: &App, id: ConnId, theme: Them
     let [left, right] =
         Layout::horizontal([Constraint::Fill(1), Constraint::Length(56)]).areas(inner);
 
+    let entered = conn.timeline.last().map(|e| e.ts_ns());
+    let in_state = text::in_state(
+        conn.state,
+        app.now_ns
+            .saturating_sub(entered.unwrap_or(conn.first_seen_ns)),
+        entered.is_some(),
+        conn.timer(app.snapshot_ns)
+            .map(|t| (t, app.now_ns.saturating_sub(app.snapshot_ns))),
+    );
+    let lower_bound = if in_state.starts_with('≥') {
+        " (in it already when tcpscope first saw it)"
+    } else {
+        ""
+    };
     let mut lines = vec![
         Line::from(vec![
             Span::raw("state  "),
             Span::styled(conn.state.name(), theme.state(conn.state)),
+            Span::styled(format!("  for {in_state}{lower_bound}"), theme.dim()),
         ]),
         Line::raw(format!("owner  {}", text::owner(conn.owners.first()))),
     ];

@@ -127,7 +127,7 @@ pub fn connections(f: &mut Frame<'_>, area: Rect, app: &App, theme: Theme) {
         ("Timer", 9),
         ("Recv-Q", 6),
         ("Send-Q", 6),
-        ("In st.", 6),
+        ("In st.", 7),
         ("Owner", 16),
     ];
     // With several namespaces, each row's namespace after its state.
@@ -172,7 +172,13 @@ pub fn connections(f: &mut Frame<'_>, area: Rect, app: &App, theme: Theme) {
                     .unwrap_or_default(),
                 recv_q.to_string(),
                 send_q.to_string(),
-                text::duration(app.now_ns.saturating_sub(r.since_ns)),
+                text::in_state(
+                    r.state,
+                    app.now_ns.saturating_sub(r.since_ns),
+                    r.since_entered,
+                    conn.and_then(|c| c.timer(app.snapshot_ns))
+                        .map(|t| (t, since_snapshot)),
+                ),
                 // tcpscope's own lab sockets say so instead of naming tcpscope.
                 r.lab
                     .map_or_else(|| text::owner(r.owners.first()), |id| format!("lab#{id}")),

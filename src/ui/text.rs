@@ -25,6 +25,33 @@ pub fn duration(ns: u64) -> String {
     }
 }
 
+/// How long a socket has been in its state. When tcpscope did not see it enter the state,
+/// the time is since tcpscope first saw it, unless a TIME_WAIT's timer tells (TIME_WAIT
+/// always lasts 60 s on Linux, TCP_TIMEWAIT_LEN), and is marked as a lower bound: `≥1.9s`.
+pub fn in_state(
+    state: crate::tracker::Phase,
+    seen_ns: u64,
+    entered: bool,
+    timer: Option<(Timer, u64)>,
+) -> String {
+    use crate::model::TcpState;
+    if entered {
+        return duration(seen_ns);
+    }
+    match (state, timer) {
+        (crate::tracker::Phase::State(TcpState::TimeWait), Some((t, elapsed_ns)))
+            if t.kind == TimerKind::Timewait =>
+        {
+            let left_ns = (t.remaining_ms * 1_000_000).saturating_sub(elapsed_ns);
+            duration(TIME_WAIT_NS.saturating_sub(left_ns).max(seen_ns))
+        }
+        _ => format!("≥{}", duration(seen_ns)),
+    }
+}
+
+/// How long TIME_WAIT lasts on Linux (TCP_TIMEWAIT_LEN, not a sysctl).
+const TIME_WAIT_NS: u64 = 60_000_000_000;
+
 /// The timer's time left now, counting down from what the snapshot said `elapsed_ns` ago.
 pub fn timer(t: &Timer, elapsed_ns: u64) -> String {
     let left_ms = t.remaining_ms.saturating_sub(elapsed_ns / 1_000_000);
@@ -83,5 +110,29 @@ mod clip_tests {
         assert_eq!(clip_middle("tcpscope-test-a-7", 9), "tcps…-a-7");
         assert_eq!(clip_middle("web-a", 14), "web-a");
         assert_eq!(clip_middle("abcdefghij", 5).chars().count(), 5);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::TcpState;
+    use crate::tracker::Phase;
+
+    const S: u64 = 1_000_000_000;
+
+    #[test]
+    fn time_in_state_is_a_lower_bound_unless_seen_or_told() {
+        let close_wait = Phase::State(TcpState::CloseWait);
+        assert_eq!(in_state(close_wait, 19 * S / 10, true, None), "1.9s");
+        assert_eq!(in_state(close_wait, 19 * S / 10, false, None), "≥1.9s");
+        // A TIME_WAIT with 40 s left, as a snapshot 1 s ago said: 21 s in it, from the kernel.
+        let timer = Timer {
+            kind: TimerKind::Timewait,
+            remaining_ms: 40_000,
+            retransmits: 0,
+        };
+        let time_wait = Phase::State(TcpState::TimeWait);
+        assert_eq!(in_state(time_wait, 2 * S, false, Some((timer, S))), "21.0s");
     }
 }

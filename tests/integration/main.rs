@@ -27,6 +27,7 @@ mod privileges;
 mod real_servers;
 mod trace_instance;
 mod tracker_scenarios;
+mod tui_columns;
 mod tui_modal;
 mod tui_netns;
 mod tui_ports;
