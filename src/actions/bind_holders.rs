@@ -68,7 +68,12 @@ pub fn summarise<'a>(
             })
             .sockets += 1;
         let owner = match owners_of(s).first() {
-            Some(o) => format!("{}[{}]", o.comm, o.pid),
+            // A process name is untrusted: made safe before it reaches a terminal.
+            Some(o) => format!(
+                "{}[{}]",
+                crate::model::safe_text::for_terminal(&o.comm),
+                o.pid
+            ),
             None => "no process".to_string(),
         };
         *owners.entry(owner).or_default() += 1;
