@@ -223,9 +223,7 @@ fn busy_port_after_its_server_stopped() -> (u16, TcpStream, TcpStream) {
     let l = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = l.local_addr().unwrap().port();
     for _ in 0..30 {
-        let mut client = TcpStream::connect(l.local_addr().unwrap()).unwrap();
-        drop(l.accept().unwrap().0);
-        assert_eq!(client.read(&mut [0u8; 1]).unwrap(), 0);
+        drop(common::server_closes_first(&l));
     }
     let kept = TcpStream::connect(l.local_addr().unwrap()).unwrap();
     let server = l.accept().unwrap().0;

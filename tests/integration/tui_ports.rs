@@ -5,8 +5,7 @@ use crate::common;
 
 use common::tmux::Tmux;
 use common::{Netns, in_ns, wait_until};
-use std::io::Read;
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpListener;
 use std::time::Duration;
 
 /// The ports pane's lines (the left column), trimmed.
@@ -29,11 +28,9 @@ fn server_closes_first_and_exits(ns: &Netns, n: usize) -> Vec<u16> {
         let listener = TcpListener::bind("127.0.0.1:7100").unwrap();
         let mut ports = Vec::new();
         for _ in 0..n {
-            let mut client = TcpStream::connect("127.0.0.1:7100").unwrap();
-            ports.push(client.local_addr().unwrap().port());
-            drop(listener.accept().unwrap().0);
             // The client reads the server's FIN, then closes: the server's end is TIME_WAIT.
-            assert_eq!(client.read(&mut [0u8; 8]).unwrap(), 0);
+            let client = common::server_closes_first(&listener);
+            ports.push(client.local_addr().unwrap().port());
         }
         drop(listener);
         ports

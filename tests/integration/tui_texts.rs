@@ -6,7 +6,6 @@ use crate::common;
 
 use common::tmux::Tmux;
 use common::{Netns, in_ns, wait_until};
-use std::io::Read;
 use std::net::{TcpListener, TcpStream};
 use std::time::Duration;
 
@@ -29,10 +28,7 @@ fn scene(ns: &Netns) -> Scene {
         drop(TcpStream::connect("127.0.0.1:7200").unwrap());
         let close_wait = listener.accept().unwrap().0;
         // The server closes first: its end is a TIME_WAIT.
-        let mut c = TcpStream::connect("127.0.0.1:7200").unwrap();
-        drop(listener.accept().unwrap().0);
-        assert_eq!(c.read(&mut [0u8; 4]).unwrap(), 0);
-        drop(c);
+        drop(common::server_closes_first(&listener));
         let client = TcpStream::connect("127.0.0.1:7200").unwrap();
         let client_port = client.local_addr().unwrap().port();
         let server = listener.accept().unwrap().0;
@@ -136,9 +132,7 @@ fn b_on_a_port_thousands_hold_summarises_them() {
     in_ns(Some(&ns), || {
         let listener = TcpListener::bind("127.0.0.1:7300").unwrap();
         for _ in 0..30 {
-            let mut c = TcpStream::connect("127.0.0.1:7300").unwrap();
-            drop(listener.accept().unwrap().0);
-            assert_eq!(c.read(&mut [0u8; 4]).unwrap(), 0);
+            drop(common::server_closes_first(&listener));
         }
     });
     let Some(tui) = Tmux::start_sized(

@@ -271,3 +271,13 @@ pub fn try_read(s: &mut std::net::TcpStream) -> Option<Result<usize, std::io::Er
         Err(e) => Some(Err(e.kind())),
     }
 }
+
+/// One connection to `listener` that its server closes first: the client reads the FIN and
+/// is returned, so that dropping it leaves a TIME_WAIT on the server's end.
+pub fn server_closes_first(listener: &std::net::TcpListener) -> std::net::TcpStream {
+    use std::io::Read;
+    let mut client = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+    drop(listener.accept().unwrap().0);
+    assert_eq!(client.read(&mut [0u8; 8]).unwrap(), 0);
+    client
+}
