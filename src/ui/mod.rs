@@ -1,5 +1,6 @@
 //! Drawing: the app state to a ratatui frame. No I/O here.
 
+mod columns;
 pub mod diagram;
 mod header;
 mod lab;
@@ -76,10 +77,11 @@ pub fn draw(f: &mut Frame<'_>, app: &mut App, theme: Theme) -> Areas {
     } else {
         (body, Rect::default())
     };
+    // Narrow, the ports pane still has room for `:8080   12 nginx`.
     let ports_width = match body.width {
         140.. => 42,
         110..140 => 30,
-        _ => 17,
+        _ => 22,
     };
     let [ports, right] =
         Layout::horizontal([Constraint::Length(ports_width), Constraint::Fill(1)]).areas(body);

@@ -1,6 +1,7 @@
 //! The three panes: ports, connections of the selected port, the transitions log. Only the
 //! rows that fit are built.
 
+use super::columns;
 use super::text;
 use super::theme::Theme;
 use crate::app::{App, FLASH_NS, Pane};
@@ -60,15 +61,17 @@ pub fn ports(f: &mut Frame<'_>, area: Rect, app: &App, theme: Theme) {
                 None => (p.port.label(), p.total()),
             },
         };
-        let mut spans = vec![Span::raw(format!("{label:<7}{total:>6} "))];
+        let head = format!("{label:<7}{total:>6} ");
+        let room = usize::from(inner.width).saturating_sub(head.chars().count() + 1);
+        let mut spans = vec![Span::raw(head)];
         if let Some(p) = port.filter(|p| p.listeners > 0) {
-            // The listener's owner, or just "L" when it is not known.
-            let who = p
-                .owner
-                .as_ref()
-                .map_or("L".to_string(), |o| o.comm.to_string());
+            // The listener's owner, or just "L" when it is not known; cut with … when the
+            // pane is narrow, never to a bare first letter.
+            let who = p.owner.as_ref().map_or("L".to_string(), |o| {
+                crate::model::safe_text::for_terminal(&o.comm).into_owned()
+            });
             spans.push(Span::styled(
-                format!("{who} "),
+                format!("{} ", text::clip(&who, room.max(2))),
                 theme.state(Phase::State(TcpState::Listen)),
             ));
         }
@@ -122,28 +125,17 @@ pub fn connections(f: &mut Frame<'_>, area: Rect, app: &App, theme: Theme) {
     f.render_widget(b, area);
     let height = usize::from(inner.height.saturating_sub(1));
     let start = scroll(app.sel.row, height);
-    // State, local and remote always; then as many of the others as fit, in this order.
-    let optional = [
-        ("Timer", 9),
-        ("Recv-Q", 6),
-        ("Send-Q", 6),
-        ("In st.", 7),
-        ("Owner", 16),
-    ];
+    let on_screen =
+        &app.visible[start.min(app.visible.len())..(start + height).min(app.visible.len())];
     // With several namespaces, each row's namespace after its state.
-    let netns_w = if app.namespaces.is_some() { 14 } else { 0 };
-    let mut used = 13 + 16 + 16 + 2 + netns_w;
-    let shown = optional
-        .iter()
-        .take_while(|(_, w)| {
-            used += w + 1;
-            used <= usize::from(inner.width)
-        })
-        .count();
-    let owner_shown = shown == optional.len();
+    let netns_w = if app.namespaces.is_some() { 15 } else { 0 };
+    let widths = columns::fit(
+        usize::from(inner.width),
+        STATE_WIDTH + netns_w,
+        needs(app, on_screen),
+    );
     let since_snapshot = app.now_ns.saturating_sub(app.snapshot_ns);
-    let rows: Vec<Row<'_>> = app.visible
-        [start.min(app.visible.len())..(start + height).min(app.visible.len())]
+    let rows: Vec<Row<'_>> = on_screen
         .iter()
         .enumerate()
         .map(|(k, &i)| {
@@ -163,26 +155,6 @@ pub fn connections(f: &mut Frame<'_>, area: Rect, app: &App, theme: Theme) {
             } else {
                 theme.state(r.state)
             };
-            // Queues and timers as the latest snapshot has them (rows are rebuilt less often).
-            let conn = app.tracker().connection(r.id);
-            let (recv_q, send_q) = conn.map_or((r.recv_q, r.send_q), |c| c.queues());
-            let optional_cells = [
-                conn.and_then(|c| c.timer(app.snapshot_ns))
-                    .map(|t| text::timer(&t, since_snapshot))
-                    .unwrap_or_default(),
-                recv_q.to_string(),
-                send_q.to_string(),
-                text::in_state(
-                    r.state,
-                    app.now_ns.saturating_sub(r.since_ns),
-                    r.since_entered,
-                    conn.and_then(|c| c.timer(app.snapshot_ns))
-                        .map(|t| (t, since_snapshot)),
-                ),
-                // tcpscope's own lab sockets say so instead of naming tcpscope.
-                r.lab
-                    .map_or_else(|| text::owner(r.owners.first()), |id| format!("lab#{id}")),
-            ];
             let mut cells = vec![Cell::from(state).style(state_style)];
             if let Some(ns) = app.netns_label(r.netns) {
                 cells.push(Cell::from(text::clip_middle(&ns, 14)));
@@ -191,12 +163,19 @@ pub fn connections(f: &mut Frame<'_>, area: Rect, app: &App, theme: Theme) {
                 // Lab sockets say so in the Owner column, or next to their address when
                 // the table is too narrow for owners.
                 Cell::from(match r.lab {
-                    Some(id) if !owner_shown => format!("{} lab#{id}", text::endpoint(&r.local)),
-                    _ => text::endpoint(&r.local),
+                    Some(id) if widths.owner.is_none() => text::clip(
+                        &format!("{} lab#{id}", text::endpoint(&r.local)),
+                        widths.local,
+                    ),
+                    _ => text::endpoint_fit(&r.local, widths.local),
                 }),
-                Cell::from(text::endpoint(&r.remote)),
+                Cell::from(text::endpoint_fit(&r.remote, widths.remote)),
             ]);
-            cells.extend(optional_cells.into_iter().take(shown).map(Cell::from));
+            let optional = optional_cells(app, r, since_snapshot);
+            cells.extend(optional.into_iter().take(widths.optional).map(Cell::from));
+            if let Some(w) = widths.owner {
+                cells.push(Cell::from(owner_cell(r, w)));
+            }
             let mut row = Row::new(cells);
             if r.ghost {
                 row = row.style(theme.ghost());
@@ -207,22 +186,34 @@ pub fn connections(f: &mut Frame<'_>, area: Rect, app: &App, theme: Theme) {
             row
         })
         .collect();
-    let mut widths = vec![Constraint::Length(13)];
+    let mut constraints = vec![Constraint::Length(STATE_WIDTH as u16)];
     let mut header = vec!["State"];
     if app.namespaces.is_some() {
-        widths.push(Constraint::Length(14));
+        constraints.push(Constraint::Length(14));
         header.push("NetNS");
     }
-    widths.extend([Constraint::Fill(1), Constraint::Fill(1)]);
+    constraints.extend([
+        Constraint::Length(widths.local as u16),
+        Constraint::Length(widths.remote as u16),
+    ]);
     header.extend(["Local", "Remote"]);
-    for (name, w) in optional.iter().take(shown) {
-        widths.push(Constraint::Length(*w as u16));
+    for (name, w) in columns::OPTIONAL.iter().take(widths.optional) {
+        constraints.push(Constraint::Length(*w as u16));
         header.push(name);
     }
+    if let Some(w) = widths.owner {
+        constraints.push(Constraint::Length(w as u16));
+        header.push("Owner");
+    }
+    let widths_shown = widths;
+    let widths = constraints;
     let table = Table::new(rows, widths)
         .header(Row::new(header).style(theme.dim()))
         .column_spacing(1);
     f.render_widget(table, inner);
+    if !widths_shown.all_shown() {
+        hidden_strip(f, area, app, widths_shown, since_snapshot, theme);
+    }
     if app.visible.is_empty() {
         let empty = if app.rows.is_empty() {
             "waiting for the first snapshot…"
@@ -233,6 +224,110 @@ pub fn connections(f: &mut Frame<'_>, area: Rect, app: &App, theme: Theme) {
         r.y += 1;
         r.height = r.height.saturating_sub(1);
         f.render_widget(Paragraph::new(Span::styled(empty, theme.dim())), r);
+    }
+}
+
+/// The State column: `→ ESTABLISHED` and a space.
+const STATE_WIDTH: usize = 13;
+
+/// The widths the rows on the screen need.
+fn needs(app: &App, on_screen: &[usize]) -> columns::Needs {
+    let mut n = columns::Needs::default();
+    for &i in on_screen {
+        let r = &app.rows[i];
+        let lab = r.lab.map_or(0, |id| format!(" lab#{id}").len());
+        n.local = n.local.max(text::endpoint(&r.local).chars().count());
+        n.remote = n.remote.max(text::endpoint(&r.remote).chars().count());
+        let (short, long) = match r.lab {
+            Some(id) => (format!("lab#{id}"), format!("lab#{id}")),
+            None => (
+                text::owner(r.owners.first()),
+                text::owner_long(r.owners.first()),
+            ),
+        };
+        n.owner = n.owner.max(short.chars().count()).max(lab);
+        n.owner_long = n.owner_long.max(long.chars().count());
+    }
+    n
+}
+
+/// The cells after the addresses and before Owner, as `columns::OPTIONAL` names them.
+fn optional_cells(app: &App, r: &crate::app::view::Row, since_snapshot: u64) -> [String; 4] {
+    // Queues and timers as the latest snapshot has them (rows are rebuilt less often).
+    let conn = app.tracker().connection(r.id);
+    let (recv_q, send_q) = conn.map_or((r.recv_q, r.send_q), |c| c.queues());
+    let timer = conn.and_then(|c| c.timer(app.snapshot_ns));
+    [
+        timer
+            .map(|t| text::timer(&t, since_snapshot))
+            .unwrap_or_default(),
+        recv_q.to_string(),
+        send_q.to_string(),
+        text::in_state(
+            r.state,
+            app.now_ns.saturating_sub(r.since_ns),
+            r.since_entered,
+            timer.map(|t| (t, since_snapshot)),
+        ),
+    ]
+}
+
+/// The Owner cell in `width`: with the command line when it fits, else the name and pid
+/// (cut with `…`). tcpscope's own lab sockets say so instead of naming tcpscope.
+fn owner_cell(r: &crate::app::view::Row, width: usize) -> String {
+    if let Some(id) = r.lab {
+        return format!("lab#{id}");
+    }
+    let long = text::owner_long(r.owners.first());
+    if long.chars().count() <= width {
+        return long;
+    }
+    text::clip(&text::owner(r.owners.first()), width)
+}
+
+/// The selected row's columns that did not fit, on the table's bottom border: at 80×24 the
+/// queues, the time in state and the owner are still one glance away.
+fn hidden_strip(
+    f: &mut Frame<'_>,
+    area: Rect,
+    app: &App,
+    widths: columns::Widths,
+    since_snapshot: u64,
+    theme: Theme,
+) {
+    let Some(r) = app.visible.get(app.sel.row).map(|&i| &app.rows[i]) else {
+        return;
+    };
+    let cells = optional_cells(app, r, since_snapshot);
+    let mut parts: Vec<String> = columns::OPTIONAL
+        .iter()
+        .zip(cells)
+        .skip(widths.optional)
+        .filter(|(_, v)| !v.is_empty())
+        .map(|((name, _), v)| format!("{name} {v}"))
+        .collect();
+    let owner = match r.lab {
+        Some(id) => format!("lab#{id}"),
+        None => text::owner(r.owners.first()),
+    };
+    if widths.owner.is_none() && !owner.is_empty() {
+        // First, as the one that matters most when the strip is cut; unlabelled, as
+        // `nginx/4242` says what it is.
+        parts.insert(0, owner);
+    }
+    if parts.is_empty() {
+        return;
+    }
+    let room = usize::from(area.width.saturating_sub(4));
+    let strip = text::clip(&format!(" {} ", parts.join(" · ")), room);
+    let bottom = Rect {
+        y: area.y + area.height.saturating_sub(1),
+        height: 1,
+        x: area.x + 1,
+        width: area.width.saturating_sub(2),
+    };
+    if area.height >= 3 {
+        f.render_widget(Paragraph::new(Span::styled(strip, theme.dim())), bottom);
     }
 }
 

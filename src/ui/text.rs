@@ -15,6 +15,28 @@ pub fn endpoint(a: &SocketAddr) -> String {
     }
 }
 
+/// The endpoint in at most `width` characters: when it is longer, the middle of the host is
+/// cut out (`[2001:db…::1]:8443`) and the port is always whole. A cut port is a wrong port.
+pub fn endpoint_fit(a: &SocketAddr, width: usize) -> String {
+    let full = endpoint(a);
+    let n = full.chars().count();
+    if n <= width {
+        return full;
+    }
+    // The port and what closes the host (`:8443`, `]:8443`), kept whole.
+    let colon = full.rfind(':').unwrap_or(full.len());
+    let (host, port) = full.split_at(colon);
+    let (host, port) = match host.strip_suffix(']') {
+        Some(h) => (h, format!("]{port}")),
+        None => (host, port.to_string()),
+    };
+    let room = width.saturating_sub(port.chars().count());
+    if room < 3 {
+        return clip(&full, width);
+    }
+    format!("{}{port}", clip_middle(host, room))
+}
+
 /// `3.2s`, `4m05s`, `2h10m`.
 pub fn duration(ns: u64) -> String {
     let s = ns / 1_000_000_000;
@@ -74,6 +96,19 @@ pub fn owner(o: Option<&Owner>) -> String {
     })
 }
 
+/// The owner with its command line, when the command line says more than the name:
+/// `nginx/4242 nginx: worker process`.
+pub fn owner_long(o: Option<&Owner>) -> String {
+    let short = owner(o);
+    match o {
+        Some(o) if !o.cmdline.is_empty() && *o.cmdline != *o.comm => format!(
+            "{short} {}",
+            crate::model::safe_text::for_terminal(&o.cmdline)
+        ),
+        _ => short,
+    }
+}
+
 /// At most `width` characters, the cut marked with `…`.
 pub fn clip(s: &str, width: usize) -> String {
     if s.chars().count() <= width {
@@ -110,6 +145,22 @@ mod clip_tests {
         assert_eq!(clip_middle("tcpscope-test-a-7", 9), "tcps…-a-7");
         assert_eq!(clip_middle("web-a", 14), "web-a");
         assert_eq!(clip_middle("abcdefghij", 5).chars().count(), 5);
+    }
+
+    #[test]
+    fn an_endpoint_too_long_loses_the_middle_of_its_host_never_its_port() {
+        let v6: SocketAddr = "[2001:db8:1234:5678::1]:8443".parse().unwrap();
+        assert_eq!(endpoint_fit(&v6, 40), "[2001:db8:1234:5678::1]:8443");
+        let cut = endpoint_fit(&v6, 18);
+        assert_eq!(cut.chars().count(), 18);
+        assert!(
+            cut.ends_with("::1]:8443") || cut.ends_with("]:8443"),
+            "{cut}"
+        );
+        assert!(cut.starts_with("[2001"), "{cut}");
+        let v4: SocketAddr = "93.184.216.34:443".parse().unwrap();
+        assert!(endpoint_fit(&v4, 12).ends_with("…6.34:443"));
+        assert_eq!(endpoint_fit(&v4, 12).chars().count(), 12);
     }
 }
 

@@ -1,5 +1,6 @@
 //! The connections table's columns as the view shows them: the time in state when tcpscope
-//! started after the socket entered it.
+//! started after the socket entered it, and addresses, owners and the columns that do not fit
+//! from 80 to 160 columns.
 
 use crate::common;
 
@@ -83,6 +84,82 @@ fn time_in_state_is_marked_as_a_lower_bound_or_taken_from_the_kernel() {
     let time_wait = in_state_cell(&screen, "TIME_WAIT ");
     let secs: f64 = time_wait.trim_end_matches('s').parse().unwrap();
     assert!(secs >= 3.0, "{time_wait}: {screen}");
+    tui.keys(&["q"]);
+    tui.wait("the view to end", |s| s.contains("EXIT:0"));
+}
+
+/// This process's name as the kernel has it (what the Owner column shows).
+fn own_comm() -> String {
+    std::fs::read_to_string("/proc/self/comm")
+        .unwrap()
+        .trim()
+        .to_string()
+}
+
+#[test]
+#[cfg_attr(
+    not(all(tcpscope_test_root, tcpscope_test_has_ip, tcpscope_test_has_tmux)),
+    ignore = "needs root, ip and tmux: a long IPv6 address in a namespace of its own"
+)]
+fn an_ipv6_port_is_never_cut_and_what_does_not_fit_is_still_shown() {
+    let _host = crate::common::host::shared();
+    let ns = Netns::new("tuiv6");
+    let added = ns.exec(&[
+        "ip",
+        "-6",
+        "addr",
+        "add",
+        "2001:db8:1234:5678::1/128",
+        "dev",
+        "lo",
+        "nodad",
+    ]);
+    assert!(added.status.success(), "{added:?}");
+    let _listener = in_ns(Some(&ns), || {
+        TcpListener::bind("[2001:db8:1234:5678::1]:8443").unwrap()
+    });
+    let owner = format!("{}/{}", own_comm(), std::process::id());
+    let args = format!("--netns {} --interval 200", ns.name);
+
+    // Wide: the address whole (its port was cut to :844 when both addresses shared the
+    // width equally), and the owner whole.
+    let Some(tui) = Tmux::start_sized("v6wide", &args, 160, 30) else {
+        return;
+    };
+    let screen = tui.wait("the listener", |s| row(s, "LISTEN").is_some());
+    let listen = row(&screen, "LISTEN").unwrap();
+    assert!(
+        listen.contains("[2001:db8:1234:5678::1]:8443 "),
+        "the port is cut: {screen}"
+    );
+    assert!(listen.contains(&owner), "no {owner}: {screen}");
+    tui.keys(&["q"]);
+    tui.wait("the view to end", |s| s.contains("EXIT:0"));
+
+    // 80x24: the queues, the time in state and the owner do not fit in the table; the
+    // selected row's are on the table's bottom border, and the ports pane names the owner
+    // (it showed one letter of it).
+    let Some(tui) = Tmux::start_sized("v6narrow", &args, 80, 24) else {
+        return;
+    };
+    let screen = tui.wait("the listener", |s| row(s, "LISTEN").is_some());
+    let listen = row(&screen, "LISTEN").unwrap();
+    assert!(listen.contains("]:8443"), "the port is cut: {screen}");
+    let strip = screen
+        .lines()
+        .find(|l| l.contains("│└ "))
+        .unwrap_or_else(|| panic!("no strip under the table: {screen}"));
+    assert!(strip.contains("Send-Q 128"), "{strip}");
+    assert!(strip.contains(&owner), "{strip}");
+    let ports = screen
+        .lines()
+        .find(|l| l.starts_with("│:8443"))
+        .unwrap_or_else(|| panic!("no :8443 in the ports pane: {screen}"));
+    let comm = own_comm();
+    assert!(
+        ports.contains(&comm[..comm.len().min(4)]),
+        "the owner is cut to nothing: {ports}"
+    );
     tui.keys(&["q"]);
     tui.wait("the view to end", |s| s.contains("EXIT:0"));
 }
