@@ -236,7 +236,8 @@ fn needs(app: &App, on_screen: &[usize]) -> columns::Needs {
     for &i in on_screen {
         let r = &app.rows[i];
         let lab = r.lab.map_or(0, |id| format!(" lab#{id}").len());
-        n.local = n.local.max(text::endpoint(&r.local).chars().count());
+        // Room for ` lab#1` after the address, where it goes when Owner does not fit.
+        n.local = n.local.max(text::endpoint(&r.local).chars().count() + lab);
         n.remote = n.remote.max(text::endpoint(&r.remote).chars().count());
         let (short, long) = match r.lab {
             Some(id) => (format!("lab#{id}"), format!("lab#{id}")),
@@ -245,7 +246,7 @@ fn needs(app: &App, on_screen: &[usize]) -> columns::Needs {
                 text::owner_long(r.owners.first()),
             ),
         };
-        n.owner = n.owner.max(short.chars().count()).max(lab);
+        n.owner = n.owner.max(short.chars().count());
         n.owner_long = n.owner_long.max(long.chars().count());
     }
     n
