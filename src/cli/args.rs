@@ -40,9 +40,29 @@ pub enum Command {
     /// The teardown lab: scenarios of socket calls that play, narrate and check themselves.
     /// `lab list`, `lab run NAME|--all`, or `lab [NAME]` for the interactive view.
     Lab(LabArgs),
+    /// Print a completion script for a shell, e.g. `tcpscope completions bash >
+    /// ~/.local/share/bash-completion/completions/tcpscope`.
+    Completions(CompletionsArgs),
+    /// Print the manual page (roff): `tcpscope man | man -l -`; `tcpscope man list` for one
+    /// command's page.
+    Man(ManArgs),
     /// Another process's sockets, for the lab's scenarios (not for people).
     #[command(name = "__lab-foreign", hide = true)]
     LabForeign,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ManArgs {
+    /// A command, for its own page (`list`, `lab run`); none for tcpscope(1).
+    #[arg(value_name = "COMMAND")]
+    pub command: Vec<String>,
 }
 
 #[derive(Debug, Clone, Args)]

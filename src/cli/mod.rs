@@ -3,6 +3,7 @@
 pub mod args;
 mod can_bind;
 mod confirm;
+mod docs;
 mod kill;
 mod lab;
 mod list;
@@ -54,7 +55,9 @@ pub fn main() -> i32 {
         Some(Command::CanBind(args)) => args.netns.as_ref(),
         Some(Command::Kill(args)) => args.sockets.netns.as_ref(),
         Some(Command::Shutdown(args)) => args.sockets.netns.as_ref(),
-        Some(Command::Lab(_) | Command::LabForeign) => None,
+        Some(Command::Lab(_) | Command::LabForeign | Command::Completions(_) | Command::Man(_)) => {
+            None
+        }
         None => cli.tui.sockets.netns.as_ref(),
     };
     let all = netns == Some(&NetnsChoice::All);
@@ -92,6 +95,8 @@ pub fn main() -> i32 {
         Some(Command::Kill(args)) => kill::run(args),
         Some(Command::Shutdown(args)) => shutdown::run(args),
         Some(Command::Lab(args)) => lab::run(args),
+        Some(Command::Completions(args)) => docs::completions(args).map(|()| 0),
+        Some(Command::Man(args)) => docs::man(args),
         Some(Command::LabForeign) => Ok(crate::scenario::foreign::serve()),
         None => crate::tui::run(
             &cli.tui,
