@@ -1,7 +1,7 @@
 //! The command line (clap derive): the commands and their own options. The options shared with
 //! the interactive view (filter, socket source, the view's settings) are in `crate::options`.
 
-pub use crate::options::{FilterArgs, SourceArgs, TuiArgs};
+pub use crate::options::{ColorChoice, FilterArgs, SourceArgs, TuiArgs};
 use clap::{Args, Parser, Subcommand};
 
 #[derive(Debug, Parser)]
@@ -17,6 +17,10 @@ pub struct Cli {
     /// Without a command: the interactive view.
     #[command(flatten)]
     pub tui: TuiArgs,
+    /// Colour: auto (when stdout is a terminal and NO_COLOR is unset or empty), always or
+    /// never. Any command takes it.
+    #[arg(long, global = true, value_enum, value_name = "WHEN", default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
 }
 
 #[derive(Debug, Subcommand)]

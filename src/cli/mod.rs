@@ -87,20 +87,30 @@ pub fn main() -> i32 {
         );
         return EXIT_USAGE;
     }
+    // Whether to colour, decided here once for every command.
+    let palette = crate::model::color::Palette::default();
+    let colour = {
+        use std::io::IsTerminal;
+        let no_color = std::env::var_os("NO_COLOR");
+        cli.color
+            .colours(std::io::stdout().is_terminal(), no_color.as_deref())
+    };
+    let theme = crate::ui::theme::Theme::new(colour, palette);
     // Every command gives an exit code; errors are one line and exit 1.
     let result = match &cli.command {
-        Some(Command::List(args)) => list::run(args).map(|()| 0),
+        Some(Command::List(args)) => list::run(args, colour.then_some(palette)).map(|()| 0),
         Some(Command::Watch(args)) => watch::run(args).map(|()| 0),
         Some(Command::CanBind(args)) => can_bind::run(args),
         Some(Command::Kill(args)) => kill::run(args),
         Some(Command::Shutdown(args)) => shutdown::run(args),
-        Some(Command::Lab(args)) => lab::run(args),
+        Some(Command::Lab(args)) => lab::run(args, theme),
         Some(Command::Completions(args)) => docs::completions(args).map(|()| 0),
         Some(Command::Man(args)) => docs::man(args),
         Some(Command::LabForeign) => Ok(crate::scenario::foreign::serve()),
         None => crate::tui::run(
             &cli.tui,
             &netns.map_or_else(|| "(this one)".to_string(), NetnsChoice::describe),
+            theme,
         )
         .map(|()| 0),
     };

@@ -138,3 +138,92 @@ fn man_renders_the_page() {
         assert!(text.contains("--interval"), "{args:?}: {text}");
     }
 }
+
+/// The binary with these environment variables set (`None`: removed).
+fn tcpscope_env(args: &[&str], env: &[(&str, Option<&str>)]) -> std::process::Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tcpscope"));
+    cmd.args(args);
+    for (k, v) in env {
+        match v {
+            Some(v) => cmd.env(k, v),
+            None => cmd.env_remove(k),
+        };
+    }
+    cmd.output().expect("run tcpscope")
+}
+
+/// `list` with a listener of its own, so that there is at least one row.
+fn listed(args: &[&str], env: &[(&str, Option<&str>)]) -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port().to_string();
+    let mut all = vec!["list", "--no-owners", "--port", &port];
+    all.extend_from_slice(args);
+    let out = tcpscope_env(&all, env);
+    assert!(
+        out.status.success(),
+        "{all:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn color_always_colours_the_state_column_and_nothing_else() {
+    let _host = crate::common::host::shared();
+    for env in [&[("NO_COLOR", None)][..], &[("NO_COLOR", Some("1"))][..]] {
+        let text = listed(&["--color", "always"], env);
+        let row = text.lines().nth(1).unwrap_or_default();
+        // LISTEN in the view's blue, then the reset, then the plain columns.
+        assert!(
+            row.starts_with("\x1b[34mLISTEN\x1b[0m "),
+            "{env:?}: {row:?}"
+        );
+        assert_eq!(row.matches('\x1b').count(), 2, "{row:?}");
+        assert!(!text.lines().next().unwrap().contains('\x1b'), "the header");
+    }
+    // JSON is never coloured.
+    let json = listed(&["--json", "--color", "always"], &[]);
+    assert!(!json.contains('\x1b'), "{json}");
+    assert!(json.contains("\"LISTEN\""), "{json}");
+}
+
+#[test]
+fn color_never_and_no_color_and_a_pipe_print_plain() {
+    let _host = crate::common::host::shared();
+    for (args, env) in [
+        (&["--color", "never"][..], &[("NO_COLOR", None)][..]),
+        (&["--color", "auto"][..], &[("NO_COLOR", Some("1"))][..]),
+        // auto on a pipe (the test's stdout) is plain even without NO_COLOR.
+        (&[][..], &[("NO_COLOR", None)][..]),
+    ] {
+        let text = listed(args, env);
+        assert!(text.contains("LISTEN"), "{args:?} {env:?}: {text}");
+        assert!(!text.contains('\x1b'), "{args:?} {env:?}: {text:?}");
+    }
+}
+
+#[test]
+fn color_is_taken_by_every_command_and_checked() {
+    let _host = crate::common::host::shared();
+    for args in [
+        &["completions", "bash", "--color", "never"][..],
+        &["man", "--color", "always"][..],
+        &["lab", "list", "--color", "never"][..],
+        &["can-bind", "--color", "never", "--help"][..],
+    ] {
+        let out = tcpscope(args);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let out = tcpscope(&["list", "--color", "sometimes"]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("sometimes") && stderr.lines().count() == 1,
+        "{stderr}"
+    );
+}
