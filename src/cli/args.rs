@@ -21,6 +21,13 @@ pub struct Cli {
     /// never. Any command takes it.
     #[arg(long, global = true, value_enum, value_name = "WHEN", default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
+    /// The config file (instead of $XDG_CONFIG_HOME/tcpscope/config.toml, else
+    /// ~/.config/tcpscope/config.toml). The command line overrides it.
+    #[arg(long, global = true, value_name = "FILE", conflicts_with = "no_config")]
+    pub config: Option<std::path::PathBuf>,
+    /// Read no config file.
+    #[arg(long, global = true)]
+    pub no_config: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -44,6 +51,9 @@ pub enum Command {
     /// The teardown lab: scenarios of socket calls that play, narrate and check themselves.
     /// `lab list`, `lab run NAME|--all`, or `lab [NAME]` for the interactive view.
     Lab(LabArgs),
+    /// Print the settings a run uses (the interactive view's, with the settings given here),
+    /// each with where it comes from: the default, the config file or the command line.
+    Config(ConfigArgs),
     /// Print a completion script for a shell, e.g. `tcpscope completions bash >
     /// ~/.local/share/bash-completion/completions/tcpscope`.
     Completions(CompletionsArgs),
@@ -53,6 +63,22 @@ pub enum Command {
     /// Another process's sockets, for the lab's scenarios (not for people).
     #[command(name = "__lab-foreign", hide = true)]
     LabForeign,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ConfigArgs {
+    /// Milliseconds between snapshots.
+    #[arg(long, value_name = "MS", default_value_t = 1000, value_parser = crate::options::number::interval_ms)]
+    pub interval: u64,
+    /// Seconds closed connections stay visible.
+    #[arg(long, value_name = "N", default_value_t = 60, value_parser = crate::options::number::ghost_secs)]
+    pub ghost_secs: u64,
+    /// Kernel events: auto, bpf, tracefs or off.
+    #[arg(long, value_enum, default_value_t = EventsMode::Auto)]
+    pub events: EventsMode,
+    /// Seconds between full dumps with kernel events.
+    #[arg(long, value_name = "N", default_value_t = 10, value_parser = crate::options::number::full_every)]
+    pub full_every: u64,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -4,6 +4,7 @@
 //! its settings without parsing anything.
 
 pub mod color;
+pub mod config;
 mod filter;
 pub mod number;
 mod source;

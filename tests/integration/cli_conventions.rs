@@ -227,3 +227,249 @@ fn color_is_taken_by_every_command_and_checked() {
         "{stderr}"
     );
 }
+
+/// A config directory of the test's own (`$XDG_CONFIG_HOME`), removed when dropped.
+struct ConfigHome {
+    dir: std::path::PathBuf,
+}
+
+impl ConfigHome {
+    fn new(tag: &str, text: &str) -> ConfigHome {
+        let dir = std::env::temp_dir().join(format!("tcpscope-test-{}-{tag}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("tcpscope")).unwrap();
+        let home = ConfigHome { dir };
+        home.write(text);
+        home
+    }
+
+    fn file(&self) -> std::path::PathBuf {
+        self.dir.join("tcpscope/config.toml")
+    }
+
+    fn write(&self, text: &str) {
+        std::fs::write(self.file(), text).unwrap();
+    }
+
+    fn dir(&self) -> &str {
+        self.dir.to_str().unwrap()
+    }
+
+    /// The binary with this directory as `$XDG_CONFIG_HOME`.
+    fn run(&self, args: &[&str]) -> std::process::Output {
+        tcpscope_env(
+            args,
+            &[("XDG_CONFIG_HOME", Some(self.dir())), ("NO_COLOR", None)],
+        )
+    }
+}
+
+impl Drop for ConfigHome {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// A usage error: exit 2, one line naming `mentions`, nothing on stdout.
+fn assert_one_line_error(out: &std::process::Output, mentions: &[&str]) {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "one line: {stderr:?}");
+    assert!(stderr.starts_with("tcpscope: "), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    for m in mentions {
+        assert!(stderr.contains(m), "{stderr:?} should mention {m:?}");
+    }
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn a_bad_value_in_the_config_file_is_one_line_naming_the_file_and_the_key() {
+    let _host = crate::common::host::shared();
+    let home = ConfigHome::new("bad-value", "# too fast\ninterval = 5\n");
+    let file = home.file();
+    let path = file.to_str().unwrap();
+    for args in [&["list"][..], &["watch"][..], &["config"][..], &[][..]] {
+        let out = home.run(args);
+        assert_one_line_error(
+            &out,
+            &[
+                &format!("{path}:2: interval: "),
+                "the interval in milliseconds is a whole number from 10 to 3600000",
+            ],
+        );
+    }
+    home.write("[colors]\ntime_wait = \"purpleish\"\n");
+    assert_one_line_error(
+        &home.run(&["list"]),
+        &[path, "colors.time_wait", "is not a colour"],
+    );
+    home.write("events = \"ebpf\"\n");
+    assert_one_line_error(
+        &home.run(&["watch"]),
+        &[path, "events", "auto, bpf, tracefs, off"],
+    );
+    home.write("interval = = 3\n");
+    assert_one_line_error(&home.run(&["config"]), &[path]);
+    // Not read at all: too big, or no file where --config points.
+    home.write(&"# padding\n".repeat(7000));
+    assert_one_line_error(&home.run(&["config"]), &[path, "larger than 64 KiB"]);
+    let missing = format!("{}/nope.toml", home.dir());
+    assert_one_line_error(&home.run(&["config", "--config", &missing]), &[&missing]);
+    // What prints the binary itself never depends on the file.
+    assert_eq!(home.run(&["completions", "fish"]).status.code(), Some(0));
+    assert_eq!(home.run(&["man"]).status.code(), Some(0));
+}
+
+#[test]
+fn an_unknown_key_in_the_config_file_is_an_error() {
+    let _host = crate::common::host::shared();
+    let home = ConfigHome::new("unknown-key", "ghost_secs = 5\ncolour = \"never\"\n");
+    let file = home.file();
+    assert_one_line_error(
+        &home.run(&["list"]),
+        &[
+            &format!("{}:2: colour: ", file.display()),
+            "unknown field `colour`",
+        ],
+    );
+    // --no-config ignores it.
+    let out = home.run(&["config", "--no-config"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("none (--no-config)"));
+}
+
+/// `tcpscope config`'s line for a setting: its value and where it comes from.
+fn setting(printed: &str, key: &str) -> String {
+    let line = printed
+        .lines()
+        .find(|l| l.split_whitespace().next() == Some(key))
+        .unwrap_or_else(|| panic!("no {key} in {printed}"));
+    line.split_whitespace()
+        .skip(1)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[test]
+fn the_command_line_beats_the_file_which_beats_the_defaults() {
+    let _host = crate::common::host::shared();
+    let home = ConfigHome::new(
+        "precedence",
+        "interval = 500\nghost_secs = 5\nevents = \"off\"\ncolor = \"never\"\n",
+    );
+    let from_file = format!("file {}", home.file().display());
+    let out = home.run(&["config", "--ghost-secs", "9", "--color", "always"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let printed = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(
+        setting(&printed, "config"),
+        format!("file {}", home.file().display())
+    );
+    assert_eq!(setting(&printed, "interval"), format!("500 {from_file}"));
+    assert_eq!(setting(&printed, "ghost_secs"), "9 command line");
+    assert_eq!(setting(&printed, "events"), format!("off {from_file}"));
+    assert_eq!(setting(&printed, "full_every"), "10 default");
+    assert_eq!(setting(&printed, "color"), "always command line");
+    // A flag equal to the default still beats the file: typed is typed.
+    let out = home.run(&["config", "--interval", "1000"]);
+    let printed = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(setting(&printed, "interval"), "1000 command line");
+    // Without the file, the defaults.
+    let out = home.run(&["config", "--no-config"]);
+    let printed = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(setting(&printed, "interval"), "1000 default");
+    assert_eq!(setting(&printed, "ghost_secs"), "60 default");
+}
+
+#[test]
+fn the_file_is_found_under_home_without_xdg_and_by_config() {
+    let _host = crate::common::host::shared();
+    let home = ConfigHome::new("home", "ghost_secs = 7\n");
+    let dotconfig = home.dir.join(".config/tcpscope");
+    std::fs::create_dir_all(&dotconfig).unwrap();
+    std::fs::write(dotconfig.join("config.toml"), "ghost_secs = 8\n").unwrap();
+    let printed = |out: std::process::Output| {
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let out = tcpscope_env(
+        &["config"],
+        &[("XDG_CONFIG_HOME", None), ("HOME", Some(home.dir()))],
+    );
+    assert!(setting(&printed(out), "ghost_secs").starts_with("8 file "));
+    let out = home.run(&["config"]);
+    assert!(setting(&printed(out), "ghost_secs").starts_with("7 file "));
+    let other = home.dir.join("other.toml");
+    std::fs::write(&other, "ghost_secs = 6\n").unwrap();
+    let out = home.run(&["config", "--config", other.to_str().unwrap()]);
+    assert_eq!(
+        setting(&printed(out), "ghost_secs"),
+        format!("6 file {}", other.display())
+    );
+}
+
+#[test]
+fn the_files_colors_and_color_reach_the_table() {
+    let _host = crate::common::host::shared();
+    let home = ConfigHome::new(
+        "colors",
+        "color = \"always\"\n[colors]\nlisten = \"#ff8800\"\n",
+    );
+    let env = [("XDG_CONFIG_HOME", Some(home.dir())), ("NO_COLOR", None)];
+    let text = listed(&[], &env);
+    let row = text.lines().nth(1).unwrap_or_default();
+    assert!(
+        row.starts_with("\x1b[38;2;255;136;0mLISTEN\x1b[0m "),
+        "{row:?}"
+    );
+    // The command line's --color never beats the file's always.
+    let text = listed(&["--color", "never"], &env);
+    assert!(!text.contains('\x1b'), "{text:?}");
+}
+
+/// A program run as another user with the caller's HOME (setpriv, sudo -u) reads no file
+/// there, and runs: a config it may not read is skipped, not an error (but `--config` is).
+#[test]
+#[cfg_attr(
+    not(tcpscope_test_as_nobody),
+    ignore = "needs root, setpriv and a build directory nobody can enter"
+)]
+fn a_config_file_another_user_may_not_read_is_skipped() {
+    let _host = crate::common::host::shared();
+    use std::os::unix::fs::PermissionsExt;
+    let home = ConfigHome::new("unreadable", "ghost_secs = 5\n");
+    std::fs::set_permissions(&home.dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let as_nobody = |args: &[&str]| {
+        Command::new("setpriv")
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .arg(env!("CARGO_BIN_EXE_tcpscope"))
+            .args(args)
+            .env("XDG_CONFIG_HOME", home.dir())
+            .output()
+            .unwrap()
+    };
+    let out = as_nobody(&["config"]);
+    let printed = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(printed.contains("may not be read: skipped"), "{printed}");
+    assert_eq!(setting(&printed, "ghost_secs"), "60 default");
+    let file = home.file();
+    let out = as_nobody(&["config", "--config", file.to_str().unwrap()]);
+    assert_one_line_error(&out, &[file.to_str().unwrap(), "Permission denied"]);
+}
