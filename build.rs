@@ -5,7 +5,7 @@
 //! changes; after installing a tool, `touch build.rs`.
 
 /// The tools tests call, and the cfg each sets (`tcpscope_test_has_<name>`, `-` as `_`).
-const TOOLS: [&str; 18] = [
+const TOOLS: [&str; 20] = [
     "ip",
     "ss",
     "tmux",
@@ -24,6 +24,8 @@ const TOOLS: [&str; 18] = [
     "podman",
     "runc",
     "busybox",
+    "bash",
+    "man",
 ];
 
 fn main() {

@@ -81,7 +81,11 @@ fn main() {
         for _ in 0..50 {
             let t = Instant::now();
             term.draw(|f| {
-                ui::draw(f, &mut app, Theme { color: true });
+                ui::draw(
+                    f,
+                    &mut app,
+                    Theme::new(true, tcpscope::model::color::Palette::default()),
+                );
             })
             .unwrap();
             frames.push(t.elapsed());

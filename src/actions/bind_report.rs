@@ -181,6 +181,7 @@ impl Report {
                 crate::output::Columns {
                     owners: true,
                     netns: false,
+                    state_colors: None,
                 },
             );
             for line in String::from_utf8_lossy(&out).lines() {

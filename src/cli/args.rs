@@ -1,7 +1,7 @@
 //! The command line (clap derive): the commands and their own options. The options shared with
 //! the interactive view (filter, socket source, the view's settings) are in `crate::options`.
 
-pub use crate::options::{FilterArgs, SourceArgs, TuiArgs};
+pub use crate::options::{ColorChoice, FilterArgs, SourceArgs, TuiArgs};
 use clap::{Args, Parser, Subcommand};
 
 #[derive(Debug, Parser)]
@@ -17,6 +17,17 @@ pub struct Cli {
     /// Without a command: the interactive view.
     #[command(flatten)]
     pub tui: TuiArgs,
+    /// Colour: auto (when stdout is a terminal and NO_COLOR is unset or empty), always or
+    /// never. Any command takes it.
+    #[arg(long, global = true, value_enum, value_name = "WHEN", default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+    /// The config file (instead of $XDG_CONFIG_HOME/tcpscope/config.toml, else
+    /// ~/.config/tcpscope/config.toml). The command line overrides it.
+    #[arg(long, global = true, value_name = "FILE", conflicts_with = "no_config")]
+    pub config: Option<std::path::PathBuf>,
+    /// Read no config file.
+    #[arg(long, global = true)]
+    pub no_config: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -40,9 +51,48 @@ pub enum Command {
     /// The teardown lab: scenarios of socket calls that play, narrate and check themselves.
     /// `lab list`, `lab run NAME|--all`, or `lab [NAME]` for the interactive view.
     Lab(LabArgs),
+    /// Print the settings a run uses (the interactive view's, with the settings given here),
+    /// each with where it comes from: the default, the config file or the command line.
+    Config(ConfigArgs),
+    /// Print a completion script for a shell, e.g. `tcpscope completions bash >
+    /// ~/.local/share/bash-completion/completions/tcpscope`.
+    Completions(CompletionsArgs),
+    /// Print the manual page (roff): `tcpscope man | man -l -`; `tcpscope man list` for one
+    /// command's page.
+    Man(ManArgs),
     /// Another process's sockets, for the lab's scenarios (not for people).
     #[command(name = "__lab-foreign", hide = true)]
     LabForeign,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ConfigArgs {
+    /// Milliseconds between snapshots.
+    #[arg(long, value_name = "MS", default_value_t = 1000, value_parser = crate::options::number::interval_ms)]
+    pub interval: u64,
+    /// Seconds closed connections stay visible.
+    #[arg(long, value_name = "N", default_value_t = 60, value_parser = crate::options::number::ghost_secs)]
+    pub ghost_secs: u64,
+    /// Kernel events: auto, bpf, tracefs or off.
+    #[arg(long, value_enum, default_value_t = EventsMode::Auto)]
+    pub events: EventsMode,
+    /// Seconds between full dumps with kernel events.
+    #[arg(long, value_name = "N", default_value_t = 10, value_parser = crate::options::number::full_every)]
+    pub full_every: u64,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ManArgs {
+    /// A command, for its own page (`list`, `lab run`); none for tcpscope(1).
+    #[arg(value_name = "COMMAND")]
+    pub command: Vec<String>,
 }
 
 #[derive(Debug, Clone, Args)]

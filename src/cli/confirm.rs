@@ -167,6 +167,7 @@ impl Plan<'_> {
             crate::output::Columns {
                 owners: true,
                 netns: self.netns_column,
+                state_colors: None,
             },
         )?;
         if !self.skipped.is_empty() {

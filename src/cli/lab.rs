@@ -16,7 +16,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 /// either: the run was interrupted, whichever way).
 pub const EXIT_INTERRUPTED: i32 = 130;
 
-pub fn run(args: &LabArgs) -> anyhow::Result<i32> {
+/// `theme`: the interactive lab's colours.
+pub fn run(args: &LabArgs, theme: crate::ui::theme::Theme) -> anyhow::Result<i32> {
     match &args.action {
         Some(LabAction::List) => {
             let mut out = std::io::stdout().lock();
@@ -50,7 +51,7 @@ pub fn run(args: &LabArgs) -> anyhow::Result<i32> {
             if rustix::process::geteuid().is_root() {
                 clean_up_stale_namespaces();
             }
-            crate::tui::run_lab(scenario).map(|()| 0)
+            crate::tui::run_lab(scenario, theme).map(|()| 0)
         }
     }
 }

@@ -2,6 +2,7 @@
 
 use super::args::ListArgs;
 use crate::model::SocketRecord;
+use crate::model::color::Palette;
 use crate::model::netns::Netns;
 use crate::model::safe_text::for_terminal;
 use crate::output::{Columns, Row, json::write_json, table::write_table};
@@ -15,7 +16,8 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::sync::Arc;
 
-pub fn run(args: &ListArgs) -> anyhow::Result<()> {
+/// `state_colors`: colour the State column with these (never the JSON).
+pub fn run(args: &ListArgs, state_colors: Option<Palette>) -> anyhow::Result<()> {
     let filter = args.filter.filter();
     let want_owners = !args.sockets.no_owners;
     let query = Query::for_filter(&filter, args.json || args.info);
@@ -72,6 +74,7 @@ pub fn run(args: &ListArgs) -> anyhow::Result<()> {
             Columns {
                 owners: want_owners,
                 netns: all,
+                state_colors,
             },
         )
     };

@@ -2,7 +2,9 @@
 
 pub mod args;
 mod can_bind;
+mod config;
 mod confirm;
+mod docs;
 mod kill;
 mod lab;
 mod list;
@@ -12,14 +14,17 @@ mod watch;
 use crate::model::safe_text::for_terminal;
 use crate::sources::netns::NetnsChoice;
 use args::{Cli, Command};
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 
 /// Exit code for bad input (as clap uses).
 pub const EXIT_USAGE: i32 = 2;
 
 pub fn main() -> i32 {
-    let cli = match Cli::try_parse() {
-        Ok(cli) => cli,
+    let parsed = Cli::command()
+        .try_get_matches()
+        .and_then(|m| Cli::from_arg_matches(&m).map(|cli| (m, cli)));
+    let (matches, mut cli) = match parsed {
+        Ok(parsed) => parsed,
         Err(e) if !e.use_stderr() => {
             // --help and --version; a full disk or a closed pipe is said, not ignored.
             use std::io::Write;
@@ -48,13 +53,35 @@ pub fn main() -> i32 {
             return EXIT_USAGE;
         }
     };
+    // The config file under the command line, for every command but those that print what
+    // the binary is (and the lab's helper process, which must not depend on a user's file).
+    let resolved = if matches!(
+        &cli.command,
+        Some(Command::Completions(_) | Command::Man(_) | Command::LabForeign)
+    ) {
+        None
+    } else {
+        match config::apply(&matches, &mut cli) {
+            Ok(resolved) => Some(resolved),
+            Err(line) => {
+                eprintln!("tcpscope: {line}");
+                return EXIT_USAGE;
+            }
+        }
+    };
     let netns = match &cli.command {
         Some(Command::List(args)) => args.sockets.netns.as_ref(),
         Some(Command::Watch(args)) => args.sockets.netns.as_ref(),
         Some(Command::CanBind(args)) => args.netns.as_ref(),
         Some(Command::Kill(args)) => args.sockets.netns.as_ref(),
         Some(Command::Shutdown(args)) => args.sockets.netns.as_ref(),
-        Some(Command::Lab(_) | Command::LabForeign) => None,
+        Some(
+            Command::Lab(_)
+            | Command::LabForeign
+            | Command::Completions(_)
+            | Command::Man(_)
+            | Command::Config(_),
+        ) => None,
         None => cli.tui.sockets.netns.as_ref(),
     };
     let all = netns == Some(&NetnsChoice::All);
@@ -84,18 +111,36 @@ pub fn main() -> i32 {
         );
         return EXIT_USAGE;
     }
+    // Whether to colour, decided here once for every command.
+    let palette = resolved
+        .as_ref()
+        .map_or_else(Default::default, |(settings, _)| settings.palette);
+    let colour = {
+        use std::io::IsTerminal;
+        let no_color = std::env::var_os("NO_COLOR");
+        cli.color
+            .colours(std::io::stdout().is_terminal(), no_color.as_deref())
+    };
+    let theme = crate::ui::theme::Theme::new(colour, palette);
     // Every command gives an exit code; errors are one line and exit 1.
     let result = match &cli.command {
-        Some(Command::List(args)) => list::run(args).map(|()| 0),
+        Some(Command::List(args)) => list::run(args, colour.then_some(palette)).map(|()| 0),
         Some(Command::Watch(args)) => watch::run(args).map(|()| 0),
         Some(Command::CanBind(args)) => can_bind::run(args),
         Some(Command::Kill(args)) => kill::run(args),
         Some(Command::Shutdown(args)) => shutdown::run(args),
-        Some(Command::Lab(args)) => lab::run(args),
+        Some(Command::Lab(args)) => lab::run(args, theme),
+        Some(Command::Completions(args)) => docs::completions(args).map(|()| 0),
+        Some(Command::Man(args)) => docs::man(args),
+        Some(Command::Config(_)) => match &resolved {
+            Some((settings, found)) => config::print(settings, found).map(|()| 0),
+            None => Ok(0),
+        },
         Some(Command::LabForeign) => Ok(crate::scenario::foreign::serve()),
         None => crate::tui::run(
             &cli.tui,
             &netns.map_or_else(|| "(this one)".to_string(), NetnsChoice::describe),
+            theme,
         )
         .map(|()| 0),
     };

@@ -3,11 +3,14 @@
 //! sits below both users: the view's `/` prompt takes the filter alone, and the lab view builds
 //! its settings without parsing anything.
 
+pub mod color;
+pub mod config;
 mod filter;
 pub mod number;
 mod source;
 mod view;
 
+pub use color::ColorChoice;
 pub use filter::FilterArgs;
 pub use source::SourceArgs;
 pub use view::TuiArgs;

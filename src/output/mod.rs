@@ -23,4 +23,6 @@ pub struct Columns {
     pub owners: bool,
     /// NETNS, first: the namespace's label, when several are shown.
     pub netns: bool,
+    /// The State column coloured with these colours (ANSI SGR); `None`: plain text.
+    pub state_colors: Option<crate::model::color::Palette>,
 }

@@ -76,7 +76,15 @@ pub fn write_table(
             let pad = netns_w.saturating_sub(text.chars().count()).max(1);
             buf.resize(buf.len() + pad, b' ');
         }
-        cell(&mut buf, s.state.name().as_bytes(), STATE_W);
+        match &columns.state_colors {
+            Some(palette) => coloured_cell(
+                &mut buf,
+                s.state.name().as_bytes(),
+                &palette.state(s.state).sgr_foreground(),
+                STATE_W,
+            ),
+            None => cell(&mut buf, s.state.name().as_bytes(), STATE_W),
+        }
         cell(&mut buf, num.format(s.recv_q).as_bytes(), QUEUE_W);
         cell(&mut buf, num.format(s.send_q).as_bytes(), QUEUE_W);
         let start = buf.len();
@@ -107,6 +115,16 @@ fn cell(buf: &mut Vec<u8>, text: &[u8], width: usize) {
     let start = buf.len();
     buf.extend_from_slice(text);
     pad_from(buf, start, width);
+}
+
+/// A cell whose text is in a colour (`ESC[{sgr}m` … `ESC[0m`), padded as if plain.
+fn coloured_cell(buf: &mut Vec<u8>, text: &[u8], sgr: &str, width: usize) {
+    buf.extend_from_slice(b"\x1b[");
+    buf.extend_from_slice(sgr.as_bytes());
+    buf.push(b'm');
+    buf.extend_from_slice(text);
+    buf.extend_from_slice(b"\x1b[0m");
+    buf.resize(buf.len() + width.saturating_sub(text.len()).max(1), b' ');
 }
 
 /// Pads what was written since `start` to `width`, with at least one space.
@@ -273,10 +291,12 @@ mod tests {
             Columns {
                 owners: true,
                 netns: false,
+                state_colors: None,
             },
         )
         .unwrap();
         let text = String::from_utf8(out).unwrap();
+        assert!(!text.contains('\x1b'));
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines.len(), 3);
         assert!(lines[0].starts_with("State"));
@@ -292,6 +312,50 @@ mod tests {
         // The peer column starts at the same place on every line.
         let col = lines[0].find("Peer").unwrap();
         assert_eq!(lines[2].find("[::1]:40000"), Some(col));
+    }
+
+    /// Coloured, the State cells are wrapped in SGR, and the table lines up as plain.
+    #[test]
+    fn coloured_states_line_up_as_plain_ones() {
+        let listen = rec(TcpState::Listen, "0.0.0.0:8080", "0.0.0.0:0", None);
+        let cw = rec(TcpState::CloseWait, "10.0.0.1:8080", "10.0.0.9:5000", None);
+        let rows: Vec<Row<'_>> = [&listen, &cw]
+            .into_iter()
+            .map(|socket| Row {
+                socket,
+                owners: &[],
+                netns: None,
+            })
+            .collect();
+        let write = |state_colors| {
+            let mut out = Vec::new();
+            let columns = Columns {
+                owners: true,
+                netns: false,
+                state_colors,
+            };
+            write_table(&mut out, &rows, columns).unwrap();
+            String::from_utf8(out).unwrap()
+        };
+        let plain = write(None);
+        let coloured = write(Some(crate::model::color::Palette::default()));
+        let lines: Vec<&str> = coloured.lines().collect();
+        assert!(lines[0].starts_with("State"), "the header is plain");
+        assert!(
+            lines[1].starts_with("\x1b[34mLISTEN\x1b[0m "),
+            "{:?}",
+            lines[1]
+        );
+        assert!(
+            lines[2].starts_with("\x1b[31mCLOSE_WAIT\x1b[0m "),
+            "{:?}",
+            lines[2]
+        );
+        let stripped = coloured
+            .replace("\x1b[34m", "")
+            .replace("\x1b[31m", "")
+            .replace("\x1b[0m", "");
+        assert_eq!(stripped, plain);
     }
 
     #[test]

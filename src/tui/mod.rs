@@ -43,8 +43,9 @@ pub fn has_terminal() -> bool {
     std::io::stdout().is_terminal() && std::io::stdin().is_terminal()
 }
 
-pub fn run(args: &TuiArgs, netns: &str) -> anyhow::Result<()> {
-    run_with(args, netns, None)
+/// `theme`: the colours, and whether to use them (decided by the command line).
+pub fn run(args: &TuiArgs, netns: &str, theme: Theme) -> anyhow::Result<()> {
+    run_with(args, netns, None, theme)
 }
 
 /// The interactive view, with a lab scenario to play when `session` is given.
@@ -52,6 +53,7 @@ fn run_with(
     args: &TuiArgs,
     netns: &str,
     mut session: Option<crate::scenario::session::Session>,
+    theme: Theme,
 ) -> anyhow::Result<()> {
     let stop = Arc::new(AtomicBool::new(false));
     for signal in [
@@ -147,7 +149,7 @@ fn run_with(
             scope.spawn(move || read_input(&tx, &stop));
         }
         drop(tx);
-        let result = main_loop(&mut app, &rx, &stop, &dump_now, &mut session);
+        let result = main_loop(&mut app, &rx, &stop, &dump_now, &mut session, theme);
         // Wake and end the threads; the scope joins them.
         stop.store(true, Ordering::Relaxed);
         dump_now.ask();
@@ -172,9 +174,9 @@ fn main_loop(
     stop: &AtomicBool,
     dump_now: &DumpRequest,
     session: &mut Option<crate::scenario::session::Session>,
+    theme: Theme,
 ) -> anyhow::Result<()> {
     let mut term = terminal::setup().context("setting up the terminal")?;
-    let theme = Theme::from_env();
     let mut local = LocalPids::new();
     // tcpscope's own lab sockets: they live as long as the view, and close with it.
     let mut lab = crate::actions::lab::Lab::new();
@@ -420,7 +422,7 @@ fn read_input(tx: &Sender<Msg>, stop: &AtomicBool) {
 
 /// The interactive lab on one scenario: as root in a network namespace of its own (made
 /// here, deleted on exit), otherwise on this namespace's loopback with free ports.
-pub fn run_lab(scenario: crate::scenario::format::Scenario) -> anyhow::Result<()> {
+pub fn run_lab(scenario: crate::scenario::format::Scenario, theme: Theme) -> anyhow::Result<()> {
     let root = rustix::process::geteuid().is_root();
     let needs_root = scenario.needs_root
         || scenario
@@ -445,7 +447,7 @@ pub fn run_lab(scenario: crate::scenario::format::Scenario) -> anyhow::Result<()
         .as_ref()
         .map_or("(this one)".to_string(), |n| n.name.clone());
     let session = crate::scenario::session::Session::new(scenario, ns.is_none());
-    let result = run_with(&TuiArgs::for_lab(), &label, Some(session));
+    let result = run_with(&TuiArgs::for_lab(), &label, Some(session), theme);
     drop(ns);
     result
 }

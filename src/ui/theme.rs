@@ -1,20 +1,25 @@
-//! One colour per state, the same everywhere; NO_COLOR respected (then only bold and dim).
+//! One colour per state, the same everywhere (`model::color::Palette`, which the config file
+//! may change); without colour (`--color never`, NO_COLOR) only bold and dim.
 
-use crate::model::TcpState;
+use crate::model::color::{Colour, Palette};
 use crate::tracker::Phase;
 use ratatui::style::{Color, Modifier, Style};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Theme {
+    /// Whether to colour at all: decided once for every command (`options::color`).
     pub color: bool,
+    pub palette: Palette,
 }
 
 impl Theme {
-    /// Colours unless NO_COLOR is set to anything (https://no-color.org).
-    pub fn from_env() -> Theme {
-        Theme {
-            color: std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
-        }
+    pub fn new(color: bool, palette: Palette) -> Theme {
+        Theme { color, palette }
+    }
+
+    /// No colour, the default palette (for tests).
+    pub fn plain() -> Theme {
+        Theme::new(false, Palette::default())
     }
 
     fn fg(self, c: Color) -> Style {
@@ -27,20 +32,10 @@ impl Theme {
 
     pub fn state(self, s: Phase) -> Style {
         let c = match s {
-            Phase::State(TcpState::Listen) => Color::Blue,
-            Phase::State(TcpState::SynSent | TcpState::SynRecv | TcpState::NewSynRecv) => {
-                Color::Cyan
-            }
-            Phase::State(TcpState::Established) => Color::Green,
-            Phase::State(TcpState::FinWait1) => Color::Yellow,
-            Phase::State(TcpState::FinWait2) => Color::LightYellow,
-            Phase::State(TcpState::Closing) => Color::LightMagenta,
-            Phase::State(TcpState::TimeWait) => Color::Magenta,
-            Phase::State(TcpState::CloseWait) => Color::Red,
-            Phase::State(TcpState::LastAck) => Color::LightRed,
-            Phase::State(TcpState::Close) | Phase::Gone => Color::DarkGray,
+            Phase::State(st) => self.palette.state(st),
+            Phase::Gone => self.palette.gone(),
         };
-        self.fg(c)
+        self.fg(ratatui_colour(c))
     }
 
     /// A row that just changed state: bold, in the new state's colour, reversed.
@@ -79,5 +74,64 @@ impl Theme {
 
     pub fn dim(self) -> Style {
         self.fg(Color::Gray)
+    }
+}
+
+fn ratatui_colour(c: Colour) -> Color {
+    match c {
+        Colour::Black => Color::Black,
+        Colour::Red => Color::Red,
+        Colour::Green => Color::Green,
+        Colour::Yellow => Color::Yellow,
+        Colour::Blue => Color::Blue,
+        Colour::Magenta => Color::Magenta,
+        Colour::Cyan => Color::Cyan,
+        Colour::Gray => Color::Gray,
+        Colour::DarkGray => Color::DarkGray,
+        Colour::LightRed => Color::LightRed,
+        Colour::LightGreen => Color::LightGreen,
+        Colour::LightYellow => Color::LightYellow,
+        Colour::LightBlue => Color::LightBlue,
+        Colour::LightMagenta => Color::LightMagenta,
+        Colour::LightCyan => Color::LightCyan,
+        Colour::White => Color::White,
+        Colour::Indexed(i) => Color::Indexed(i),
+        Colour::Rgb(r, g, b) => Color::Rgb(r, g, b),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::TcpState;
+
+    /// The default palette keeps the view's colours as they were.
+    #[test]
+    fn the_default_palette_is_the_views_colours() {
+        let t = Theme::new(true, Palette::default());
+        let fg = |s| t.state(s).fg;
+        assert_eq!(fg(Phase::State(TcpState::Listen)), Some(Color::Blue));
+        assert_eq!(fg(Phase::State(TcpState::TimeWait)), Some(Color::Magenta));
+        assert_eq!(fg(Phase::State(TcpState::CloseWait)), Some(Color::Red));
+        assert_eq!(
+            fg(Phase::State(TcpState::FinWait2)),
+            Some(Color::LightYellow)
+        );
+        assert_eq!(fg(Phase::Gone), Some(Color::DarkGray));
+        assert_eq!(Theme::plain().state(Phase::Gone).fg, None);
+    }
+
+    #[test]
+    fn a_palette_entry_changes_the_views_colour() {
+        let mut p = Palette::default();
+        p.set(
+            crate::model::color::PaletteKey::State(TcpState::TimeWait),
+            Colour::Rgb(1, 2, 3),
+        );
+        let t = Theme::new(true, p);
+        assert_eq!(
+            t.state(Phase::State(TcpState::TimeWait)).fg,
+            Some(Color::Rgb(1, 2, 3))
+        );
     }
 }

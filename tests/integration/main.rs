@@ -12,6 +12,7 @@ mod against_ss;
 mod all_namespaces;
 mod architecture;
 mod can_bind;
+mod cli_conventions;
 mod cli_errors;
 mod containers;
 mod exact_feed;

@@ -175,7 +175,7 @@ fn app(mode: Mode) -> App {
 fn render(app: &mut App, width: u16, height: u16) -> String {
     let mut term = Terminal::new(TestBackend::new(width, height)).unwrap();
     term.draw(|f| {
-        ui::draw(f, app, Theme { color: false });
+        ui::draw(f, app, Theme::plain());
     })
     .unwrap();
     let buf = term.backend().buffer().clone();
@@ -310,7 +310,7 @@ fn mouse_clicks_select_the_row_under_them_and_the_wheel_scrolls() {
     let mut app = app(Mode::Traced);
     let mut term = Terminal::new(TestBackend::new(130, 30)).unwrap();
     let mut areas = ui::Areas::default();
-    term.draw(|f| areas = ui::draw(f, &mut app, Theme { color: false }))
+    term.draw(|f| areas = ui::draw(f, &mut app, Theme::plain()))
         .unwrap();
     // The connections table: border, header line, then rows; click the third row.
     let c = areas.connections;
