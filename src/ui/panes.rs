@@ -163,10 +163,12 @@ pub fn connections(f: &mut Frame<'_>, area: Rect, app: &App, theme: Theme) {
                 // Lab sockets say so in the Owner column, or next to their address when
                 // the table is too narrow for owners.
                 Cell::from(match r.lab {
-                    Some(id) if widths.owner.is_none() => text::clip(
-                        &format!("{} lab#{id}", text::endpoint(&r.local)),
-                        widths.local,
-                    ),
+                    Some(id) if widths.owner.is_none() => {
+                        // The address gives up the middle of its host, never its port.
+                        let suffix = format!(" lab#{id}");
+                        let room = widths.local.saturating_sub(suffix.len());
+                        format!("{}{suffix}", text::endpoint_fit(&r.local, room))
+                    }
                     _ => text::endpoint_fit(&r.local, widths.local),
                 }),
                 Cell::from(text::endpoint_fit(&r.remote, widths.remote)),
@@ -205,14 +207,12 @@ pub fn connections(f: &mut Frame<'_>, area: Rect, app: &App, theme: Theme) {
         constraints.push(Constraint::Length(w as u16));
         header.push("Owner");
     }
-    let widths_shown = widths;
-    let widths = constraints;
-    let table = Table::new(rows, widths)
+    let table = Table::new(rows, constraints)
         .header(Row::new(header).style(theme.dim()))
         .column_spacing(1);
     f.render_widget(table, inner);
-    if !widths_shown.all_shown() {
-        hidden_strip(f, area, app, widths_shown, since_snapshot, theme);
+    if !widths.all_shown() {
+        hidden_strip(f, area, app, widths, since_snapshot, theme);
     }
     if app.visible.is_empty() {
         let empty = if app.rows.is_empty() {
@@ -239,12 +239,10 @@ fn needs(app: &App, on_screen: &[usize]) -> columns::Needs {
         // Room for ` lab#1` after the address, where it goes when Owner does not fit.
         n.local = n.local.max(text::endpoint(&r.local).chars().count() + lab);
         n.remote = n.remote.max(text::endpoint(&r.remote).chars().count());
-        let (short, long) = match r.lab {
-            Some(id) => (format!("lab#{id}"), format!("lab#{id}")),
-            None => (
-                text::owner(r.owners.first()),
-                text::owner_long(r.owners.first()),
-            ),
+        let short = owner_short(r);
+        let long = match r.lab {
+            Some(_) => short.clone(),
+            None => text::owner_long(r.owners.first()),
         };
         n.owner = n.owner.max(short.chars().count());
         n.owner_long = n.owner_long.max(long.chars().count());
@@ -276,14 +274,22 @@ fn optional_cells(app: &App, r: &crate::app::view::Row, since_snapshot: u64) -> 
 /// The Owner cell in `width`: with the command line when it fits, else the name and pid
 /// (cut with `…`). tcpscope's own lab sockets say so instead of naming tcpscope.
 fn owner_cell(r: &crate::app::view::Row, width: usize) -> String {
-    if let Some(id) = r.lab {
-        return format!("lab#{id}");
+    if r.lab.is_some() {
+        return owner_short(r);
     }
     let long = text::owner_long(r.owners.first());
     if long.chars().count() <= width {
         return long;
     }
-    text::clip(&text::owner(r.owners.first()), width)
+    text::clip(&owner_short(r), width)
+}
+
+/// `nginx/4242`, or `lab#1` for tcpscope's own lab sockets (rather than naming tcpscope).
+fn owner_short(r: &crate::app::view::Row) -> String {
+    match r.lab {
+        Some(id) => format!("lab#{id}"),
+        None => text::owner(r.owners.first()),
+    }
 }
 
 /// The selected row's columns that did not fit, on the table's bottom border: at 80×24 the
@@ -307,10 +313,7 @@ fn hidden_strip(
         .filter(|(_, v)| !v.is_empty())
         .map(|((name, _), v)| format!("{name} {v}"))
         .collect();
-    let owner = match r.lab {
-        Some(id) => format!("lab#{id}"),
-        None => text::owner(r.owners.first()),
-    };
+    let owner = owner_short(r);
     if widths.owner.is_none() && !owner.is_empty() {
         // First, as the one that matters most when the strip is cut; unlabelled, as
         // `nginx/4242` says what it is.
