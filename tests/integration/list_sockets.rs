@@ -31,6 +31,14 @@ fn with_file(mut recs: Vec<Value>) -> Vec<Value> {
     recs
 }
 
+/// The inode of a socket of this process, as `list` reports it.
+fn fd_inode(socket: &impl std::os::fd::AsRawFd) -> u64 {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(format!("/proc/self/fd/{}", socket.as_raw_fd()))
+        .unwrap()
+        .ino()
+}
+
 fn find<'a>(recs: &'a [Value], state: &str, local_port: u16) -> Option<&'a Value> {
     recs.iter()
         .find(|r| r["state"] == state && r["local_port"] == local_port)
@@ -217,43 +225,47 @@ fn filters_by_state_sport_dport_and_pid() {
     let l = listener("127.0.0.1:0", 16);
     let port = l.local_addr().unwrap().port();
     let client = TcpStream::connect(l.local_addr().unwrap()).unwrap();
-    let (_server, _) = l.accept().unwrap();
+    let (server, _) = l.accept().unwrap();
     let p = port.to_string();
     let cp = client.local_addr().unwrap().port().to_string();
+    // Only this test's three sockets count, by their inodes: another test of this process may
+    // hold sockets with the same ports (an [::1] one, a connection from the same ephemeral port
+    // to another address, a TIME_WAIT of an earlier listener on this port number).
+    let ours = [fd_inode(&l), fd_inode(&client), fd_inode(&server)];
     for source in SOURCES {
-        // Only this test's three sockets count, by their whole 4-tuples: another test of this
-        // process may hold sockets on the same port number (an [::1] one, a connection to
-        // another address from the same ephemeral port, or connections of an earlier
-        // listener whose port this listener took over: std's listeners set SO_REUSEADDR).
-        let (pn, cpn) = (port, client.local_addr().unwrap().port());
-        let ours = |r: &Value| {
-            let (l, rm) = (r["local_port"].as_u64(), r["remote_port"].as_u64());
-            let (pn, cpn) = (Some(u64::from(pn)), Some(u64::from(cpn)));
-            let listening = l == pn && rm == Some(0) && r["remote_addr"] == "0.0.0.0";
-            let connected = r["remote_addr"] == "127.0.0.1"
-                && ((l == pn && rm == cpn) || (l == cpn && rm == pn));
-            r["local_addr"] == "127.0.0.1" && (listening || connected)
-        };
         let s = |extra: &[&str]| {
             let mut args = vec!["--source", source, "--port", &p, "-4"];
             args.extend_from_slice(extra);
-            let mut recs = with_file(list_json(&args));
-            recs.retain(|r| ours(r));
-            recs
+            let all = with_file(list_json(&args));
+            let recs: Vec<Value> = all
+                .iter()
+                .filter(|r| r["inode"].as_u64().is_some_and(|i| ours.contains(&i)))
+                .cloned()
+                .collect();
+            (recs, all)
         };
-        assert_eq!(s(&[]).len(), 3);
-        assert_eq!(s(&["--state", "listen"]).len(), 1);
-        assert_eq!(s(&["--state", "Established"]).len(), 2);
-        assert_eq!(s(&["--state", "connected"]).len(), 2);
-        assert_eq!(s(&["--state", "closing"]).len(), 0);
-        assert_eq!(s(&["--state", "listen", "--state", "estab"]).len(), 3);
-        assert_eq!(s(&["--sport", &p]).len(), 2);
-        assert_eq!(s(&["--dport", &p]).len(), 1);
-        assert_eq!(s(&["--sport", &cp]).len(), 1);
-        assert_eq!(s(&["--pid", &std::process::id().to_string()]).len(), 3);
-        assert_eq!(s(&["--pid", "1"]).len(), 0);
+        let check = |extra: &[&str], want: usize| {
+            let (recs, all) = s(extra);
+            assert_eq!(
+                recs.len(),
+                want,
+                "{extra:?}: ours {ours:?}, listed {}",
+                serde_json::to_string(&all).unwrap()
+            );
+        };
+        check(&[], 3);
+        check(&["--state", "listen"], 1);
+        check(&["--state", "Established"], 2);
+        check(&["--state", "connected"], 2);
+        check(&["--state", "closing"], 0);
+        check(&["--state", "listen", "--state", "estab"], 3);
+        check(&["--sport", &p], 2);
+        check(&["--dport", &p], 1);
+        check(&["--sport", &cp], 1);
+        check(&["--pid", &std::process::id().to_string()], 3);
+        check(&["--pid", "1"], 0);
         // Without owners the records carry an empty owner list.
-        let bare = s(&["--no-owners"]);
+        let (bare, _) = s(&["--no-owners"]);
         assert!(
             bare.iter()
                 .all(|r| r["owners"].as_array().unwrap().is_empty())
