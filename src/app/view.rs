@@ -63,6 +63,8 @@ pub struct PortSummary {
     pub netns: u32,
     pub listeners: usize,
     pub owner: Option<Owner>,
+    /// Its first listener, whose accept queue the pane shows.
+    pub listener: Option<ConnId>,
     pub counts: StateCounts,
 }
 
@@ -137,11 +139,13 @@ pub fn build(tracker: &Tracker, ephemeral: &RangeInclusive<u16>) -> (Vec<Row>, V
                 netns: r.netns,
                 listeners: 0,
                 owner: None,
+                listener: None,
                 counts: StateCounts::default(),
             });
         p.counts.count(r.state, r.ghost);
         if r.state == Phase::State(TcpState::Listen) {
             p.listeners += 1;
+            p.listener.get_or_insert(r.id);
             if p.owner.is_none() {
                 p.owner = r.owners.first().cloned();
             }

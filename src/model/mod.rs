@@ -1,5 +1,6 @@
 //! Plain data: states, socket records, owners and filters. No I/O.
 
+pub mod accept_queue;
 pub mod color;
 pub mod endpoint;
 pub mod event;

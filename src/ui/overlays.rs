@@ -3,6 +3,8 @@
 use super::theme::Theme;
 use super::{diagram, text};
 use crate::app::{App, confirm::Confirm, keys::help_lines, menu::Menu};
+use crate::model::TcpState;
+use crate::model::accept_queue::AcceptQueue;
 use crate::tracker::{ConnId, Phase, Reset};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -97,10 +99,30 @@ pub fn details(f: &mut Frame<'_>, area: Rect, app: &App, id: ConnId, theme: Them
             .map(|t| text::timer(&t, app.now_ns.saturating_sub(app.snapshot_ns)))
             .unwrap_or_else(|| "none".into());
         let (recv_q, send_q) = conn.queues();
-        lines.push(Line::raw(format!(
-            "queues recv {recv_q} send {send_q}   timer {timer}"
-        )));
-        if let Some(i) = conn.last_seen.as_ref().and_then(|s| s.tcp_info) {
+        let listening = conn.state == Phase::State(TcpState::Listen);
+        if listening {
+            // A listener's queues are its accept queue and backlog; it has no rtt or cwnd.
+            let q = AcceptQueue::of(recv_q, send_q);
+            lines.push(Line::raw(format!(
+                "accept queue {recv_q} of backlog {send_q}"
+            )));
+            let style = if q.flagged() {
+                theme.warn()
+            } else {
+                theme.dim()
+            };
+            lines.push(Line::styled(format!("       {}", q.explain()), style));
+        } else {
+            lines.push(Line::raw(format!(
+                "queues recv {recv_q} send {send_q}   timer {timer}"
+            )));
+        }
+        if let Some(i) = conn
+            .last_seen
+            .as_ref()
+            .and_then(|s| s.tcp_info)
+            .filter(|_| !listening)
+        {
             lines.push(Line::raw(format!(
                 "rtt {:.3} ms ± {:.3}  cwnd {}  retrans {}",
                 f64::from(i.rtt_us) / 1000.0,

@@ -6,6 +6,7 @@ use super::text;
 use super::theme::Theme;
 use crate::app::{App, FLASH_NS, Pane};
 use crate::model::TcpState;
+use crate::model::accept_queue::AcceptQueue;
 use crate::tracker::{Phase, Reset};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
@@ -65,15 +66,27 @@ pub fn ports(f: &mut Frame<'_>, area: Rect, app: &App, theme: Theme) {
         let room = usize::from(inner.width).saturating_sub(head.chars().count() + 1);
         let mut spans = vec![Span::raw(head)];
         if let Some(p) = port.filter(|p| p.listeners > 0) {
-            // The listener's owner, or just "L" when it is not known; cut with … when the
+            // The listener's owner, or "listen" when it is not known; cut with … when the
             // pane is narrow, never to a bare first letter.
-            let who = p.owner.as_ref().map_or("L".to_string(), |o| {
+            let who = p.owner.as_ref().map_or("listen".to_string(), |o| {
                 crate::model::safe_text::for_terminal(&o.comm).into_owned()
             });
+            let full = p
+                .listener
+                .and_then(|id| app.tracker().connection(id))
+                .is_some_and(|c| {
+                    let (queued, backlog) = c.queues();
+                    AcceptQueue::of(queued, backlog) == AcceptQueue::Full
+                });
+            let room = if full { room.saturating_sub(5) } else { room };
             spans.push(Span::styled(
                 format!("{} ", text::clip(&who, room.max(2))),
                 theme.state(Phase::State(TcpState::Listen)),
             ));
+            if full {
+                // Its accept queue is over the backlog: new handshakes are being dropped.
+                spans.push(Span::styled("FULL ", theme.warn()));
+            }
         }
         // Counts per state, teardown order, as far as the pane is wide.
         let counts = port.map_or(&app.counts, |p| &p.counts);
@@ -260,7 +273,12 @@ fn optional_cells(app: &App, r: &crate::app::view::Row, since_snapshot: u64) -> 
         timer
             .map(|t| text::timer(&t, since_snapshot))
             .unwrap_or_default(),
-        recv_q.to_string(),
+        if r.state == Phase::State(TcpState::Listen) && AcceptQueue::of(recv_q, send_q).flagged() {
+            // A listener's Recv-Q is its accept queue, Send-Q its backlog.
+            format!("{recv_q}!")
+        } else {
+            recv_q.to_string()
+        },
         send_q.to_string(),
         text::in_state(
             r.state,
@@ -368,7 +386,10 @@ pub fn log(f: &mut Frame<'_>, area: Rect, app: &App, theme: Theme) {
                 None => {}
             }
             if let Some(o) = t.owners.first() {
-                spans.push(Span::styled(format!("  {}/{}", o.comm, o.pid), theme.dim()));
+                spans.push(Span::styled(
+                    format!("  {}", text::owner(Some(o))),
+                    theme.dim(),
+                ));
             }
             let mut line = Line::from(spans);
             if focused && i == app.sel.log {
