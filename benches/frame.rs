@@ -59,6 +59,7 @@ fn main() {
             event_source: None,
             inferred_reason: None,
             interval_ms: 1000,
+            owners_hidden: false,
         };
         let tracker = Tracker::new(TrackerConfig {
             mode: Mode::Inferred,

@@ -38,6 +38,8 @@ pub struct SourceInfo {
     /// Which event source runs (`ebpf`, `tracefs` and its limit), when one does.
     pub event_source: Option<String>,
     pub interval_ms: u64,
+    /// Other users' sockets' owners cannot be read (see `sources::owners::OWNERS_NEED`).
+    pub owners_hidden: bool,
 }
 
 /// TIME_WAIT and CLOSE_WAIT counts, one sample per snapshot, for the sparklines.

@@ -12,6 +12,7 @@ fn app() -> App {
         inferred_reason: None,
         event_source: Some("ebpf".into()),
         interval_ms: 1000,
+        owners_hidden: false,
     };
     App::new(
         info,

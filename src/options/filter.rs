@@ -35,6 +35,45 @@ pub struct FilterArgs {
 }
 
 impl FilterArgs {
+    /// The same filter as a line of options (what the view's `/` prompt starts from, so a
+    /// filter given on the command line is shown and can be edited, not silently replaced).
+    pub fn as_line(&self) -> String {
+        let mut parts = Vec::new();
+        let states = self.filter().states;
+        if states != StateSet::ALL {
+            for st in crate::model::TcpState::ALL {
+                if states.contains(st) {
+                    parts.push(format!(
+                        "--state {}",
+                        st.name().to_lowercase().replace('_', "-")
+                    ));
+                }
+            }
+        }
+        for (flag, v) in [
+            ("--port", self.port),
+            ("--sport", self.sport),
+            ("--dport", self.dport),
+        ] {
+            if let Some(p) = v {
+                parts.push(format!("{flag} {p}"));
+            }
+        }
+        if let Some(pid) = self.pid {
+            parts.push(format!("--pid {pid}"));
+        }
+        if self.ipv4 {
+            parts.push("-4".into());
+        }
+        if self.ipv6 {
+            parts.push("-6".into());
+        }
+        if let Some(c) = &self.container {
+            parts.push(format!("--container {c}"));
+        }
+        parts.join(" ")
+    }
+
     pub fn filter(&self) -> Filter {
         let states = if self.states.is_empty() {
             StateSet::ALL
@@ -53,5 +92,47 @@ impl FilterArgs {
             inet6: !self.ipv4,
             namespace: self.container.clone(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    #[command(no_binary_name = true)]
+    struct Line {
+        #[command(flatten)]
+        filter: FilterArgs,
+    }
+
+    fn parse(line: &str) -> FilterArgs {
+        Line::try_parse_from(line.split_whitespace())
+            .unwrap()
+            .filter
+    }
+
+    #[test]
+    fn a_filter_as_a_line_parses_back_to_itself() {
+        for line in [
+            "",
+            "--port 8080",
+            "--state time-wait --state close-wait --sport 80 -6",
+            "--state connected --dport 443 --pid 12 -4 --container web",
+        ] {
+            let args = parse(line);
+            let again = parse(&args.as_line());
+            assert_eq!(
+                again.filter(),
+                args.filter(),
+                "{line:?} → {:?}",
+                args.as_line()
+            );
+        }
+        assert_eq!(
+            parse("--port 8080 --state listen").as_line(),
+            "--state listen --port 8080"
+        );
     }
 }

@@ -149,11 +149,12 @@ pub fn others_namespaces_readable() -> bool {
 }
 
 /// linux/capability.h.
-const CAP_SYS_PTRACE: u32 = 19;
+pub(crate) const CAP_SYS_PTRACE: u32 = 19;
+pub(crate) const CAP_DAC_READ_SEARCH: u32 = 2;
 
 /// Whether this process's effective set (`CapEff` in /proc/self/status, hexadecimal) has
 /// capability number `cap`.
-fn has_effective_capability(cap: u32) -> bool {
+pub(crate) fn has_effective_capability(cap: u32) -> bool {
     let Ok(status) = std::fs::read_to_string("/proc/self/status") else {
         return false;
     };

@@ -15,6 +15,13 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 /// What seeing other users' owners takes, for messages.
 pub const OWNERS_NEED: &str = "run as root, or grant CAP_SYS_PTRACE and CAP_DAC_READ_SEARCH: sudo setcap cap_sys_ptrace,cap_dac_read_search+ep $(command -v tcpscope)";
 
+/// Whether other users' processes' fd tables can be read: `/proc/PID/fd` needs ptrace read
+/// access (CAP_SYS_PTRACE) and is a directory only its owner may search (CAP_DAC_READ_SEARCH).
+pub fn others_readable() -> bool {
+    use super::netns::{CAP_DAC_READ_SEARCH, CAP_SYS_PTRACE, has_effective_capability};
+    has_effective_capability(CAP_SYS_PTRACE) && has_effective_capability(CAP_DAC_READ_SEARCH)
+}
+
 /// Maps socket inodes to the processes that hold them.
 pub trait OwnerLookup {
     /// Brings the map up to date for the sockets of a new snapshot.

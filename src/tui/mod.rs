@@ -101,6 +101,7 @@ fn run_with(
         inferred_reason,
         event_source,
         interval_ms: args.interval,
+        owners_hidden: !args.sockets.no_owners && !crate::sources::owners::others_readable(),
     };
     let tracker = Tracker::new(TrackerConfig {
         mode,
@@ -111,6 +112,7 @@ fn run_with(
         ..TrackerConfig::default()
     });
     let mut app = App::new(info, tracker, args.filter.filter());
+    app.filter_text = args.filter.as_line();
     // tcpscope's own namespace's: others' are the same unless someone set theirs.
     if let Some(range) = crate::sources::sysctl::ephemeral_ports() {
         app.ephemeral = range;

@@ -24,6 +24,13 @@ pub fn draw(f: &mut Frame<'_>, area: Rect, app: &App, theme: Theme) {
             i.host, i.netns, i.source, i.interval_ms
         )),
     ];
+    if i.owners_hidden {
+        // Before the events' reason, which can be long: this one must not be cut.
+        spans.push(Span::styled(
+            "owners: yours only (CAP_SYS_PTRACE, CAP_DAC_READ_SEARCH)  ",
+            theme.warn(),
+        ));
+    }
     match &i.inferred_reason {
         None => match &i.event_source {
             Some(by) => spans.push(Span::raw(format!("events: traced ({by})"))),

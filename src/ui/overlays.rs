@@ -5,6 +5,7 @@ use super::{diagram, text};
 use crate::app::{App, confirm::Confirm, keys::help_lines, menu::Menu};
 use crate::model::TcpState;
 use crate::model::accept_queue::AcceptQueue;
+use crate::sources::owners::OWNERS_NEED;
 use crate::tracker::{ConnId, Phase, Reset};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -91,7 +92,17 @@ pub fn details(f: &mut Frame<'_>, area: Rect, app: &App, id: ConnId, theme: Them
             Span::styled(conn.state.name(), theme.state(conn.state)),
             Span::styled(format!("  for {in_state}{lower_bound}"), theme.dim()),
         ]),
-        Line::raw(format!("owner  {}", text::owner(conn.owners.first()))),
+        if app.info.owners_hidden && conn.owners.is_empty() && conn.inode != 0 && !conn.is_ghost() {
+            Line::from(vec![
+                Span::raw("owner  "),
+                Span::styled(
+                    format!("hidden: another user's process ({OWNERS_NEED})"),
+                    theme.warn(),
+                ),
+            ])
+        } else {
+            Line::raw(format!("owner  {}", text::owner(conn.owners.first())))
+        },
     ];
     if conn.seen_in_snapshot() && !conn.is_ghost() {
         let timer = conn

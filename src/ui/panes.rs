@@ -68,9 +68,11 @@ pub fn ports(f: &mut Frame<'_>, area: Rect, app: &App, theme: Theme) {
         if let Some(p) = port.filter(|p| p.listeners > 0) {
             // The listener's owner, or "listen" when it is not known; cut with … when the
             // pane is narrow, never to a bare first letter.
-            let who = p.owner.as_ref().map_or("listen".to_string(), |o| {
-                crate::model::safe_text::for_terminal(&o.comm).into_owned()
-            });
+            let who = match &p.owner {
+                Some(o) => crate::model::safe_text::for_terminal(&o.comm).into_owned(),
+                None if app.info.owners_hidden => HIDDEN.to_string(),
+                None => "listen".to_string(),
+            };
             let full = p
                 .listener
                 .and_then(|id| app.tracker().connection(id))
@@ -189,7 +191,7 @@ pub fn connections(f: &mut Frame<'_>, area: Rect, app: &App, theme: Theme) {
             let optional = optional_cells(app, r, since_snapshot);
             cells.extend(optional.into_iter().take(widths.optional).map(Cell::from));
             if let Some(w) = widths.owner {
-                cells.push(Cell::from(owner_cell(r, w)));
+                cells.push(Cell::from(owner_cell(app, r, w)));
             }
             let mut row = Row::new(cells);
             if r.ghost {
@@ -252,7 +254,7 @@ fn needs(app: &App, on_screen: &[usize]) -> columns::Needs {
         // Room for ` lab#1` after the address, where it goes when Owner does not fit.
         n.local = n.local.max(text::endpoint(&r.local).chars().count() + lab);
         n.remote = n.remote.max(text::endpoint(&r.remote).chars().count());
-        let short = owner_short(r);
+        let short = owner_short(app, r);
         let long = match r.lab {
             Some(_) => short.clone(),
             None => text::owner_long(r.owners.first()),
@@ -291,23 +293,34 @@ fn optional_cells(app: &App, r: &crate::app::view::Row, since_snapshot: u64) -> 
 
 /// The Owner cell in `width`: with the command line when it fits, else the name and pid
 /// (cut with `…`). tcpscope's own lab sockets say so instead of naming tcpscope.
-fn owner_cell(r: &crate::app::view::Row, width: usize) -> String {
-    if r.lab.is_some() {
-        return owner_short(r);
+fn owner_cell(app: &App, r: &crate::app::view::Row, width: usize) -> String {
+    if r.lab.is_some() || owner_hidden(app, r) {
+        return owner_short(app, r);
     }
     let long = text::owner_long(r.owners.first());
     if long.chars().count() <= width {
         return long;
     }
-    text::clip(&owner_short(r), width)
+    text::clip(&owner_short(app, r), width)
 }
 
-/// `nginx/4242`, or `lab#1` for tcpscope's own lab sockets (rather than naming tcpscope).
-fn owner_short(r: &crate::app::view::Row) -> String {
+/// `nginx/4242`, or `lab#1` for tcpscope's own lab sockets (rather than naming tcpscope),
+/// or `(hidden)` for another user's that tcpscope may not see.
+fn owner_short(app: &App, r: &crate::app::view::Row) -> String {
     match r.lab {
         Some(id) => format!("lab#{id}"),
+        None if owner_hidden(app, r) => HIDDEN.to_string(),
         None => text::owner(r.owners.first()),
     }
+}
+
+/// What the Owner column says of a socket whose owner tcpscope may not read.
+const HIDDEN: &str = "(hidden)";
+
+/// Whether a row has an owner that tcpscope may not read: a socket with a file (TIME_WAITs
+/// and ghosts have none) whose process is another user's, as nobody sees them.
+pub fn owner_hidden(app: &App, r: &crate::app::view::Row) -> bool {
+    app.info.owners_hidden && r.owners.is_empty() && r.inode != 0 && !r.ghost
 }
 
 /// The selected row's columns that did not fit, on the table's bottom border: at 80×24 the
@@ -331,7 +344,7 @@ fn hidden_strip(
         .filter(|(_, v)| !v.is_empty())
         .map(|((name, _), v)| format!("{name} {v}"))
         .collect();
-    let owner = owner_short(r);
+    let owner = owner_short(app, r);
     if widths.owner.is_none() && !owner.is_empty() {
         // First, as the one that matters most when the strip is cut; unlabelled, as
         // `nginx/4242` says what it is.

@@ -36,4 +36,5 @@ mod tui_ports;
 mod tui_pty;
 mod tui_render;
 mod tui_texts;
+mod tui_unprivileged;
 mod watch_teardown;

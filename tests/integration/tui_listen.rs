@@ -9,12 +9,12 @@ use common::{Netns, in_ns};
 use socket2::{Domain, Socket, Type};
 use std::net::SocketAddr;
 
-/// The row of the connections table (right of the ports pane) that contains `needle`.
+/// The LISTEN row of the connections table (right of the ports pane) that contains `needle`.
 fn row<'a>(screen: &'a str, needle: &str) -> Option<&'a str> {
     screen
         .lines()
         .filter_map(|l| l.split_once("││").map(|(_, r)| r))
-        .find(|r| r.contains(needle))
+        .find(|r| r.contains(needle) && r.trim_start().starts_with("LISTEN"))
 }
 
 #[test]

@@ -66,6 +66,7 @@ fn app(mode: Mode) -> App {
         event_source: None,
         inferred_reason: reason,
         interval_ms: 1000,
+        owners_hidden: false,
     };
     let mut app = App::new(info, tracker, Filter::default());
     let tw = Some((TimerKind::Timewait, 42_000));

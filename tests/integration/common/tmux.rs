@@ -17,12 +17,24 @@ impl Tmux {
 
     /// The same in a pane of `width` x `height`.
     pub fn start_sized(tag: &str, args: &str, width: u16, height: u16) -> Option<Tmux> {
+        Tmux::start_command(tag, env!("CARGO_BIN_EXE_tcpscope"), args, width, height)
+    }
+
+    /// tcpscope run as nobody without any capability (setpriv), in a 200x40 pane.
+    pub fn start_as_nobody(tag: &str, args: &str) -> Option<Tmux> {
+        let bin = format!(
+            "setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all {}",
+            env!("CARGO_BIN_EXE_tcpscope")
+        );
+        Tmux::start_command(tag, &bin, args, 200, 40)
+    }
+
+    fn start_command(tag: &str, bin: &str, args: &str, width: u16, height: u16) -> Option<Tmux> {
         if Command::new("tmux").arg("-V").output().is_err() {
             println!("skipped: tmux is not installed (.ci/run installs it)");
             return None;
         }
         let session = format!("tcpscope-{tag}-{}", std::process::id());
-        let bin = env!("CARGO_BIN_EXE_tcpscope");
         let script = format!("{bin} {args}; echo EXIT:$?; sleep 600");
         let ok = Command::new("tmux")
             .args([
