@@ -97,7 +97,7 @@ impl TcpState {
                 "the peer closed, then this side closed; waiting for the ACK of our FIN: the peer's move"
             }
             TcpState::Close => {
-                "no connection (closed, or reset); the socket is freed when its last fd is closed"
+                "no connection (a failed connect, a reset, a close); the socket is freed when its last fd is closed. It is in no table: ss, /proc/net/tcp and snapshots do not show it, only kernel events"
             }
         }
     }

@@ -49,12 +49,22 @@ pub fn draw(f: &mut Frame<'_>, area: Rect, app: &App, theme: Theme) {
     let mut counts_line = Vec::new();
     for st in TcpState::ALL {
         let n = app.counts.of(st);
-        if n > 0 {
+        if n > 0 && st != TcpState::Close {
             counts_line.push(Span::styled(
                 format!("{} {n}  ", st.name()),
                 theme.state(Phase::State(st)),
             ));
         }
+    }
+    // A CLOSE socket (a failed connect, a reset) is in no kernel table: `ss`, `list` and a
+    // snapshot never show it, only the events that saw it close. Said apart, so that the
+    // counts before it are the ones `ss` gives.
+    let closed_fds = app.counts.of(TcpState::Close);
+    if closed_fds > 0 {
+        counts_line.push(Span::styled(
+            format!("CLOSE {closed_fds} (fd still open; seen by events, not by ss)  "),
+            theme.state(Phase::State(TcpState::Close)),
+        ));
     }
     let ghosts = app.counts.ghosts();
     if ghosts > 0 {

@@ -29,6 +29,7 @@ mod real_servers;
 mod trace_instance;
 mod tracker_scenarios;
 mod tui_columns;
+mod tui_counts;
 mod tui_listen;
 mod tui_modal;
 mod tui_netns;
