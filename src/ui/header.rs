@@ -75,40 +75,47 @@ pub fn draw(f: &mut Frame<'_>, area: Rect, app: &App, theme: Theme) {
     }
     f.render_widget(Paragraph::new(Line::from(counts_line)), counts);
 
-    let [tw_label, tw, cw_label, cw] = Layout::horizontal([
-        Constraint::Length(16),
-        Constraint::Fill(1),
-        Constraint::Length(17),
-        Constraint::Fill(1),
-    ])
-    .areas(history);
+    history_line(f, history, app, theme);
+}
+
+/// TIME_WAIT and CLOSE_WAIT over the last snapshots, each sparkline scaled to the peak its
+/// label names (a bar of 1 and one of 13,835 would otherwise look alike).
+fn history_line(f: &mut Frame<'_>, area: Rect, app: &App, theme: Theme) {
     let (tws, cws): (Vec<u64>, Vec<u64>) = app.history.iter().copied().unzip();
-    let last = |v: &[u64]| v.last().copied().unwrap_or(0);
-    f.render_widget(
-        Paragraph::new(Span::styled(
-            format!("TIME_WAIT {:>5} ", last(&tws)),
-            theme.state(Phase::State(TcpState::TimeWait)),
-        )),
-        tw_label,
-    );
-    f.render_widget(
-        Paragraph::new(Span::styled(
-            format!(" CLOSE_WAIT {:>5} ", last(&cws)),
-            theme.state(Phase::State(TcpState::CloseWait)),
-        )),
-        cw_label,
-    );
-    let tail = |v: &[u64], width: u16| v[v.len().saturating_sub(usize::from(width))..].to_vec();
-    f.render_widget(
-        Sparkline::default()
-            .data(tail(&tws, tw.width))
-            .style(theme.state(Phase::State(TcpState::TimeWait))),
-        tw,
-    );
-    f.render_widget(
-        Sparkline::default()
-            .data(tail(&cws, cw.width))
-            .style(theme.state(Phase::State(TcpState::CloseWait))),
-        cw,
+    // The width a label needs does not depend on the data shown, only on the numbers' width.
+    let half = area.width / 2;
+    let mut draw = |v: &[u64], state: TcpState, x: u16, width: u16, gap: &str| {
+        let label_for = |shown: &[u64]| {
+            let last = shown.last().copied().unwrap_or(0);
+            let peak = shown.iter().copied().max().unwrap_or(0);
+            format!("{gap}{} {last:>5} (peak {peak:>5}) ", state.name())
+        };
+        // The label first, then as many samples as fit after it.
+        let guess = label_for(v).chars().count() as u16;
+        let bars = width.saturating_sub(guess);
+        let shown = &v[v.len().saturating_sub(usize::from(bars))..];
+        let label = label_for(shown);
+        let label_w = (label.chars().count() as u16).min(width);
+        let style = theme.state(Phase::State(state));
+        let [l, s] = Layout::horizontal([Constraint::Length(label_w), Constraint::Fill(1)])
+            .areas(Rect { x, width, ..area });
+        f.render_widget(Paragraph::new(Span::styled(label, style)), l);
+        let peak = shown.iter().copied().max().unwrap_or(0).max(1);
+        f.render_widget(
+            Sparkline::default()
+                .data(shown.to_vec())
+                .max(peak)
+                .style(style),
+            s,
+        );
+    };
+    draw(&tws, TcpState::TimeWait, area.x, half, "");
+    // A space between the first sparkline and the second label.
+    draw(
+        &cws,
+        TcpState::CloseWait,
+        area.x + half,
+        area.width - half,
+        " ",
     );
 }

@@ -48,3 +48,28 @@ fn a_failed_connects_close_socket_is_counted_apart_and_explained() {
     drop(refused);
     tui.wait("the CLOSE count gone", |s| !s.contains(said));
 }
+
+#[test]
+#[cfg_attr(
+    not(all(tcpscope_test_root, tcpscope_test_has_ip, tcpscope_test_has_tmux)),
+    ignore = "needs root, ip and tmux: TIME_WAITs in a namespace of their own"
+)]
+fn the_sparklines_name_their_scale() {
+    let _host = crate::common::host::shared();
+    let ns = Netns::new("tuipeak");
+    let args = format!("--netns {} --interval 200", ns.name);
+    let Some(tui) = Tmux::start_sized("peak", &args, 160, 40) else {
+        return;
+    };
+    tui.wait("the view", |s| s.contains("Ports"));
+    in_ns(Some(&ns), || {
+        let listener = std::net::TcpListener::bind("127.0.0.1:7400").unwrap();
+        for _ in 0..5 {
+            drop(common::server_closes_first(&listener));
+        }
+    });
+    // Each bar's height is relative to the peak the label names.
+    tui.wait("TIME_WAIT 5 with its peak", |s| {
+        s.contains("TIME_WAIT     5 (peak     5)") && s.contains("CLOSE_WAIT     0 (peak     0)")
+    });
+}
