@@ -70,7 +70,7 @@ impl App {
             }
             Pane::Ports => {
                 let Some(addr) = self.selected_bind_addr() else {
-                    self.status = Some(("select a local port first".into(), false));
+                    self.say("select a local port first".into(), false);
                     return;
                 };
                 Menu {
@@ -95,12 +95,11 @@ impl App {
             }
             Pane::Connections | Pane::Log => {
                 let Some(r) = self.focused_row() else {
-                    self.status = Some(("no socket selected".into(), false));
+                    self.say("no socket selected".into(), false);
                     return;
                 };
                 if r.ghost {
-                    self.status =
-                        Some(("this connection is gone: nothing to act on".into(), false));
+                    self.say("this connection is gone: nothing to act on".into(), false);
                     return;
                 }
                 let Phase::State(state) = r.state else {
@@ -173,7 +172,7 @@ impl App {
             (_, Action::Quit) => self.quit = true,
             (Overlay::Confirm(c), Action::Confirm) => self.pending.push(c.effect),
             (Overlay::Confirm(_), Action::Back) => {
-                self.status = Some(("cancelled: nothing was done".into(), true));
+                self.say("cancelled: nothing was done".into(), true);
             }
             (
                 Overlay::Menu(mut m),
@@ -201,7 +200,9 @@ impl App {
                     None => self.overlay = Overlay::Menu(m),
                 }
             }
-            (Overlay::Menu(_), Action::Back) => {}
+            (Overlay::Menu(_), Action::Back) => {
+                self.say("menu closed: nothing was done".into(), true);
+            }
             (other, _) => self.overlay = other,
         }
     }
@@ -256,7 +257,7 @@ impl App {
 
     /// The main loop ran an effect.
     pub fn on_effect_done(&mut self, done: EffectDone) {
-        self.status = Some((done.status, done.ok));
+        self.say(done.status, done.ok);
         if let Some((title, lines)) = done.report {
             self.overlay = Overlay::Report(title, lines, 0);
         }

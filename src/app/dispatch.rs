@@ -96,15 +96,15 @@ impl App {
             }
             Action::CanBind => match self.selected_bind_addr() {
                 Some(addr) => {
-                    self.status = Some((format!("probing {addr}…"), true));
+                    self.say(format!("probing {addr}…"), true);
                     self.pending
                         .push(Effect::CanBind(addr, self.selected_netns()));
                 }
                 None => {
-                    self.status = Some((
+                    self.say(
                         "select a local port (a listener's, or one in the lab) to ask about".into(),
                         false,
-                    ));
+                    );
                 }
             },
             Action::ToggleLab => {
@@ -204,15 +204,15 @@ impl App {
 
     pub(super) fn apply_scenario(&mut self, action: Action) {
         let Some(sc) = self.scenario.as_mut() else {
-            self.status = Some((
+            self.say(
                 "no scenario: `tcpscope lab NAME` opens one (`tcpscope lab list`)".into(),
                 false,
-            ));
+            );
             return;
         };
         match action {
             Action::ScenarioNext if sc.finished() => {
-                self.status = Some(("the scenario is over: r plays it again".into(), true));
+                self.say("the scenario is over: r plays it again".into(), true);
             }
             Action::ScenarioNext => self.pending.push(Effect::ScenarioNext),
             Action::ScenarioRestart => self.pending.push(Effect::ScenarioRestart),

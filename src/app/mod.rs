@@ -42,6 +42,20 @@ pub struct SourceInfo {
     pub owners_hidden: bool,
 }
 
+/// One line for the status bar: an action's outcome, a cancel, a hint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Status {
+    pub text: String,
+    /// An outcome (dim) or a failure (warned).
+    pub ok: bool,
+    /// When it was said: it goes after a while, so that an old outcome is not taken for news.
+    pub at_ns: u64,
+}
+
+/// How long an outcome stays in the status bar; a failure stays longer.
+pub const STATUS_NS: u64 = 8_000_000_000;
+pub const STATUS_FAILED_NS: u64 = 30_000_000_000;
+
 /// TIME_WAIT and CLOSE_WAIT counts, one sample per snapshot, for the sparklines.
 pub const HISTORY: usize = 240;
 /// Transitions kept for the log pane.
@@ -93,8 +107,8 @@ pub struct App {
     pub filter_text: String,
     /// The bottom prompt.
     pub prompt: Prompt,
-    /// The last action's outcome, for the status bar: (text, ok).
-    pub status: Option<(String, bool)>,
+    /// The last action's outcome, for the status bar (shown while fresh: see `status_shown`).
+    pub status: Option<Status>,
     /// Effects asked for, run by the main loop.
     pub pending: Vec<Effect>,
     pub lab: LabView,
@@ -125,6 +139,23 @@ pub struct App {
 }
 
 impl App {
+    /// Puts a line in the status bar, dated now.
+    pub(crate) fn say(&mut self, text: String, ok: bool) {
+        self.status = Some(Status {
+            text,
+            ok,
+            at_ns: self.now_ns,
+        });
+    }
+
+    /// The status line while it is fresh; after that the bar shows the keys again.
+    pub fn status_shown(&self) -> Option<&Status> {
+        self.status.as_ref().filter(|s| {
+            let keep = if s.ok { STATUS_NS } else { STATUS_FAILED_NS };
+            self.now_ns.saturating_sub(s.at_ns) < keep
+        })
+    }
+
     pub fn new(info: SourceInfo, tracker: Tracker, filter: Filter) -> App {
         App {
             info,

@@ -70,6 +70,12 @@ impl App {
             Action::FilterCancel => {
                 self.prompt.text = None;
                 self.prompt.error = None;
+                let unchanged = match self.prompt.kind {
+                    PromptKind::Filter if self.filter_text.is_empty() => "no filter".to_string(),
+                    PromptKind::Filter => format!("filter unchanged: {}", self.filter_text),
+                    _ => "cancelled: nothing was done".to_string(),
+                };
+                self.say(unchanged, true);
             }
             Action::FilterSubmit if self.prompt.kind != PromptKind::Filter => {
                 let line = text.clone();

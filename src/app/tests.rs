@@ -257,3 +257,27 @@ fn a_listener_that_closed_keeps_its_ports_sockets() {
     assert_eq!(app.ports[0].counts.of(TcpState::TimeWait), 1);
     assert_eq!(app.ports[0].listeners, 0, "the ghost is no listener");
 }
+
+#[test]
+fn a_status_line_goes_once_old_and_a_cancel_says_so() {
+    let mut app = app();
+    app.now_ns = 100 * S;
+    type_filter(&mut app, "--port 80");
+    app.apply(Action::StartFilter);
+    app.apply(Action::FilterChar('x'));
+    app.apply(Action::FilterCancel);
+    assert_eq!(
+        app.status_shown().map(|s| s.text.as_str()),
+        Some("filter unchanged: --port 80")
+    );
+    app.now_ns += super::STATUS_NS - 1;
+    assert!(app.status_shown().is_some(), "still fresh");
+    app.now_ns += 1;
+    assert!(app.status_shown().is_none(), "an old outcome is not news");
+    // A failure stays longer.
+    app.say("it failed".into(), false);
+    app.now_ns += super::STATUS_NS;
+    assert!(app.status_shown().is_some());
+    app.now_ns += super::STATUS_FAILED_NS;
+    assert!(app.status_shown().is_none());
+}

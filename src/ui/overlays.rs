@@ -316,7 +316,7 @@ pub fn report(
 
 pub fn prompt(f: &mut Frame<'_>, area: Rect, app: &App, theme: Theme) {
     let (label, hint) = app.prompt.kind.label();
-    let line = match (&app.prompt.text, &app.prompt.error, &app.status) {
+    let line = match (&app.prompt.text, &app.prompt.error, app.status_shown()) {
         (Some(text), Some(err), _) => Line::from(vec![
             Span::raw(format!("{label}{text}")),
             Span::styled(format!("   {err}"), theme.warn()),
@@ -325,9 +325,10 @@ pub fn prompt(f: &mut Frame<'_>, area: Rect, app: &App, theme: Theme) {
             Span::raw(format!("{label}{text}")),
             Span::styled(format!("   {hint}   Enter apply, Esc cancel"), theme.dim()),
         ]),
-        (None, _, Some((status, ok))) => {
-            Line::styled(status.clone(), if *ok { theme.dim() } else { theme.warn() })
-        }
+        (None, _, Some(s)) => Line::styled(
+            s.text.clone(),
+            if s.ok { theme.dim() } else { theme.warn() },
+        ),
         (None, _, None) => Line::styled(
             "q quit  ? help  Tab pane  Enter details  / filter  a act  b can-bind  L lab",
             theme.dim(),

@@ -36,6 +36,7 @@ mod tui_netns;
 mod tui_ports;
 mod tui_pty;
 mod tui_render;
+mod tui_status;
 mod tui_texts;
 mod tui_unprivileged;
 mod watch_teardown;

@@ -371,7 +371,7 @@ fn actions_menu_offers_the_valid_actions_and_confirms_before_acting() {
     app.apply(Action::Back);
     assert!(app.pending.is_empty());
     assert_eq!(
-        app.status.as_ref().unwrap().0,
+        app.status.as_ref().unwrap().text,
         "cancelled: nothing was done"
     );
     // Confirm a graceful shutdown: exactly that effect is queued.
