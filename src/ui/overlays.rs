@@ -144,7 +144,10 @@ pub fn details(f: &mut Frame<'_>, area: Rect, app: &App, id: ConnId, theme: Them
         }
     }
     lines.push(Line::raw(""));
-    lines.push(Line::styled("timeline", theme.dim()));
+    lines.push(Line::styled(
+        "timeline  (+ since the first transition, Δ since the one before)",
+        theme.dim(),
+    ));
     let first = conn
         .timeline
         .first()

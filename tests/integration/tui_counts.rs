@@ -43,6 +43,10 @@ fn a_failed_connects_close_socket_is_counted_apart_and_explained() {
         screen.contains("It is in no table"),
         "the details say why ss does not show it:\n{screen}"
     );
+    assert!(
+        screen.contains("+ since the first transition, Δ since the one before"),
+        "the timeline's columns are explained:\n{screen}"
+    );
     tui.keys(&["Escape"]);
     // Its fd closed, the socket is freed: no longer counted.
     drop(refused);
