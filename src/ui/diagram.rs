@@ -27,6 +27,11 @@ const DIAGRAM: &[&str] = &[
     "            TIME_WAIT ─60 s─> GONE   CLOSE",
 ];
 
+/// The columns the diagram takes: a pane that shows it is at least this wide inside.
+pub fn width() -> u16 {
+    DIAGRAM.iter().map(|l| l.chars().count()).max().unwrap_or(0) as u16
+}
+
 /// The diagram's lines; states on `path` in their colour, `current` reversed and bold.
 pub fn lines(path: &HashSet<Phase>, current: Phase, theme: Theme) -> Vec<Line<'static>> {
     DIAGRAM
@@ -65,4 +70,12 @@ pub fn lines(path: &HashSet<Phase>, current: Phase, theme: Theme) -> Vec<Line<'s
             Line::from(spans)
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn its_width_is_its_widest_line() {
+        assert_eq!(super::width(), 53, "`| close(): FIN` ends the widest line");
+    }
 }

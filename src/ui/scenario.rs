@@ -12,9 +12,15 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 
+/// The columns the narration keeps beside the diagram.
+const NARRATION_MIN: u16 = 70;
+
 pub fn draw(f: &mut Frame<'_>, area: Rect, app: &App, sc: &ScenarioView, theme: Theme) {
+    // The narration first: it keeps 70 columns, and the diagram is whole where there is room
+    // for both (from 125 columns), cut at its right otherwise.
+    let diagram_w = (diagram::width() + 2).min(area.width.saturating_sub(NARRATION_MIN));
     let [left, right] =
-        Layout::horizontal([Constraint::Fill(1), Constraint::Length(50)]).areas(area);
+        Layout::horizontal([Constraint::Fill(1), Constraint::Length(diagram_w)]).areas(area);
     let title = format!(
         " Lab: {}  step {}/{}  (n next, r restart, d actor) ",
         sc.title,

@@ -453,6 +453,32 @@ fn actor_state<'a>(screen: &'a str, actor: &str) -> Option<&'a str> {
     not(tcpscope_test_has_tmux),
     ignore = "needs tmux (.ci/run installs it)"
 )]
+fn the_labs_state_diagram_is_whole_at_200_columns() {
+    let _host = crate::common::host::shared();
+    let Some(tui) = Tmux::start_sized("diagram", "lab active-close-client", 200, 50) else {
+        return;
+    };
+    let screen = tui.wait("the scenario and its diagram", |s| {
+        s.contains("Lab: Active close by the client") && s.contains("state diagram")
+    });
+    // The widest lines end in labels that were cut: `| close()` for `| close(): FIN`.
+    for label in [
+        "| close(): FIN",
+        "rcv SYN+ACK: ACK",
+        "TIME_WAIT ─60 s─> GONE   CLOSE",
+    ] {
+        assert!(
+            screen.lines().any(|l| l.contains(label)),
+            "{label:?} is cut:\n{screen}"
+        );
+    }
+}
+
+#[test]
+#[cfg_attr(
+    not(tcpscope_test_has_tmux),
+    ignore = "needs tmux (.ci/run installs it)"
+)]
 fn lab_scenario_plays_step_by_step_with_narration_and_states() {
     let _host = crate::common::host::shared();
     let Some(tui) = Tmux::start("scenario", "lab active-close-client") else {
