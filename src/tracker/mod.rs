@@ -162,7 +162,7 @@ impl Tracker {
         self.stats
     }
 
-    /// A counter that moves whenever a connection is added or removed.
+    /// A counter that moves whenever a connection is added or removed, or gets its owners.
     pub fn changes(&self) -> u64 {
         self.changes
     }
@@ -828,13 +828,19 @@ impl Tracker {
                     None => conn.last_seen = Some(Box::new(rec.clone())),
                 }
             }
-            // Owners are looked up when the socket is new to us or has another inode; a
-            // socket keeps its owners otherwise (and after it loses its inode).
-            if rec.inode != 0 && (conn.inode != rec.inode || conn.owners.is_empty()) {
+            // Owners are looked up when the socket is new to us or has another inode, or
+            // has only the owner an event named (a thread's name, no fd); a socket keeps its
+            // owners otherwise (and after it loses its inode).
+            let from_event_only = conn.owners.iter().all(|o| o.fd < 0);
+            if rec.inode != 0 && (conn.inode != rec.inode || from_event_only) {
                 conn.inode = rec.inode;
                 let owners = owners_of(rec.inode);
                 if !owners.is_empty() {
                     conn.owners = owners.into();
+                    // A view shows owners: an accepted socket's come with a later snapshot
+                    // than its events (the kernel makes it in softirq, no process to name),
+                    // and without a change here its row kept none.
+                    self.changes += 1;
                 }
             }
             conn.confirm(&mut self.out);
