@@ -26,6 +26,8 @@ pub enum Action {
     SortNext,
     SortReverse,
     TogglePause,
+    /// Hide or show the connections that closed (ghosts).
+    ToggleGhosts,
     /// A click on a row of a pane (row index within the pane's list).
     Click(Pane, usize),
     ScrollUp,
@@ -73,7 +75,10 @@ impl PromptKind {
     /// The prompt's label and its hint.
     pub fn label(self) -> (&'static str, &'static str) {
         match self {
-            PromptKind::Filter => ("/", "e.g. --port 8080 --state time-wait"),
+            PromptKind::Filter => (
+                "/",
+                "e.g. nginx --port 8080 --state time-wait --process redis",
+            ),
             PromptKind::LabListen => ("listen on ", "ADDR [backlog=N] [reuseaddr] [reuseport]"),
             PromptKind::LabConnect => ("connect to ", "ADDR [from=ADDR] [reuseaddr] [reuseport]"),
             PromptKind::LabSend(_) => ("send ", "the text to send (\\n for a newline)"),

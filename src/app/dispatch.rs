@@ -16,12 +16,17 @@ impl App {
         self.visible.get(self.sel.row).map(|&i| &self.rows[i])
     }
 
+    /// The selected line of the transitions pane.
+    pub fn selected_transition(&self) -> Option<&crate::tracker::Transition> {
+        self.log.get(*self.log_visible.get(self.sel.log)?)
+    }
+
     /// The connection the focused pane points at: the selected row, or in the transitions
     /// log the selected transition's connection.
     pub fn focused_row(&self) -> Option<&Row> {
         match self.pane {
             Pane::Log => {
-                let id = self.log.get(self.sel.log)?.conn;
+                let id = self.selected_transition()?.conn;
                 self.rows.iter().find(|r| r.id == id)
             }
             _ => self.selected_row(),
@@ -31,7 +36,7 @@ impl App {
     pub(super) fn clamp(&mut self) {
         self.sel.port = self.sel.port.min(self.ports.len());
         self.sel.row = self.sel.row.min(self.visible.len().saturating_sub(1));
-        self.sel.log = self.sel.log.min(self.log.len().saturating_sub(1));
+        self.sel.log = self.sel.log.min(self.log_visible.len().saturating_sub(1));
         self.sel.lab = self.sel.lab.min(self.lab.sockets.len().saturating_sub(1));
     }
 
@@ -40,7 +45,7 @@ impl App {
         let (sel, len) = match self.pane {
             Pane::Ports => (&mut self.sel.port, self.ports.len() + 1),
             Pane::Connections => (&mut self.sel.row, self.visible.len()),
-            Pane::Log => (&mut self.sel.log, self.log.len()),
+            Pane::Log => (&mut self.sel.log, self.log_visible.len()),
             Pane::Lab => (&mut self.sel.lab, self.lab.sockets.len()),
         };
         let max = len.saturating_sub(1) as isize;
@@ -117,7 +122,7 @@ impl App {
             }
             Action::OpenDetails => {
                 let id = match self.pane {
-                    Pane::Log => self.log.get(self.sel.log).map(|t| t.conn),
+                    Pane::Log => self.selected_transition().map(|t| t.conn),
                     _ => self.selected_row().map(|r| r.id),
                 };
                 if let Some(id) = id {
@@ -132,6 +137,20 @@ impl App {
             Action::SortReverse => {
                 self.sorting.descending = !self.sorting.descending;
                 self.rebuild_visible();
+            }
+            Action::ToggleGhosts => {
+                self.show_ghosts = !self.show_ghosts;
+                self.rebuild_visible();
+                self.clamp();
+                let ghosts = self.counts.ghosts();
+                if self.show_ghosts {
+                    self.say(format!("closed connections shown ({ghosts})"), true);
+                } else {
+                    self.say(
+                        format!("closed connections hidden ({ghosts}): g shows them again"),
+                        true,
+                    );
+                }
             }
             Action::TogglePause => {
                 self.paused = !self.paused;
@@ -238,5 +257,6 @@ fn moves_the_panes(action: Action) -> bool {
             | Action::Click(..)
             | Action::SortNext
             | Action::SortReverse
+            | Action::ToggleGhosts
     )
 }

@@ -29,7 +29,7 @@ pub const KEYS: &[(KeyCode, &str, Action)] = &[
     (KeyCode::Esc, "Esc      back", Action::Back),
     (
         KeyCode::Char('/'),
-        "/        filter (the list flags: --port 80 --state time-wait -4 ...)",
+        "/        filter: words, list flags (nginx --port 80 --process redis)",
         Action::StartFilter,
     ),
     (
@@ -48,6 +48,11 @@ pub const KEYS: &[(KeyCode, &str, Action)] = &[
         Action::TogglePause,
     ),
     (
+        KeyCode::Char('g'),
+        "g        hide or show closed connections (GONE, kept --ghost-secs)",
+        Action::ToggleGhosts,
+    ),
+    (
         KeyCode::Char('a'),
         "a        actions on the selected socket (abort, shutdown; lab calls)",
         Action::OpenActions,
@@ -59,19 +64,11 @@ pub const KEYS: &[(KeyCode, &str, Action)] = &[
     ),
     (
         KeyCode::Char('n'),
-        "n        lab scenario: play the next step",
+        "n r d    lab scenario: next step, start again, next actor in the diagram",
         Action::ScenarioNext,
     ),
-    (
-        KeyCode::Char('r'),
-        "r        lab scenario: start again",
-        Action::ScenarioRestart,
-    ),
-    (
-        KeyCode::Char('d'),
-        "d        lab scenario: the next actor in the state diagram",
-        Action::DiagramActor,
-    ),
+    (KeyCode::Char('r'), "", Action::ScenarioRestart),
+    (KeyCode::Char('d'), "", Action::DiagramActor),
     (
         KeyCode::Char('L'),
         "L        the lab: sockets of tcpscope's own to listen, connect, close…",

@@ -98,11 +98,15 @@ pub struct App {
     /// Indices into `rows` that pass the filter and port selection, sorted.
     pub visible: Vec<usize>,
     pub log: VecDeque<Transition>,
+    /// Indices into `log` of the transitions the filter lets through (the pane shows these).
+    pub log_visible: Vec<usize>,
     pub pane: Pane,
     pub overlay: Overlay,
     /// What is selected in each pane.
     pub sel: Selection,
     pub paused: bool,
+    /// Whether closed connections (ghosts) are listed; after a burst they can be most rows.
+    pub show_ghosts: bool,
     pub filter: Filter,
     pub filter_text: String,
     /// The bottom prompt.
@@ -164,10 +168,12 @@ impl App {
             ports: Vec::new(),
             visible: Vec::new(),
             log: VecDeque::new(),
+            log_visible: Vec::new(),
             pane: Pane::Connections,
             overlay: Overlay::None,
             sel: Selection::default(),
             paused: false,
+            show_ghosts: true,
             filter,
             filter_text: String::new(),
             prompt: Prompt {

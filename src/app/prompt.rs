@@ -15,6 +15,9 @@ struct FilterLine {
     /// With every namespace shown: only this one's (as --container).
     #[arg(long, value_name = "NS", conflicts_with = "container")]
     netns: Option<String>,
+    /// Words to find in what the view shows (state, addresses, owner, command line).
+    #[arg(value_name = "TEXT")]
+    words: Vec<String>,
 }
 
 impl App {
@@ -103,11 +106,17 @@ impl App {
                         if let Some(ns) = parsed.netns {
                             self.filter.namespace = Some(ns);
                         }
+                        self.filter.words = parsed.words;
+                        // A new filter looks at every port: ANDed with a port chosen
+                        // before, it would hide what it finds elsewhere.
+                        self.sel.port = 0;
+                        self.sel.log = 0;
                         self.filter_text = line;
                         self.prompt.error = None;
                         self.prompt.text = None;
                         self.sel.row = 0;
                         self.rebuild_visible();
+                        self.rebuild_log_visible();
                         self.clamp();
                     }
                     Err(e) => {

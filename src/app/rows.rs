@@ -61,10 +61,14 @@ impl App {
             || structure != self.seen_changes
             || matches!(self.sorting.key, SortKey::RecvQ | SortKey::SendQ);
         self.seen_changes = structure;
+        let arrived = !transitions.is_empty();
         for t in transitions {
             self.log.push_front(t);
         }
         self.log.truncate(LOG_LEN);
+        if arrived {
+            self.rebuild_log_visible();
+        }
         if !changed {
             return;
         }
@@ -118,18 +122,27 @@ impl App {
         self.clamp();
     }
 
-    pub(super) fn rebuild_visible(&mut self) {
-        let port = self.selected_port().cloned();
+    /// How many rows the filter lets through on every port (the count the table would have
+    /// with `all` chosen in the ports pane).
+    pub fn matching_on_every_port(&self) -> usize {
+        self.filtered(None).count()
+    }
+
+    /// The rows of `port` (every port: `None`) that the filter lets through.
+    fn filtered<'a>(
+        &'a self,
+        port: Option<&'a super::view::PortSummary>,
+    ) -> impl Iterator<Item = usize> + 'a {
         let f = &self.filter;
-        let mut visible: Vec<usize> = self
-            .rows
+        self.rows
             .iter()
             .enumerate()
-            .filter(|(_, r)| port.as_ref().is_none_or(|p| p.has(r)))
-            .filter(|(_, r)| {
+            .filter(move |(_, r)| port.is_none_or(|p| p.has(r)))
+            .filter(move |(_, r)| self.show_ghosts || !r.ghost)
+            .filter(move |(_, r)| {
                 f.namespace.is_none() || f.matches_netns_label(self.netns_label(r.netns).as_deref())
             })
-            .filter(|(_, r)| {
+            .filter(move |(_, r)| {
                 let state_ok = match (r.state, r.was) {
                     (Phase::State(s), _) | (Phase::Gone, Some(s)) => f.states.contains(s),
                     (Phase::Gone, None) => f.states == crate::model::StateSet::ALL,
@@ -138,9 +151,15 @@ impl App {
                 state_ok
                     && f.matches_ends(family, &r.local, &r.remote)
                     && f.matches_owners(&r.owners)
+                    && (f.words.is_empty()
+                        || self.matches_words(r.state, r.local, r.remote, &r.owners, r.netns))
             })
             .map(|(i, _)| i)
-            .collect();
+    }
+
+    pub(super) fn rebuild_visible(&mut self) {
+        let port = self.selected_port().cloned();
+        let mut visible: Vec<usize> = self.filtered(port.as_ref()).collect();
         let rows = &self.rows;
         let key = self.sorting.key;
         visible.sort_by(|&a, &b| {
@@ -167,6 +186,60 @@ impl App {
             }
         });
         self.visible = visible;
+    }
+}
+
+impl App {
+    /// The transitions the filter lets through, newest first: a transition matches when it
+    /// comes from or goes to a wanted state, and its ends, owners and namespace match.
+    pub(super) fn rebuild_log_visible(&mut self) {
+        let f = &self.filter;
+        let visible: Vec<usize> = self
+            .log
+            .iter()
+            .enumerate()
+            .filter(|(_, t)| {
+                let wanted = |p: Phase| match p {
+                    Phase::State(s) => f.states.contains(s),
+                    Phase::Gone => false,
+                };
+                (f.states == crate::model::StateSet::ALL || wanted(t.from) || wanted(t.to))
+                    && f.matches_ends(t.family, &t.local, &t.remote)
+                    && f.matches_owners(&t.owners)
+                    && (f.namespace.is_none()
+                        || f.matches_netns_label(self.netns_label(t.netns).as_deref()))
+                    && (f.words.is_empty()
+                        || self.matches_words(t.to, t.local, t.remote, &t.owners, t.netns)
+                        || self.matches_words(t.from, t.local, t.remote, &t.owners, t.netns))
+            })
+            .map(|(i, _)| i)
+            .collect();
+        self.log_visible = visible;
+    }
+
+    /// The text search on what the view shows of a connection.
+    fn matches_words(
+        &self,
+        state: Phase,
+        local: std::net::SocketAddr,
+        remote: std::net::SocketAddr,
+        owners: &[crate::model::Owner],
+        netns: u32,
+    ) -> bool {
+        let mut fields = vec![
+            state.name().to_string(),
+            local.to_string(),
+            remote.to_string(),
+        ];
+        for o in owners {
+            fields.push(format!("{}/{}", o.comm, o.pid));
+            fields.push(o.cmdline.to_string());
+        }
+        if let Some(ns) = self.netns_label(netns) {
+            fields.push(ns);
+        }
+        let fields: Vec<&str> = fields.iter().map(String::as_str).collect();
+        self.filter.matches_words(&fields)
     }
 }
 

@@ -19,6 +19,11 @@ pub struct Filter {
     /// Only sockets of this namespace: a container's name or id (its first digits, 3 at
     /// least), a /run/netns name, or a label as shown (`host`, `pid:812 httpd`).
     pub namespace: Option<String>,
+    /// Only sockets held by a process whose name contains this (any case).
+    pub process: Option<String>,
+    /// Words that must each appear (any case) in what the view shows of a socket: its state,
+    /// addresses, owner, command line or namespace. The view's text search.
+    pub words: Vec<String>,
 }
 
 impl Default for Filter {
@@ -32,6 +37,8 @@ impl Default for Filter {
             inet: true,
             inet6: true,
             namespace: None,
+            process: None,
+            words: Vec::new(),
         }
     }
 }
@@ -46,7 +53,7 @@ impl Filter {
 
     /// Whether the filter needs owners to decide.
     pub fn needs_owners(&self) -> bool {
-        self.pid.is_some()
+        self.pid.is_some() || self.process.is_some()
     }
 
     /// Everything but the owner test; sources may apply this while they parse.
@@ -87,7 +94,29 @@ impl Filter {
     pub fn matches_owners(&self, owners: &[Owner]) -> bool {
         self.pid
             .is_none_or(|pid| owners.iter().any(|o| o.pid == pid))
+            && self
+                .process
+                .as_deref()
+                .is_none_or(|name| owners.iter().any(|o| contains_any_case(&o.comm, name)))
     }
+
+    /// The text search: whether every word is in one of `fields` (any case).
+    pub fn matches_words(&self, fields: &[&str]) -> bool {
+        self.words
+            .iter()
+            .all(|w| fields.iter().any(|f| contains_any_case(f, w)))
+    }
+}
+
+/// Whether `needle` is in `hay`, ignoring ASCII case (process names and states are ASCII;
+/// anything else is compared as it is).
+fn contains_any_case(hay: &str, needle: &str) -> bool {
+    if needle.is_empty() {
+        return true;
+    }
+    let (hay, needle) = (hay.as_bytes(), needle.as_bytes());
+    hay.windows(needle.len())
+        .any(|w| w.eq_ignore_ascii_case(needle))
 }
 
 #[cfg(test)]
@@ -175,5 +204,29 @@ mod tests {
         assert!(f.matches_owners(&[owner(3), owner(7)]));
         assert!(!f.matches_owners(&[owner(3)]));
         assert!(!f.matches_owners(&[]));
+    }
+
+    #[test]
+    fn process_and_words_match_any_case() {
+        let owners = [Owner {
+            pid: 7,
+            comm: "nginx".into(),
+            cmdline: "nginx: worker process".into(),
+            fd: 3,
+        }];
+        let f = |process: Option<&str>, words: &[&str]| Filter {
+            process: process.map(String::from),
+            words: words.iter().map(|w| w.to_string()).collect(),
+            ..Filter::default()
+        };
+        assert!(f(Some("nginx"), &[]).matches_owners(&owners));
+        assert!(f(Some("NGI"), &[]).matches_owners(&owners));
+        assert!(!f(Some("redis"), &[]).matches_owners(&owners));
+        assert!(!f(Some("nginx"), &[]).matches_owners(&[]));
+        assert!(f(Some("nginx"), &[]).needs_owners());
+        let fields = ["TIME_WAIT", "127.0.0.1:8080", "nginx/7"];
+        assert!(f(None, &["time_wait", "8080"]).matches_words(&fields));
+        assert!(!f(None, &["time_wait", "9090"]).matches_words(&fields));
+        assert!(f(None, &[]).matches_words(&fields));
     }
 }

@@ -32,6 +32,9 @@ pub struct FilterArgs {
     /// id, a /run/netns name, or a label as shown (host, pid:812 httpd).
     #[arg(long, value_name = "NAME")]
     pub container: Option<String>,
+    /// Only sockets held by a process whose name contains NAME (any case).
+    #[arg(long, value_name = "NAME")]
+    pub process: Option<String>,
 }
 
 impl FilterArgs {
@@ -71,6 +74,9 @@ impl FilterArgs {
         if let Some(c) = &self.container {
             parts.push(format!("--container {c}"));
         }
+        if let Some(p) = &self.process {
+            parts.push(format!("--process {p}"));
+        }
         parts.join(" ")
     }
 
@@ -91,6 +97,8 @@ impl FilterArgs {
             inet: !self.ipv6,
             inet6: !self.ipv4,
             namespace: self.container.clone(),
+            process: self.process.clone(),
+            words: Vec::new(),
         }
     }
 }
@@ -119,7 +127,7 @@ mod tests {
             "",
             "--port 8080",
             "--state time-wait --state close-wait --sport 80 -6",
-            "--state connected --dport 443 --pid 12 -4 --container web",
+            "--state connected --dport 443 --pid 12 -4 --container web --process nginx",
         ] {
             let args = parse(line);
             let again = parse(&args.as_line());

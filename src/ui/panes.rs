@@ -124,9 +124,14 @@ pub fn connections(f: &mut Frame<'_>, area: Rect, app: &App, theme: Theme) {
         format!(" filter: {}", app.filter_text)
     };
     let sort = format!(
-        " sort: {}{}",
+        " sort: {}{}{}",
         app.sorting.key.name(),
-        if app.sorting.descending { " ↓" } else { "" }
+        if app.sorting.descending { " ↓" } else { "" },
+        if app.show_ghosts {
+            ""
+        } else {
+            "  closed hidden (g)"
+        }
     );
     let b = block(
         format!(
@@ -231,14 +236,34 @@ pub fn connections(f: &mut Frame<'_>, area: Rect, app: &App, theme: Theme) {
     }
     if app.visible.is_empty() {
         let empty = if app.rows.is_empty() {
-            "waiting for the first snapshot…"
+            "waiting for the first snapshot…".to_string()
         } else {
-            "no connection matches"
+            no_match(app)
         };
         let mut r = inner;
         r.y += 1;
         r.height = r.height.saturating_sub(1);
         f.render_widget(Paragraph::new(Span::styled(empty, theme.dim())), r);
+    }
+}
+
+/// Why the table is empty: the filter, the port chosen in the ports pane, or both (the two
+/// are ANDed, and the line says so, with what the filter finds on other ports).
+fn no_match(app: &App) -> String {
+    let Some(port) = app.selected_port() else {
+        return format!(
+            "no connection matches the filter {}",
+            app.filter_text.trim()
+        );
+    };
+    let elsewhere = app.matching_on_every_port();
+    let which = port.port.label();
+    match (app.filter_text.trim(), elsewhere) {
+        ("", _) => format!("no connection on {which}"),
+        (f, 0) => format!("no connection on {which} matches {f}, nor on any other port"),
+        (f, n) => format!(
+            "no connection on {which} matches {f}: {n} on other ports (the filter applies to the port chosen on the left; ↑ to `all`)"
+        ),
     }
 }
 
@@ -270,7 +295,10 @@ fn optional_cells(app: &App, r: &crate::app::view::Row, since_snapshot: u64) -> 
     // Queues and timers as the latest snapshot has them (rows are rebuilt less often).
     let conn = app.tracker().connection(r.id);
     let (recv_q, send_q) = conn.map_or((r.recv_q, r.send_q), |c| c.queues());
-    let timer = conn.and_then(|c| c.timer(app.snapshot_ns));
+    // A closed connection has no timer left: its last snapshot's would still count down.
+    let timer = conn
+        .filter(|_| !r.ghost)
+        .and_then(|c| c.timer(app.snapshot_ns));
     [
         timer
             .map(|t| text::timer(&t, since_snapshot))
@@ -368,17 +396,28 @@ fn hidden_strip(
 
 pub fn log(f: &mut Frame<'_>, area: Rect, app: &App, theme: Theme) {
     let focused = app.pane == Pane::Log;
-    let b = block(format!(" Transitions {} ", app.log.len()), focused, theme);
+    let title = if app.log_visible.len() == app.log.len() {
+        format!(" Transitions {} ", app.log.len())
+    } else {
+        format!(
+            " Transitions {} of {} (filter: {}) ",
+            app.log_visible.len(),
+            app.log.len(),
+            app.filter_text.trim()
+        )
+    };
+    let b = block(title, focused, theme);
     let inner = b.inner(area);
     f.render_widget(b, area);
     let height = usize::from(inner.height);
     let start = scroll(app.sel.log, height);
     let lines: Vec<Line<'_>> = app
-        .log
+        .log_visible
         .iter()
         .enumerate()
         .skip(start)
         .take(height)
+        .filter_map(|(i, &j)| Some((i, app.log.get(j)?)))
         .map(|(i, t)| {
             let age = text::duration(app.now_ns.saturating_sub(t.ts_ns));
             let mut spans = vec![

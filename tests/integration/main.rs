@@ -30,6 +30,8 @@ mod trace_instance;
 mod tracker_scenarios;
 mod tui_columns;
 mod tui_counts;
+mod tui_filter;
+mod tui_ghosts;
 mod tui_listen;
 mod tui_modal;
 mod tui_netns;

@@ -65,6 +65,15 @@ impl Tmux {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
+    /// The screen with its colours and attributes, as escape sequences.
+    pub fn screen_styled(&self) -> String {
+        let out = Command::new("tmux")
+            .args(["capture-pane", "-e", "-p", "-t", &self.session])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
     /// Waits until the screen satisfies `cond`; fails with the screen after 30 s.
     pub fn wait(&self, what: &str, cond: impl Fn(&str) -> bool) -> String {
         let mut last = String::new();
