@@ -185,17 +185,23 @@ fn main_loop(
     let result = (|| -> anyhow::Result<()> {
         let mut areas = ui::Areas::default();
         let mut last_rebuild = (std::time::Instant::now(), Duration::ZERO);
+        // Whether the last batch had a key or a click: its effect is drawn first, and the
+        // rebuild (60 ms at 100k rows) waits for the next frame, up to a second.
+        let mut answering = false;
         while !app.quit && !stop.load(Ordering::Relaxed) {
             app.now_ns = crate::sources::monotonic_ns();
             // Rebuild the view at most as often as it costs: never more than half the time.
             let (at, took) = last_rebuild;
-            if app.dirty && at.elapsed() >= (took * 2).max(Duration::from_millis(100)) {
+            let due = at.elapsed() >= (took * 2).max(Duration::from_millis(100));
+            let postponed = answering && at.elapsed() < Duration::from_secs(1);
+            if app.dirty && due && !postponed {
                 let started = std::time::Instant::now();
                 app.refresh_if_dirty();
                 last_rebuild = (started, started.elapsed());
             }
             term.draw(|f| areas = ui::draw(f, app, theme))?;
             let mut msg = rx.recv_timeout(TICK).ok();
+            answering = false;
             // Apply everything that is waiting before the next frame.
             while let Some(m) = msg.take() {
                 match m {
@@ -211,6 +217,7 @@ fn main_loop(
                         );
                     }
                     Msg::Input(ev) => {
+                        answering = true;
                         if let Some(action) = action_for(&ev, app, &areas) {
                             app.apply(action);
                         }
@@ -382,9 +389,10 @@ fn read_events(mut source: KernelEvents, all: bool, tx: &Sender<Msg>, stop: &Ato
 fn read_input(tx: &Sender<Msg>, stop: &AtomicBool) {
     use rustix::event::{PollFd, PollFlags};
     let stdin = std::io::stdin();
+    // How soon the thread sees the stop flag: quitting waits for it (25 ms; it was 100).
     let timeout = rustix::time::Timespec {
         tv_sec: 0,
-        tv_nsec: 100_000_000,
+        tv_nsec: 25_000_000,
     };
     'outer: while !stop.load(Ordering::Relaxed) {
         // First what crossterm has read already: it reads the terminal in chunks, so keys
