@@ -378,10 +378,10 @@ impl<W: Write> Printer<W> {
             if !self.wants(t) {
                 continue;
             }
+            let wall = u64::try_from(i128::from(t.ts_ns) + self.wall_offset).unwrap_or(0);
             let written = if self.json {
-                write_json_line(&mut self.out, t, &line.0)
+                write_json_line(&mut self.out, t, wall, &line.0)
             } else {
-                let wall = u64::try_from(i128::from(t.ts_ns) + self.wall_offset).unwrap_or(0);
                 let label = self.label_column.then_some(line.1.as_str());
                 write_text_line(&mut self.out, t, wall, label)
             };

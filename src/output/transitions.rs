@@ -11,10 +11,19 @@ use std::net::IpAddr;
 /// record): `watch --json` prints half a million of them a second under churn, and a generic
 /// serializer spent most of the reader's time on them. `netns` is the connection's
 /// namespace as JSON (`netns_json`), written once per namespace, not once per line.
-pub fn write_json_line(out: &mut impl Write, t: &Transition, netns: &[u8]) -> std::io::Result<()> {
+/// `unix_ns` is the same instant on the wall clock (ns since the Unix epoch; `ts_ns` is
+/// CLOCK_MONOTONIC, the kernel's clock for events, which only orders them).
+pub fn write_json_line(
+    out: &mut impl Write,
+    t: &Transition,
+    unix_ns: u64,
+    netns: &[u8],
+) -> std::io::Result<()> {
     let mut num = itoa::Buffer::new();
     out.write_all(b"{\"ts_ns\":")?;
     out.write_all(num.format(t.ts_ns).as_bytes())?;
+    out.write_all(b",\"ts_unix_ns\":")?;
+    out.write_all(num.format(unix_ns).as_bytes())?;
     out.write_all(match t.family {
         Family::Inet => b",\"family\":\"inet\",\"local_addr\":\"",
         Family::Inet6 => b",\"family\":\"inet6\",\"local_addr\":\"",
@@ -144,7 +153,7 @@ mod tests {
 
     fn line(t: &Transition) -> serde_json::Value {
         let mut out = Vec::new();
-        write_json_line(&mut out, t, &netns_json(&Netns::unnamed(t.netns))).unwrap();
+        write_json_line(&mut out, t, t.ts_ns, &netns_json(&Netns::unnamed(t.netns))).unwrap();
         assert!(out.ends_with(b"}\n"), "one line");
         serde_json::from_slice(&out).unwrap()
     }
@@ -190,7 +199,7 @@ mod tests {
         assert_eq!(
             line(&t),
             serde_json::json!({
-                "ts_ns": 123, "family": "inet6", "local_addr": "::1", "local_port": 8080,
+                "ts_ns": 123, "ts_unix_ns": 123, "family": "inet6", "local_addr": "::1", "local_port": 8080,
                 "remote_addr": "2001:db8::9", "remote_port": 40000, "from": "FIN_WAIT2",
                 "to": "GONE", "source": "observed", "reset": "received",
                 "owners": [
@@ -201,7 +210,7 @@ mod tests {
             })
         );
         let mut raw = Vec::new();
-        write_json_line(&mut raw, &t, b"{}").unwrap();
+        write_json_line(&mut raw, &t, 1_765_000_000_000_000_000, b"{}").unwrap();
         assert!(
             !raw.contains(&0x1b),
             "the escape byte itself never reaches the output"

@@ -92,7 +92,16 @@ fn refused_connects(ns: &Netns) -> usize {
     n
 }
 
+/// Now on the wall clock, in ns since the Unix epoch.
+fn unix_ns() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64
+}
+
 fn run(events: &str) {
+    let started = unix_ns();
     let a = Netns::new(&format!("feed-a-{events}"));
     let b = Netns::new(&format!("feed-b-{events}"));
     let la = in_ns(Some(&a), listener);
@@ -128,6 +137,18 @@ fn run(events: &str) {
         // Dropped however check ends (a failed assertion too), so that A's thread ends.
         let _release = done_tx;
         check(a, &mut watch, busy, events);
+        // Each line's wall clock time is within the run.
+        let ended = unix_ns();
+        let walls: Vec<u64> = watch
+            .seen
+            .iter()
+            .map(|t| t["ts_unix_ns"].as_u64().unwrap_or(0))
+            .collect();
+        assert!(
+            walls.iter().all(|&w| (started..=ended).contains(&w)),
+            "ts_unix_ns outside {started}..={ended}: {:?}",
+            walls.iter().find(|&&w| !(started..=ended).contains(&w))
+        );
     });
 }
 
