@@ -95,16 +95,22 @@ pub enum SortKey {
     RecvQ,
     SendQ,
     Age,
+    /// The time left on the socket's timer (none last).
+    Timer,
+    /// The owner's name, then its pid (unknown last).
+    Owner,
 }
 
 impl SortKey {
-    const ORDER: [SortKey; 6] = [
+    const ORDER: [SortKey; 8] = [
         SortKey::State,
         SortKey::Local,
         SortKey::Remote,
+        SortKey::Timer,
         SortKey::RecvQ,
         SortKey::SendQ,
         SortKey::Age,
+        SortKey::Owner,
     ];
 
     pub(super) fn next(self) -> SortKey {
@@ -120,6 +126,8 @@ impl SortKey {
             SortKey::RecvQ => "recv-q",
             SortKey::SendQ => "send-q",
             SortKey::Age => "time in state",
+            SortKey::Timer => "timer",
+            SortKey::Owner => "owner",
         }
     }
 }

@@ -59,7 +59,10 @@ impl App {
         // read fresh when drawn, unless the table is sorted by them.
         let changed = !transitions.is_empty()
             || structure != self.seen_changes
-            || matches!(self.sorting.key, SortKey::RecvQ | SortKey::SendQ);
+            || matches!(
+                self.sorting.key,
+                SortKey::RecvQ | SortKey::SendQ | SortKey::Timer
+            );
         self.seen_changes = structure;
         let arrived = !transitions.is_empty();
         for t in transitions {
@@ -162,8 +165,25 @@ impl App {
         let mut visible: Vec<usize> = self.filtered(port.as_ref()).collect();
         let rows = &self.rows;
         let key = self.sorting.key;
-        visible.sort_by(|&a, &b| {
-            let (a, b) = (&rows[a], &rows[b]);
+        // A timer's time left is the tracker's, read once per row rather than per comparison.
+        let timer_left: Vec<u64> = if key == SortKey::Timer {
+            let tracker = self.feed.tracker();
+            let mut left = vec![u64::MAX; rows.len()];
+            for &i in &visible {
+                if let Some(t) = tracker
+                    .connection(rows[i].id)
+                    .filter(|_| !rows[i].ghost)
+                    .and_then(|c| c.timer(self.snapshot_ns))
+                {
+                    left[i] = t.remaining_ms;
+                }
+            }
+            left
+        } else {
+            Vec::new()
+        };
+        visible.sort_by(|&ia, &ib| {
+            let (a, b) = (&rows[ia], &rows[ib]);
             let ord = match key {
                 SortKey::State => state_rank(a.state).cmp(&state_rank(b.state)),
                 SortKey::Local => {
@@ -175,6 +195,13 @@ impl App {
                 SortKey::RecvQ => a.recv_q.cmp(&b.recv_q),
                 SortKey::SendQ => a.send_q.cmp(&b.send_q),
                 SortKey::Age => b.since_ns.cmp(&a.since_ns),
+                SortKey::Timer => timer_left[ia].cmp(&timer_left[ib]),
+                SortKey::Owner => match (owner_key(a), owner_key(b)) {
+                    (Some(x), Some(y)) => x.cmp(&y),
+                    (Some(_), None) => std::cmp::Ordering::Less,
+                    (None, Some(_)) => std::cmp::Ordering::Greater,
+                    (None, None) => std::cmp::Ordering::Equal,
+                },
             }
             .then(a.ghost.cmp(&b.ghost))
             .then(a.local.cmp(&b.local))
@@ -241,6 +268,11 @@ impl App {
         let fields: Vec<&str> = fields.iter().map(String::as_str).collect();
         self.filter.matches_words(&fields)
     }
+}
+
+/// What sorting by owner compares: the first owner's name, then its pid.
+fn owner_key(r: &view::Row) -> Option<(&str, i32)> {
+    r.owners.first().map(|o| (&*o.comm, o.pid))
 }
 
 /// Teardown order, so that sorting by state reads like the life of a connection.

@@ -281,3 +281,51 @@ fn a_status_line_goes_once_old_and_a_cancel_says_so() {
     app.now_ns += super::STATUS_FAILED_NS;
     assert!(app.status_shown().is_none());
 }
+
+#[test]
+fn sorting_by_timer_and_by_owner_puts_the_unknown_last() {
+    use crate::model::{Timer, TimerKind};
+    let mut app = app();
+    let with_timer = |state, local: &str, inode, ms| SocketRecord {
+        timer: Some(Timer {
+            kind: TimerKind::Timewait,
+            remaining_ms: ms,
+            retransmits: 0,
+        }),
+        ..record(state, local, "10.0.0.9:80", inode)
+    };
+    let sockets = vec![
+        with_timer(TcpState::FinWait2, "10.0.0.1:40001", 1, 30_000),
+        record(TcpState::Established, "10.0.0.1:40002", "10.0.0.9:80", 2),
+        with_timer(TcpState::FinWait2, "10.0.0.1:40003", 3, 5_000),
+    ];
+    let owners = |inode: u64| match inode {
+        1 => vec![Owner {
+            pid: 9,
+            comm: "redis".into(),
+            cmdline: "".into(),
+            fd: 3,
+        }],
+        3 => vec![Owner {
+            pid: 7,
+            comm: "nginx".into(),
+            cmdline: "".into(),
+            fd: 3,
+        }],
+        _ => vec![],
+    };
+    app.on_snapshot(Snapshot::full(10 * S, sockets, &owners));
+    app.on_events(&[], 10 * S, None, &mut |_| true);
+    app.refresh_view();
+    let order = |app: &mut App, key: SortKey| {
+        while app.sorting.key != key {
+            app.apply(Action::SortNext);
+        }
+        app.visible
+            .iter()
+            .map(|&i| app.rows[i].local.port())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(order(&mut app, SortKey::Timer), [40003, 40001, 40002]);
+    assert_eq!(order(&mut app, SortKey::Owner), [40003, 40001, 40002]);
+}
