@@ -28,6 +28,11 @@ pub enum Action {
     TogglePause,
     /// Hide or show the connections that closed (ghosts).
     ToggleGhosts,
+    /// Copy the selected row to the clipboard: as text, or as JSON.
+    CopyRow,
+    CopyRowJson,
+    /// Leave the mouse to the terminal (to select text), or take it back.
+    ToggleMouse,
     /// A click on a row of a pane (row index within the pane's list).
     Click(Pane, usize),
     ScrollUp,

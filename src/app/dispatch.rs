@@ -138,6 +138,21 @@ impl App {
                 self.sorting.descending = !self.sorting.descending;
                 self.rebuild_visible();
             }
+            Action::CopyRow | Action::CopyRowJson => match self.focused_row() {
+                Some(r) => {
+                    let (text, what) = if action == Action::CopyRow {
+                        (r.as_text(), "the row")
+                    } else {
+                        (r.as_json(), "the row as JSON")
+                    };
+                    self.pending.push(Effect::Copy { text, what });
+                }
+                None => self.say("no row to copy".into(), false),
+            },
+            Action::ToggleMouse => {
+                self.mouse_captured = !self.mouse_captured;
+                self.pending.push(Effect::MouseCapture(self.mouse_captured));
+            }
             Action::ToggleGhosts => {
                 self.show_ghosts = !self.show_ghosts;
                 self.rebuild_visible();

@@ -49,6 +49,14 @@ pub enum Effect {
     ScenarioNext,
     /// Closes the scenario's sockets and starts it again.
     ScenarioRestart,
+    /// Puts `text` on the terminal's clipboard (OSC 52); `what` names it for the status.
+    Copy {
+        text: String,
+        what: &'static str,
+    },
+    /// Captures the mouse (clicks select, the wheel scrolls) or leaves it to the terminal
+    /// (which then selects text).
+    MouseCapture(bool),
 }
 
 /// A call on tcpscope's own lab sockets (no confirmation: they are its own).

@@ -11,10 +11,10 @@ pub const KEYS: &[(KeyCode, &str, Action)] = &[
     (KeyCode::Char('k'), "", Action::Up),
     (KeyCode::Down, "↓ j      down", Action::Down),
     (KeyCode::Char('j'), "", Action::Down),
-    (KeyCode::PageUp, "PgUp     page up", Action::PageUp),
-    (KeyCode::PageDown, "PgDn     page down", Action::PageDown),
-    (KeyCode::Home, "Home     first", Action::Home),
-    (KeyCode::End, "End      last", Action::End),
+    (KeyCode::PageUp, "PgUp/Dn  page up / down", Action::PageUp),
+    (KeyCode::PageDown, "", Action::PageDown),
+    (KeyCode::Home, "Home/End first / last", Action::Home),
+    (KeyCode::End, "", Action::End),
     (
         KeyCode::Tab,
         "Tab      next pane (ports, connections, transitions)",
@@ -46,6 +46,17 @@ pub const KEYS: &[(KeyCode, &str, Action)] = &[
         KeyCode::Char('p'),
         "p        pause the display (data keeps coming)",
         Action::TogglePause,
+    ),
+    (
+        KeyCode::Char('y'),
+        "y Y      copy the row as text / as JSON (to the clipboard, OSC 52)",
+        Action::CopyRow,
+    ),
+    (KeyCode::Char('Y'), "", Action::CopyRowJson),
+    (
+        KeyCode::Char('m'),
+        "m        mouse to the terminal (to select text) or back to tcpscope",
+        Action::ToggleMouse,
     ),
     (
         KeyCode::Char('g'),

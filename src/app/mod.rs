@@ -107,6 +107,8 @@ pub struct App {
     pub paused: bool,
     /// Whether closed connections (ghosts) are listed; after a burst they can be most rows.
     pub show_ghosts: bool,
+    /// Whether tcpscope takes the mouse (clicks, wheel) rather than the terminal (selection).
+    pub mouse_captured: bool,
     pub filter: Filter,
     pub filter_text: String,
     /// The bottom prompt.
@@ -174,6 +176,7 @@ impl App {
             sel: Selection::default(),
             paused: false,
             show_ghosts: true,
+            mouse_captured: true,
             filter,
             filter_text: String::new(),
             prompt: Prompt {

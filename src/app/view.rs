@@ -39,6 +39,58 @@ pub struct Row {
     pub lab: Option<crate::actions::lab::LabId>,
 }
 
+impl Row {
+    /// The row as one line of text, for the clipboard: state, ends, queues, owners.
+    pub fn as_text(&self) -> String {
+        let owners: Vec<String> = self
+            .owners
+            .iter()
+            .map(|o| {
+                format!(
+                    "{}/{}",
+                    crate::model::safe_text::for_terminal(&o.comm),
+                    o.pid
+                )
+            })
+            .collect();
+        format!(
+            "{} {} {} recv-q {} send-q {}{}{}",
+            self.state.name(),
+            self.local,
+            self.remote,
+            self.recv_q,
+            self.send_q,
+            if owners.is_empty() { "" } else { " " },
+            owners.join(",")
+        )
+    }
+
+    /// The row as a JSON object, with the keys `list --json` uses for the same fields.
+    pub fn as_json(&self) -> String {
+        let owners: Vec<serde_json::Value> = self
+            .owners
+            .iter()
+            .map(|o| {
+                serde_json::json!({
+                    "pid": o.pid, "comm": &*o.comm, "cmdline": &*o.cmdline, "fd": o.fd
+                })
+            })
+            .collect();
+        serde_json::json!({
+            "state": self.state.name(),
+            "local_addr": self.local.ip().to_string(),
+            "local_port": self.local.port(),
+            "remote_addr": self.remote.ip().to_string(),
+            "remote_port": self.remote.port(),
+            "recv_q": self.recv_q,
+            "send_q": self.send_q,
+            "inode": self.inode,
+            "owners": owners,
+        })
+        .to_string()
+    }
+}
+
 /// A port as a person thinks of it: one this host listens on, or one it connects out to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ServicePort {

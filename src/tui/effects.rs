@@ -27,6 +27,52 @@ pub fn run(effect: Effect, lab: &mut Lab, session: &mut Option<Session>) -> Effe
         Effect::Abort(t) => in_namespace(t.netns, || abort(&t)),
         Effect::GracefulShutdown(t) => graceful(&t),
         Effect::CanBind(addr, netns) => in_namespace(netns, || can_bind(addr)),
+        Effect::Copy { text, what } => copy(&text, what),
+        Effect::MouseCapture(on) => mouse_capture(on),
+    }
+}
+
+/// Puts `text` on the clipboard through the terminal: OSC 52, which xterm, kitty, iTerm2,
+/// WezTerm, foot and tmux (with `set-clipboard on`) understand; a terminal that does not
+/// ignores it, so the status says so.
+fn copy(text: &str, what: &str) -> EffectDone {
+    use base64::Engine;
+    use std::io::Write;
+    let encoded = base64::engine::general_purpose::STANDARD.encode(text);
+    let mut out = std::io::stdout();
+    let written = write!(out, "\x1b]52;c;{encoded}\x07").and_then(|()| out.flush());
+    match written {
+        Ok(()) => EffectDone {
+            status: format!(
+                "copied {what} to the clipboard (OSC 52: if nothing was copied, your terminal does not take it)"
+            ),
+            ok: true,
+            ..EffectDone::default()
+        },
+        Err(e) => failed(format!("copying {what}: {e}")),
+    }
+}
+
+/// Takes the mouse, or leaves it to the terminal.
+fn mouse_capture(on: bool) -> EffectDone {
+    let done = if on {
+        crossterm::execute!(std::io::stdout(), crossterm::event::EnableMouseCapture)
+    } else {
+        crossterm::execute!(std::io::stdout(), crossterm::event::DisableMouseCapture)
+    };
+    match (done, on) {
+        (Err(e), _) => failed(format!("mouse capture: {e}")),
+        (Ok(()), true) => EffectDone {
+            status: "mouse: tcpscope's again (clicks select, the wheel scrolls; m gives it back)"
+                .into(),
+            ok: true,
+            ..EffectDone::default()
+        },
+        (Ok(()), false) => EffectDone {
+            status: "mouse: the terminal's (select text as usual; m takes it back)".into(),
+            ok: true,
+            ..EffectDone::default()
+        },
     }
 }
 

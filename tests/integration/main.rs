@@ -29,6 +29,7 @@ mod real_servers;
 mod trace_instance;
 mod tracker_scenarios;
 mod tui_columns;
+mod tui_copy;
 mod tui_counts;
 mod tui_filter;
 mod tui_ghosts;
