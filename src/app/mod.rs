@@ -98,6 +98,8 @@ pub struct App {
     /// Indices into `rows` that pass the filter and port selection, sorted.
     pub visible: Vec<usize>,
     pub log: VecDeque<Transition>,
+    /// With a port chosen and nothing of it matching: the rows the filter finds on every port.
+    pub matching_elsewhere: usize,
     /// Indices into `log` of the transitions the filter lets through (the pane shows these).
     pub log_visible: Vec<usize>,
     pub pane: Pane,
@@ -171,6 +173,7 @@ impl App {
             visible: Vec::new(),
             log: VecDeque::new(),
             log_visible: Vec::new(),
+            matching_elsewhere: 0,
             pane: Pane::Connections,
             overlay: Overlay::None,
             sel: Selection::default(),

@@ -125,12 +125,6 @@ impl App {
         self.clamp();
     }
 
-    /// How many rows the filter lets through on every port (the count the table would have
-    /// with `all` chosen in the ports pane).
-    pub fn matching_on_every_port(&self) -> usize {
-        self.filtered(None).count()
-    }
-
     /// The rows of `port` (every port: `None`) that the filter lets through.
     fn filtered<'a>(
         &'a self,
@@ -163,6 +157,12 @@ impl App {
     pub(super) fn rebuild_visible(&mut self) {
         let port = self.selected_port().cloned();
         let mut visible: Vec<usize> = self.filtered(port.as_ref()).collect();
+        // What an empty table says: how many the filter finds with `all` chosen instead.
+        self.matching_elsewhere = if visible.is_empty() && port.is_some() {
+            self.filtered(None).count()
+        } else {
+            0
+        };
         let rows = &self.rows;
         let key = self.sorting.key;
         // A timer's time left is the tracker's, read once per row rather than per comparison.

@@ -92,7 +92,7 @@ pub fn details(f: &mut Frame<'_>, area: Rect, app: &App, id: ConnId, theme: Them
             Span::styled(conn.state.name(), theme.state(conn.state)),
             Span::styled(format!("  for {in_state}{lower_bound}"), theme.dim()),
         ]),
-        if app.info.owners_hidden && conn.owners.is_empty() && conn.inode != 0 && !conn.is_ghost() {
+        if super::panes::hidden_owner(app, &conn.owners, conn.inode, conn.is_ghost()) {
             Line::from(vec![
                 Span::raw("owner  "),
                 Span::styled(

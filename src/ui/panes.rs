@@ -256,7 +256,7 @@ fn no_match(app: &App) -> String {
             app.filter_text.trim()
         );
     };
-    let elsewhere = app.matching_on_every_port();
+    let elsewhere = app.matching_elsewhere;
     let which = port.port.label();
     match (app.filter_text.trim(), elsewhere) {
         ("", _) => format!("no connection on {which}"),
@@ -345,10 +345,20 @@ fn owner_short(app: &App, r: &crate::app::view::Row) -> String {
 /// What the Owner column says of a socket whose owner tcpscope may not read.
 const HIDDEN: &str = "(hidden)";
 
-/// Whether a row has an owner that tcpscope may not read: a socket with a file (TIME_WAITs
-/// and ghosts have none) whose process is another user's, as nobody sees them.
-pub fn owner_hidden(app: &App, r: &crate::app::view::Row) -> bool {
-    app.info.owners_hidden && r.owners.is_empty() && r.inode != 0 && !r.ghost
+/// Whether a row has an owner that tcpscope may not read.
+fn owner_hidden(app: &App, r: &crate::app::view::Row) -> bool {
+    hidden_owner(app, &r.owners, r.inode, r.ghost)
+}
+
+/// Whether a socket has an owner that tcpscope may not read: one with a file (TIME_WAITs and
+/// ghosts have none), no owner found, and other users' fd tables closed to us.
+pub(super) fn hidden_owner(
+    app: &App,
+    owners: &[crate::model::Owner],
+    inode: u64,
+    ghost: bool,
+) -> bool {
+    app.info.owners_hidden && owners.is_empty() && inode != 0 && !ghost
 }
 
 /// The selected row's columns that did not fit, on the table's bottom border: at 80×24 the

@@ -4,17 +4,9 @@
 
 use crate::common;
 
-use common::tmux::Tmux;
+use common::tmux::{Tmux, table_rows as rows};
 use common::{Netns, in_ns};
 use std::net::{TcpListener, TcpStream};
-
-/// The rows of the connections table (right of the ports pane).
-fn rows(screen: &str) -> Vec<&str> {
-    screen
-        .lines()
-        .filter_map(|l| l.split_once("││").map(|(_, r)| r))
-        .collect()
-}
 
 /// The lines of the transitions pane: below its title, up to the frame's bottom.
 fn transitions(screen: &str) -> Vec<&str> {

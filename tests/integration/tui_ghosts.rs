@@ -3,17 +3,9 @@
 
 use crate::common;
 
-use common::tmux::Tmux;
+use common::tmux::{Tmux, table_rows as rows};
 use common::{Netns, in_ns};
 use std::net::TcpListener;
-
-/// The rows of the connections table (right of the ports pane), trimmed.
-fn rows(screen: &str) -> Vec<&str> {
-    screen
-        .lines()
-        .filter_map(|l| l.split_once("││").map(|(_, r)| r.trim()))
-        .collect()
-}
 
 #[test]
 #[cfg_attr(

@@ -4,18 +4,10 @@
 
 use crate::common;
 
-use common::tmux::Tmux;
+use common::tmux::{Tmux, state_row};
 use common::{Netns, in_ns};
 use socket2::{Domain, Socket, Type};
 use std::net::SocketAddr;
-
-/// The LISTEN row of the connections table (right of the ports pane) that contains `needle`.
-fn row<'a>(screen: &'a str, needle: &str) -> Option<&'a str> {
-    screen
-        .lines()
-        .filter_map(|l| l.split_once("││").map(|(_, r)| r))
-        .find(|r| r.contains(needle) && r.trim_start().starts_with("LISTEN"))
-}
 
 #[test]
 #[cfg_attr(
@@ -64,9 +56,9 @@ fn a_full_accept_queue_is_flagged_and_explained() {
     tui.type_text("--state listen");
     tui.keys(&["Enter"]);
     let screen = tui.wait("the listener's row", |s| {
-        s.contains("filter: --state listen") && row(s, "127.0.0.1:7300").is_some()
+        s.contains("filter: --state listen") && state_row(s, "LISTEN", "127.0.0.1:7300").is_some()
     });
-    let listen = row(&screen, "127.0.0.1:7300").unwrap();
+    let listen = state_row(&screen, "LISTEN", "127.0.0.1:7300").unwrap();
     assert!(
         listen.contains("LISTEN") && listen.contains(" 3! ") && listen.contains(" 2 "),
         "Recv-Q 3 marked, Send-Q (the backlog) 2:\n{screen}"

@@ -3,16 +3,8 @@
 
 use crate::common;
 
-use common::tmux::Tmux;
+use common::tmux::{Tmux, state_row};
 use std::net::{TcpListener, TcpStream};
-
-/// The LISTEN row of the connections table (right of the ports pane) on `local`.
-fn listen_row<'a>(screen: &'a str, local: &str) -> Option<&'a str> {
-    screen
-        .lines()
-        .filter_map(|l| l.split_once("││").map(|(_, r)| r))
-        .find(|r| r.trim_start().starts_with("LISTEN") && r.contains(local))
-}
 
 const NOTE: &str = "owners: yours only (CAP_SYS_PTRACE, CAP_DAC_READ_SEARCH)";
 
@@ -34,8 +26,10 @@ fn as_nobody_other_users_owners_are_said_to_be_hidden_and_why() {
     let Some(nobody) = Tmux::start_as_nobody("unpriv", &args) else {
         return;
     };
-    let screen = nobody.wait("root's listener", |s| listen_row(s, &listening).is_some());
-    let listen = listen_row(&screen, &listening).unwrap();
+    let screen = nobody.wait("root's listener", |s| {
+        state_row(s, "LISTEN", &listening).is_some()
+    });
+    let listen = state_row(&screen, "LISTEN", &listening).unwrap();
     assert!(
         listen.contains("(hidden)"),
         "the Owner cell says the owner is hidden:\n{screen}"
@@ -59,7 +53,7 @@ fn as_nobody_other_users_owners_are_said_to_be_hidden_and_why() {
     // As root the same view names the owner and has no note.
     let root = Tmux::start_sized("priv", &args, 200, 40).unwrap();
     let screen = root.wait("root's listener with its owner", |s| {
-        listen_row(s, &listening).is_some_and(|r| r.contains('/'))
+        state_row(s, "LISTEN", &listening).is_some_and(|r| r.contains('/'))
     });
     assert!(
         !screen.contains("(hidden)") && !screen.contains(NOTE),

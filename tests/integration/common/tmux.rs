@@ -4,6 +4,24 @@ use super::wait_until;
 use std::process::Command;
 use std::time::Duration;
 
+/// The lines of the connections table (right of the ports pane), trimmed, its header first.
+pub fn table_rows(screen: &str) -> Vec<&str> {
+    screen
+        .lines()
+        .filter_map(|l| {
+            l.split_once("││")
+                .map(|(_, r)| r.trim_end_matches('│').trim())
+        })
+        .collect()
+}
+
+/// The table's row in `state` (LISTEN, ESTABLISHED…) that contains `needle`.
+pub fn state_row<'a>(screen: &'a str, state: &str, needle: &str) -> Option<&'a str> {
+    table_rows(screen)
+        .into_iter()
+        .find(|r| r.starts_with(state) && r.contains(needle))
+}
+
 pub struct Tmux {
     pub session: String,
 }
