@@ -23,6 +23,14 @@ pub fn port(s: &str) -> Result<u16, String> {
 
 /// A port a server could bind (not 0, which asks the kernel to pick one).
 pub fn server_port(s: &str) -> Result<u16, String> {
+    // `ss` habits: ADDR:PORT. Said how to write it rather than refused as a bad number.
+    if let Ok(addr) = s.parse::<std::net::SocketAddr>() {
+        return Err(format!(
+            "give the port, and the address with --addr: can-bind {} --addr {}",
+            addr.port(),
+            addr.ip()
+        ));
+    }
     within(s, 1, u16::MAX, "a port to bind")
 }
 
@@ -55,6 +63,14 @@ mod tests {
         assert_eq!(
             server_port("abc").unwrap_err(),
             "a port to bind is a whole number from 1 to 65535"
+        );
+        assert_eq!(
+            server_port("127.0.0.1:8089").unwrap_err(),
+            "give the port, and the address with --addr: can-bind 8089 --addr 127.0.0.1"
+        );
+        assert_eq!(
+            server_port("[::1]:80").unwrap_err(),
+            "give the port, and the address with --addr: can-bind 80 --addr ::1"
         );
         for bad in ["0", "65536", "-1", "8o80", "", " 80"] {
             assert!(server_port(bad).is_err(), "{bad:?}");
