@@ -137,19 +137,20 @@ impl App {
             .filter(move |(_, r)| port.is_none_or(|p| p.has(r)))
             .filter(move |(_, r)| self.show_ghosts || !r.ghost)
             .filter(move |(_, r)| {
-                f.namespace.is_none() || f.matches_netns_label(self.netns_label(r.netns).as_deref())
-            })
-            .filter(move |(_, r)| {
                 let state_ok = match (r.state, r.was) {
                     (Phase::State(s), _) | (Phase::Gone, Some(s)) => f.states.contains(s),
                     (Phase::Gone, None) => f.states == crate::model::StateSet::ALL,
                 };
                 let family = crate::model::Family::of(&r.local.ip());
                 state_ok
-                    && f.matches_ends(family, &r.local, &r.remote)
-                    && f.matches_owners(&r.owners)
-                    && (f.words.is_empty()
-                        || self.matches_words(r.state, r.local, r.remote, &r.owners, r.netns))
+                    && self.matches_but_state(
+                        &[r.state],
+                        family,
+                        r.local,
+                        r.remote,
+                        &r.owners,
+                        r.netns,
+                    )
             })
             .map(|(i, _)| i)
     }
@@ -231,33 +232,50 @@ impl App {
                     Phase::Gone => false,
                 };
                 (f.states == crate::model::StateSet::ALL || wanted(t.from) || wanted(t.to))
-                    && f.matches_ends(t.family, &t.local, &t.remote)
-                    && f.matches_owners(&t.owners)
-                    && (f.namespace.is_none()
-                        || f.matches_netns_label(self.netns_label(t.netns).as_deref()))
-                    && (f.words.is_empty()
-                        || self.matches_words(t.to, t.local, t.remote, &t.owners, t.netns)
-                        || self.matches_words(t.from, t.local, t.remote, &t.owners, t.netns))
+                    && self.matches_but_state(
+                        &[t.from, t.to],
+                        t.family,
+                        t.local,
+                        t.remote,
+                        &t.owners,
+                        t.netns,
+                    )
             })
             .map(|(i, _)| i)
             .collect();
         self.log_visible = visible;
     }
 
-    /// The text search on what the view shows of a connection.
-    fn matches_words(
+    /// Every test of the filter but the state's, which rows (a ghost's earlier state) and
+    /// transitions (either end of the step) make their own way: ends, owners, namespace,
+    /// and the text search, whose words may be in any of `states`' names.
+    fn matches_but_state(
         &self,
-        state: Phase,
+        states: &[Phase],
+        family: crate::model::Family,
         local: std::net::SocketAddr,
         remote: std::net::SocketAddr,
         owners: &[crate::model::Owner],
         netns: u32,
     ) -> bool {
-        let mut fields = vec![
-            state.name().to_string(),
-            local.to_string(),
-            remote.to_string(),
-        ];
+        let f = &self.filter;
+        f.matches_ends(family, &local, &remote)
+            && f.matches_owners(owners)
+            && (f.namespace.is_none() || f.matches_netns_label(self.netns_label(netns).as_deref()))
+            && (f.words.is_empty() || self.matches_words(states, local, remote, owners, netns))
+    }
+
+    /// The text search on what the view shows of a connection.
+    fn matches_words(
+        &self,
+        states: &[Phase],
+        local: std::net::SocketAddr,
+        remote: std::net::SocketAddr,
+        owners: &[crate::model::Owner],
+        netns: u32,
+    ) -> bool {
+        let mut fields: Vec<String> = states.iter().map(|s| s.name().to_string()).collect();
+        fields.extend([local.to_string(), remote.to_string()]);
         for o in owners {
             fields.push(format!("{}/{}", o.comm, o.pid));
             fields.push(o.cmdline.to_string());

@@ -42,17 +42,7 @@ pub struct Row {
 impl Row {
     /// The row as one line of text, for the clipboard: state, ends, queues, owners.
     pub fn as_text(&self) -> String {
-        let owners: Vec<String> = self
-            .owners
-            .iter()
-            .map(|o| {
-                format!(
-                    "{}/{}",
-                    crate::model::safe_text::for_terminal(&o.comm),
-                    o.pid
-                )
-            })
-            .collect();
+        let owners: Vec<String> = self.owners.iter().map(Owner::label).collect();
         format!(
             "{} {} {} recv-q {} send-q {}{}{}",
             self.state.name(),

@@ -13,3 +13,14 @@ pub struct Owner {
     /// The fd number in that process.
     pub fd: i32,
 }
+
+impl Owner {
+    /// `nginx/4242`, its name made safe for a terminal.
+    pub fn label(&self) -> String {
+        format!(
+            "{}/{}",
+            super::safe_text::for_terminal(&self.comm),
+            self.pid
+        )
+    }
+}

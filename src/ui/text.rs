@@ -87,13 +87,7 @@ pub fn timer(t: &Timer, elapsed_ns: u64) -> String {
 }
 
 pub fn owner(o: Option<&Owner>) -> String {
-    o.map_or_else(String::new, |o| {
-        format!(
-            "{}/{}",
-            crate::model::safe_text::for_terminal(&o.comm),
-            o.pid
-        )
-    })
+    o.map_or_else(String::new, Owner::label)
 }
 
 /// The owner with its command line, when the command line says more than the name:
